@@ -1,0 +1,83 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// One list of settings for every target, the way valkey-swift does it.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "StockSim",
+    products: [
+        .library(name: "Hiredis", targets: ["Hiredis"]),
+        .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
+        .library(name: "StockSim", targets: ["StockSim"]),
+        .executable(name: "stocksim", targets: ["stocksim"]),
+        .executable(name: "hiredis-benchmark", targets: ["HiredisBenchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "Hiredis",
+            dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Spawn",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "EmbeddedRedis",
+            dependencies: ["Hiredis", "Spawn"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StockSim",
+            dependencies: [
+                "Hiredis",
+                "EmbeddedRedis",
+                "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "stocksim",
+            dependencies: [
+                "StockSim",
+                "Hiredis",
+                "EmbeddedRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HiredisBenchmark",
+            dependencies: ["Hiredis", "EmbeddedRedis"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HiredisTests",
+            dependencies: ["Hiredis", "EmbeddedRedis"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StockSimTests",
+            dependencies: ["StockSim", "Hiredis", "EmbeddedRedis"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
