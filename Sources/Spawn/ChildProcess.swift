@@ -154,8 +154,8 @@ public struct ChildProcess: Sendable, Hashable {
         return wait(timeout: grace)
     }
 
-    static func termination(_ status: Int32) -> Termination {
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift cannot import.
+    /// Decodes a wait status (WIFEXITED and friends are macros Swift cannot import).
+    public static func termination(_ status: Int32) -> Termination {
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }

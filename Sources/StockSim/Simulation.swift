@@ -1,0 +1,299 @@
+public import EmbeddedRedis
+import Foundation
+import Hiredis
+import Histogram
+import Spawn
+public import Logging
+
+/// Where the simulation's Redis is.
+public enum RedisTarget: Sendable {
+    /// A private `redis-server` that the simulation starts on a free loopback port and stops at the end.
+    case embedded(RedisServer.Configuration)
+    /// A running server, given by URL. Only the stock key and its `{key}:ledger` and `{key}:run` are touched.
+    case url(String)
+
+    public static let embedded = RedisTarget.embedded(RedisServer.Configuration())
+}
+
+/// Why a simulation could not run. `code` maps to the command line's exit status.
+public struct SimulationError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Hashable {
+        /// The configuration is wrong (a flag's value): exit 64.
+        case invalidConfiguration
+        /// Redis could not be reached or refused the login: exit 2.
+        case redisUnavailable
+        /// Redis holds something that makes the run impossible (a missing or mistyped stock key): exit 2.
+        case badServerState
+        /// The workers could not be started: exit 2.
+        case workersFailedToStart
+    }
+
+    public var code: Code
+    /// One line: what is wrong and what to do.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// A flash sale: a pool of worker processes racing for the stock, then an audit of what Redis holds.
+///
+/// ```swift
+/// let simulation = Simulation(configuration: .init(initialStock: 2000, strategy: .watch, workers: 4),
+///                             redis: .embedded, workerExecutable: pathToStocksim)
+/// let report = try simulation.run()
+/// #expect(report.audit.passed)
+/// ```
+public struct Simulation: Sendable {
+    public var configuration: SimulationConfiguration
+    public var redis: RedisTarget
+    /// The `stocksim` binary, re-executed as `stocksim worker` for every worker process.
+    public var workerExecutable: String
+    public var workerArguments: [String]
+    public var logger: Logger
+
+    public init(
+        configuration: SimulationConfiguration, redis: RedisTarget = .embedded, workerExecutable: String,
+        workerArguments: [String] = ["worker"], logger: Logger = Logger(label: "stocksim")
+    ) {
+        self.configuration = configuration
+        self.redis = redis
+        self.workerExecutable = workerExecutable
+        self.workerArguments = workerArguments
+        self.logger = logger
+    }
+
+    /// Runs the simulation to the end and audits it.
+    ///
+    /// - Parameters:
+    ///   - progress: called about ten times a second while the workers sell.
+    ///   - shouldStop: polled as often; when it returns true the workers stop, and the partial run is audited.
+    /// - Returns: the report. A run whose workers hit errors still returns one, with `completed == false`.
+    /// - Throws: `SimulationError` when the run could not start: bad configuration, Redis unreachable, a bad stock
+    ///   key, workers that could not start. Nothing is written to Redis before the checks that can fail this way.
+    public func run(
+        progress: (PoolProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws(SimulationError) -> SimulationReport {
+        do {
+            try configuration.validate()
+        } catch {
+            throw SimulationError(.invalidConfiguration, error.message)
+        }
+        var server: RedisServer?
+        defer { server?.stop() }
+        let url: String
+        switch redis {
+        case .embedded(let serverConfiguration):
+            do {
+                let started = try RedisServer(serverConfiguration)
+                server = started
+                url = started.url
+                logger.info("started redis-server", metadata: ["address": "\(started.endpoint.addressDescription)"])
+            } catch {
+                throw SimulationError(.redisUnavailable, error.message)
+            }
+        case .url(let given):
+            url = given
+        }
+        let endpoint: RedisEndpoint
+        do {
+            endpoint = try RedisEndpoint(url: url)
+        } catch {
+            throw SimulationError(.invalidConfiguration, error.message)
+        }
+        let connection: RedisConnection
+        do {
+            connection = try RedisConnection(endpoint: endpoint, options: configuration.connectionOptions)
+        } catch {
+            throw SimulationError(.redisUnavailable, error.message)
+        }
+
+        let keys = StockKeys(stock: configuration.key)
+        let ledger = StockLedger(keys: keys)
+        let runID = Self.makeRunID()
+        let (initialStock, scriptSHA) = try prepare(connection: connection, keys: keys, ledger: ledger, runID: runID)
+
+        let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
+        let assignments = (0..<configuration.workers).map { index in
+            WorkerAssignment(
+                index: index, runID: runID, redisURL: url, configuration: configuration,
+                orderQuota: quota?[index], scriptSHA: scriptSHA)
+        }
+        let pool = WorkerPool()
+        let clock = ContinuousClock()
+        let spawnStart = clock.now
+        do {
+            try pool.start(
+                executable: workerExecutable, arguments: workerArguments, assignments: assignments,
+                readyTimeout: .milliseconds(configuration.connectTimeoutMilliseconds) + .seconds(30))
+        } catch {
+            throw SimulationError(.workersFailedToStart, error.message)
+        }
+        let spawnSeconds = (clock.now - spawnStart) / .seconds(1)
+        logger.info("workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
+        var interrupted = false
+        let (outcomes, elapsed) = pool.run(progress: progress) {
+            if !interrupted, shouldStop() { interrupted = true }
+            return interrupted
+        }
+        return report(
+            outcomes: outcomes, elapsed: elapsed, spawnSeconds: spawnSeconds, initialStock: initialStock,
+            connection: connection, ledger: ledger, runID: runID, endpoint: endpoint, interrupted: interrupted,
+            embedded: server != nil)
+    }
+
+    /// Checks the stock key, then sets the stock, resets the ledger and loads the script.
+    private func prepare(connection: RedisConnection, keys: StockKeys, ledger: StockLedger, runID: String)
+        throws(SimulationError) -> (initialStock: Int64, scriptSHA: String)
+    {
+        let key = keys.stock
+        do {
+            let type = try connection.send("TYPE", RedisArgument(key)).string ?? "none"
+            var initial: Int64
+            if let stock = configuration.initialStock {
+                guard type == "none" || type == "string" else {
+                    throw SimulationError(
+                        .badServerState,
+                        "the key '\(key)' holds a \(type), not a stock count; choose another --key or delete it")
+                }
+                initial = Int64(stock)
+            } else {
+                guard type != "none" else {
+                    throw SimulationError(
+                        .badServerState,
+                        "--keep-stock: the key '\(key)' does not exist; set it first (SET \(key) 100) or pass --stock N")
+                }
+                guard type == "string" else {
+                    throw SimulationError(
+                        .badServerState,
+                        "--keep-stock: the key '\(key)' holds a \(type), not a stock count; choose another --key")
+                }
+                let value = try connection.send("GET", RedisArgument(key))
+                guard let stock = value.int, stock >= 0 else {
+                    throw SimulationError(
+                        .badServerState,
+                        "--keep-stock: the key '\(key)' holds \(value), not a whole number of units ≥ 0; SET it to one or pass --stock N"
+                    )
+                }
+                initial = stock
+            }
+            var sha = ""
+            if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
+            if configuration.initialStock != nil {
+                try connection.send("SET", RedisArgument(key), RedisArgument(initial))
+            }
+            try ledger.reset(on: connection, runID: runID, initialStock: Int(initial), configuration: configuration)
+            return (initial, sha)
+        } catch let error as SimulationError {
+            throw error
+        } catch let error as RedisError {
+            throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
+        } catch {
+            throw SimulationError(.redisUnavailable, "\(error)")
+        }
+    }
+
+    private func report(
+        outcomes: [WorkerOutcome], elapsed: Double, spawnSeconds: Double, initialStock: Int64,
+        connection: RedisConnection, ledger: StockLedger, runID: String, endpoint: RedisEndpoint, interrupted: Bool,
+        embedded: Bool
+    ) -> SimulationReport {
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var retries = Histogram<UInt64>(highestTrackableValue: 1_000_000, numberOfSignificantValueDigits: .two)
+        var acknowledged = 0
+        var acknowledgedOrders = 0
+        var rejected = 0
+        var gaveUp = 0
+        var attempts = 0
+        var conflicts = 0
+        var failures: [SimulationReport.WorkerFailure] = []
+        var perWorker: [Int] = []
+        var dead = 0
+        for outcome in outcomes {
+            guard let report = outcome.report else {
+                dead += 1
+                // What it acknowledged before it died is what its last progress line said.
+                acknowledged += outcome.lastProgress.units
+                acknowledgedOrders += outcome.lastProgress.orders
+                attempts += outcome.lastProgress.attempts
+                conflicts += outcome.lastProgress.conflicts
+                perWorker.append(outcome.lastProgress.units)
+                failures.append(
+                    .init(worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description, error: nil))
+                continue
+            }
+            acknowledged += report.units
+            acknowledgedOrders += report.orders
+            rejected += report.rejected
+            gaveUp += report.gaveUp
+            attempts += report.attempts
+            conflicts += report.conflicts
+            perWorker.append(report.units)
+            for pair in report.latency where pair.count == 2 { latency.record(pair[0], count: pair[1]) }
+            for pair in report.retries where pair.count == 2 { retries.record(pair[0], count: pair[1]) }
+            if let error = report.error {
+                failures.append(
+                    .init(worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description, error: error))
+            }
+        }
+        let workerErrors = failures.compactMap(\.error)
+        var incompleteReason: String? = workerErrors.first.map { "a worker stopped on an error: \($0)" }
+
+        // The truth, from Redis.
+        var finalStock: Int64?
+        var contents: LedgerContents?
+        do {
+            if !connection.isConnected { try connection.reconnect() }
+            let value = try connection.send("GET", RedisArgument(ledger.keys.stock))
+            finalStock = value.int
+            if configuration.ledger { contents = try ledger.read(on: connection) }
+        } catch {
+            incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+        }
+        let audit = Audit.check(
+            Audit.Evidence(
+                initialStock: initialStock, finalStock: finalStock, ledger: contents, acknowledgedUnits: acknowledged,
+                acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, deadWorkers: dead,
+                quantity: configuration.quantity, ordersLimit: configuration.orders,
+                demandCutShort: interrupted || !workerErrors.isEmpty || (dead > 0 && configuration.orders != nil)))
+        let sold = contents.map { Int64($0.units) } ?? finalStock.map { initialStock - $0 } ?? Int64(acknowledged)
+        let sortedPerWorker = perWorker.sorted()
+        func percentiles(_ histogram: Histogram<UInt64>) -> SimulationReport.Percentiles {
+            guard histogram.totalCount > 0 else { return .init(p50: 0, p90: 0, p99: 0, p999: 0, max: 0) }
+            return .init(
+                p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+                p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max)
+        }
+        return SimulationReport(
+            runId: runID, redis: endpoint.description, embedded: embedded, key: ledger.keys.stock,
+            ledgerKey: ledger.keys.ledger, workers: configuration.workers, strategy: configuration.strategy,
+            ledger: configuration.ledger, quantity: configuration.quantity.description,
+            ordersLimit: configuration.orders, backoff: configuration.backoff.description,
+            maxAttempts: configuration.maxAttempts, seed: configuration.seed,
+            stock: .init(initial: initialStock, final: finalStock), sold: sold,
+            orders: contents?.orders ?? acknowledgedOrders, acknowledged: acknowledged,
+            acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, gaveUpOrders: gaveUp, attempts: attempts,
+            conflicts: conflicts, conflictRate: attempts == 0 ? 0 : Double(conflicts) / Double(attempts),
+            elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
+            retriesPerSale: percentiles(retries), latencyUs: percentiles(latency),
+            perWorkerSold: .init(
+                min: sortedPerWorker.first ?? 0, median: sortedPerWorker.isEmpty ? 0 : sortedPerWorker[sortedPerWorker.count / 2],
+                max: sortedPerWorker.last ?? 0),
+            spawnSeconds: spawnSeconds, workerPeakRssBytes: outcomes.map(\.peakRSSBytes).max() ?? 0,
+            workerFailures: failures, completed: incompleteReason == nil, incompleteReason: incompleteReason,
+            interrupted: interrupted, audit: audit)
+    }
+
+    /// Splits `total` orders over `parts` workers as evenly as possible.
+    static func split(_ total: Int, over parts: Int) -> [Int] {
+        (0..<parts).map { total / parts + ($0 < total % parts ? 1 : 0) }
+    }
+
+    static func makeRunID() -> String {
+        String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+}

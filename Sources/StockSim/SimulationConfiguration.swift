@@ -1,0 +1,179 @@
+import Hiredis
+import Foundation
+
+/// How a worker takes units from the stock.
+public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// WATCH, GET, and if enough units remain, MULTI / DECRBY / ledger entry / EXEC; retry on conflict.
+    case watch
+    /// One EVALSHA of a check-and-decrement script that also writes the ledger.
+    case lua
+    /// DECRBY, with a compensating INCRBY when the result went below zero; the ledger is written after a kept
+    /// decrement (so not atomically with it).
+    case decr
+    /// GET then SET with no WATCH: deliberately broken, to show that the audit catches oversell.
+    case unsafe
+
+    public var description: String { rawValue }
+}
+
+/// How many units one order takes: a fixed amount or a uniform random amount in a range.
+public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let range: ClosedRange<Int>
+
+    /// - Throws: `ConfigurationError` when the range is empty or not positive.
+    public init(_ range: ClosedRange<Int>) throws(ConfigurationError) {
+        guard range.lowerBound >= 1 else {
+            throw ConfigurationError("quantity must be at least 1, not \(range.lowerBound); use --quantity 1 or a range like 1-3")
+        }
+        self.range = range
+    }
+
+    public static let one: Quantity = Quantity(checked: 1...1)
+
+    private init(checked range: ClosedRange<Int>) { self.range = range }
+
+    /// Parses `3` or `1-3`.
+    ///
+    /// - Throws: `ConfigurationError` naming what is wrong.
+    public init(parsing text: String) throws(ConfigurationError) {
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let low = Int(parts[0]), parts.count == 1 || Int(parts[1]) != nil else {
+            throw ConfigurationError("quantity '\(text)' is not a whole number or a range like 1-3")
+        }
+        let high = parts.count == 2 ? Int(parts[1]) ?? low : low
+        guard low <= high else {
+            throw ConfigurationError("quantity range '\(text)' runs backwards; write the smaller number first, as \(high)-\(low)")
+        }
+        try self.init(low...high)
+    }
+
+    public var description: String {
+        range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
+    }
+}
+
+/// A configuration that cannot run, with a message that says what to change.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Everything that defines one simulation.
+public struct SimulationConfiguration: Sendable, Hashable, Codable {
+    /// The stock key (`stock:count`, the original snippet's key, by default).
+    public var key: String
+    /// The initial stock to SET, or `nil` to take the key's current value (`--keep-stock`).
+    public var initialStock: Int?
+    /// Record every sale in the ledger, atomically with its decrement where the strategy allows.
+    public var ledger: Bool
+    /// Orders in total across all workers, or `nil` to buy until the stock runs out.
+    public var orders: Int?
+    public var quantity: Quantity
+    public var strategy: Strategy
+    /// Worker OS processes, each with its own connection.
+    public var workers: Int
+    /// Attempts per order for `watch` (`nil`: no limit).
+    public var maxAttempts: Int?
+    public var backoff: BackoffSetting
+    /// Time allowed to connect; also bounds an unreachable server's answer.
+    public var connectTimeoutMilliseconds: Int
+    /// Time allowed per reply in the workers.
+    public var commandTimeoutMilliseconds: Int
+    /// Seed for the workers' random quantities (each worker derives its own stream from it).
+    public var seed: UInt64
+
+    public init(
+        key: String = "stock:count", initialStock: Int? = 10_000, ledger: Bool = true, orders: Int? = nil,
+        quantity: Quantity = .one, strategy: Strategy = .watch, workers: Int = SimulationConfiguration.defaultWorkers,
+        maxAttempts: Int? = nil, backoff: BackoffSetting = .none, connectTimeoutMilliseconds: Int = 2_000,
+        commandTimeoutMilliseconds: Int = 10_000, seed: UInt64 = UInt64.random(in: 0...UInt64.max)
+    ) {
+        self.key = key
+        self.initialStock = initialStock
+        self.ledger = ledger
+        self.orders = orders
+        self.quantity = quantity
+        self.strategy = strategy
+        self.workers = workers
+        self.maxAttempts = maxAttempts
+        self.backoff = backoff
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
+        self.seed = seed
+    }
+
+    /// The number of CPU cores, as `ProcessPoolExecutor` sizes its pool.
+    public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Checks the numbers before anything touches Redis.
+    ///
+    /// - Throws: `ConfigurationError` with a message that says what to change.
+    public func validate() throws(ConfigurationError) {
+        if let initialStock, initialStock < 0 {
+            throw ConfigurationError("stock must be 0 or more, not \(initialStock)")
+        }
+        guard workers >= 1 else { throw ConfigurationError("workers must be at least 1, not \(workers)") }
+        guard workers <= 1024 else { throw ConfigurationError("workers must be at most 1024, not \(workers)") }
+        if let orders, orders < 1 { throw ConfigurationError("orders must be at least 1, not \(orders)") }
+        if let maxAttempts, maxAttempts < 1 {
+            throw ConfigurationError("max attempts must be at least 1, not \(maxAttempts)")
+        }
+        guard !key.isEmpty else { throw ConfigurationError("the stock key must not be empty") }
+        guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0 else {
+            throw ConfigurationError("timeouts must be positive")
+        }
+    }
+
+    var connectionOptions: RedisConnection.Options {
+        RedisConnection.Options(
+            connectTimeout: .milliseconds(connectTimeoutMilliseconds),
+            commandTimeout: .milliseconds(commandTimeoutMilliseconds))
+    }
+
+    var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts, backoff: backoff.policyBackoff)
+    }
+}
+
+/// The retry backoff of the `watch` strategy, as the command line names it.
+public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible {
+    case none
+    /// Full-jitter exponential backoff from `baseMicroseconds`, capped at `capMicroseconds`.
+    case exponential(baseMicroseconds: Int, capMicroseconds: Int)
+
+    /// Parses `none`, `exponential` or `exponential:BASE_US,CAP_US`.
+    ///
+    /// - Throws: `ConfigurationError` naming the accepted forms.
+    public init(parsing text: String) throws(ConfigurationError) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        switch parts.first {
+        case "none":
+            self = .none
+        case "exponential" where parts.count == 1:
+            self = .exponential(baseMicroseconds: 50, capMicroseconds: 5_000)
+        case "exponential":
+            let numbers = parts[1].split(separator: ",").compactMap { Int($0) }
+            guard numbers.count == 2, numbers[0] > 0, numbers[1] >= numbers[0] else {
+                throw ConfigurationError("backoff '\(text)' should be exponential:BASE_US,CAP_US with 0 < BASE ≤ CAP")
+            }
+            self = .exponential(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
+        default:
+            throw ConfigurationError("unknown backoff '\(text)'; use none, exponential or exponential:BASE_US,CAP_US")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .exponential(let base, let cap): "exponential:\(base),\(cap)"
+        }
+    }
+
+    var policyBackoff: RetryPolicy.Backoff {
+        switch self {
+        case .none: .none
+        case .exponential(let base, let cap): .exponential(base: .microseconds(base), cap: .microseconds(cap))
+        }
+    }
+}

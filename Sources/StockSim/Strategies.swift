@@ -1,0 +1,194 @@
+import Hiredis
+
+/// How one order ended.
+enum OrderOutcome: Equatable {
+    /// The units were taken (and recorded, with a ledger).
+    case sold(attempts: Int, conflicts: Int)
+    /// Fewer units were left than the order asked for; `remaining` is what the strategy saw.
+    case outOfStock(remaining: Int64, attempts: Int, conflicts: Int)
+    /// `watch` only: every attempt the retry policy allowed conflicted.
+    case gaveUp(attempts: Int, conflicts: Int)
+}
+
+/// A failure of the data in Redis rather than of the connection: the stock key went missing or holds a non-integer.
+struct StockKeyError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// One way to take units from the stock, bound to the keys and commands it needs (built once per worker).
+protocol SaleStrategy {
+    /// Places one order for `units` units on `connection`.
+    ///
+    /// - Throws: `RedisError` for connection and server failures; `StockKeyError` when the stock key is unusable.
+    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome
+}
+
+extension Strategy {
+    /// The implementation of this strategy for the given keys.
+    func makeSale(keys: StockKeys, ledger: Bool, policy: RetryPolicy, scriptSHA: String) -> any SaleStrategy {
+        switch self {
+        case .watch: WatchSale(keys: keys, ledger: ledger, policy: policy)
+        case .lua: LuaSale(keys: keys, ledger: ledger, sha: scriptSHA)
+        case .decr: DecrSale(keys: keys, ledger: ledger)
+        case .unsafe: UnsafeSale(keys: keys, ledger: ledger)
+        }
+    }
+}
+
+/// Reads a stock value, naming what is wrong when it is not an integer.
+func stockValue(_ reply: RedisReply, key: String) throws(StockKeyError) -> Int64 {
+    if let value = reply.int { return value }
+    if reply.isNull {
+        throw StockKeyError(description: "the stock key '\(key)' does not exist (was it deleted?)")
+    }
+    throw StockKeyError(description: "the stock key '\(key)' holds \(reply), not an integer")
+}
+
+/// WATCH, GET, and if enough units remain, MULTI / DECRBY / ledger entry / EXEC, through the wrapper's transaction
+/// helper, which retries conflicts under the policy.
+struct WatchSale: SaleStrategy {
+    let keys: StockKeys
+    let ledger: StockLedger?
+    let transaction: OptimisticTransaction
+
+    init(keys: StockKeys, ledger: Bool, policy: RetryPolicy) {
+        self.keys = keys
+        self.ledger = ledger ? StockLedger(keys: keys) : nil
+        self.transaction = OptimisticTransaction(
+            watching: [RedisArgument(keys.stock)], read: RedisCommand("GET", RedisArgument(keys.stock)), policy: policy)
+    }
+
+    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+        let decrement = RedisCommand("DECRBY", RedisArgument(keys.stock), RedisArgument(units))
+        let commands = [decrement] + (ledger?.recordCommands(orderID: orderID, units: units) ?? [])
+        let result = try connection.run(transaction) { attempt throws -> TransactionDecision<Int64> in
+            let remaining = try stockValue(attempt.read, key: keys.stock)
+            return remaining >= units ? .commit(commands, remaining) : .abort(remaining)
+        }
+        switch result.outcome {
+        case .committed(let results, _):
+            if let refusal = results.lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "DECRBY inside EXEC")
+            }
+            return .sold(attempts: result.attempts, conflicts: result.conflicts)
+        case .aborted(let remaining):
+            return .outOfStock(remaining: remaining, attempts: result.attempts, conflicts: result.conflicts)
+        case .exhausted:
+            return .gaveUp(attempts: result.attempts, conflicts: result.conflicts)
+        }
+    }
+}
+
+/// One EVALSHA of a check-and-decrement script that also writes the ledger. The script is loaded once per
+/// connection and reloaded on NOSCRIPT (after SCRIPT FLUSH or a server restart).
+struct LuaSale: SaleStrategy {
+    static let script = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[1] .. ' does not exist') end
+        local n = tonumber(v)
+        if not n or n ~= math.floor(n) then
+          return redis.error_reply('NOTINT the stock key ' .. KEYS[1] .. ' holds ' .. v .. ', not an integer')
+        end
+        local q = tonumber(ARGV[1])
+        if n < q then return {0, n} end
+        local left = redis.call('DECRBY', KEYS[1], q)
+        if ARGV[2] ~= '' then
+          redis.call('HSETNX', KEYS[2], ARGV[2], q)
+          redis.call('HINCRBY', KEYS[3], 'ledger_writes', 1)
+        end
+        return {1, left}
+        """
+    let keys: StockKeys
+    let ledger: Bool
+    /// The script's SHA1, as the driver's `SCRIPT LOAD` returned it.
+    let sha: String
+
+    init(keys: StockKeys, ledger: Bool, sha: String) {
+        self.keys = keys
+        self.ledger = ledger
+        self.sha = sha
+    }
+
+    /// Loads the script on the server and returns its SHA1.
+    static func load(on connection: RedisConnection) throws(RedisError) -> String {
+        let reply = try connection.send("SCRIPT", "LOAD", RedisArgument(script))
+        guard let sha = reply.string, sha.count == 40 else {
+            throw RedisError(.protocolError, "SCRIPT LOAD answered \(reply), not a SHA1")
+        }
+        return sha
+    }
+
+    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+        let evalsha = RedisCommand(
+            "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
+            RedisArgument(keys.run), RedisArgument(units), RedisArgument(ledger ? orderID : ""))
+        var reply = try connection.pipeline([evalsha])[0]
+        if case .error(let error) = reply, error.code == "NOSCRIPT" {
+            // NOSCRIPT: the script did not run, so loading it and sending the same call again is safe.
+            _ = try Self.load(on: connection)
+            reply = try connection.pipeline([evalsha])[0]
+        }
+        if case .error(let error) = reply {
+            if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
+            throw RedisError.server(error, command: "EVALSHA")
+        }
+        guard let pair = reply.array, pair.count == 2, let sold = pair[0].int, let remaining = pair[1].int else {
+            throw RedisError(.protocolError, "the stock script answered \(reply), not {sold, remaining}")
+        }
+        return sold == 1
+            ? .sold(attempts: 1, conflicts: 0) : .outOfStock(remaining: remaining, attempts: 1, conflicts: 0)
+    }
+}
+
+/// DECRBY; a compensating INCRBY when the result went below zero; the ledger written after a kept decrement.
+/// Never oversells, but its ledger write is not atomic with the decrement.
+struct DecrSale: SaleStrategy {
+    let keys: StockKeys
+    let ledger: StockLedger?
+
+    init(keys: StockKeys, ledger: Bool) {
+        self.keys = keys
+        self.ledger = ledger ? StockLedger(keys: keys) : nil
+    }
+
+    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+        let left = try connection.send("DECRBY", RedisArgument(keys.stock), RedisArgument(units))
+        guard let left = left.int else { throw RedisError(.protocolError, "DECRBY answered \(left)") }
+        if left < 0 {
+            // Give the units back. The INCRBY reply is the stock after this compensation.
+            let back = try connection.send("INCRBY", RedisArgument(keys.stock), RedisArgument(units))
+            return .outOfStock(remaining: back.int ?? 0, attempts: 1, conflicts: 0)
+        }
+        if let ledger {
+            let replies = try connection.pipeline(ledger.recordCommands(orderID: orderID, units: units))
+            if let refusal = replies.lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "HSETNX \(keys.ledger)")
+            }
+        }
+        return .sold(attempts: 1, conflicts: 0)
+    }
+}
+
+/// GET then SET, with no WATCH: two workers that read the same value both sell the same units. Deliberately broken.
+struct UnsafeSale: SaleStrategy {
+    let keys: StockKeys
+    let ledger: StockLedger?
+    let get: RedisCommand
+
+    init(keys: StockKeys, ledger: Bool) {
+        self.keys = keys
+        self.ledger = ledger ? StockLedger(keys: keys) : nil
+        self.get = RedisCommand("GET", RedisArgument(keys.stock))
+    }
+
+    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+        let remaining = try stockValue(connection.send(get), key: keys.stock)
+        guard remaining >= units else { return .outOfStock(remaining: remaining, attempts: 1, conflicts: 0) }
+        let set = RedisCommand("SET", RedisArgument(keys.stock), RedisArgument(remaining - Int64(units)))
+        let replies = try connection.pipeline([set] + (ledger?.recordCommands(orderID: orderID, units: units) ?? []))
+        if let refusal = replies.lazy.compactMap(\.errorReply).first {
+            throw RedisError.server(refusal, command: "SET \(keys.stock)")
+        }
+        return .sold(attempts: 1, conflicts: 0)
+    }
+}

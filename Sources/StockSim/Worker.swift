@@ -1,0 +1,199 @@
+import Foundation
+import Hiredis
+import Histogram
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the driver tells one worker, as the first line on its stdin (JSON).
+struct WorkerAssignment: Codable, Sendable {
+    var index: Int
+    var runID: String
+    /// The server's URL (with credentials: it travels on a pipe, never on a command line).
+    var redisURL: String
+    var configuration: SimulationConfiguration
+    /// Orders this worker places, or `nil` to buy until the stock runs out.
+    var orderQuota: Int?
+    /// The stock script's SHA1 for `lua`, as the driver's SCRIPT LOAD returned it.
+    var scriptSHA: String
+}
+
+/// What a worker reports at the end, after `done ` on its stdout (JSON).
+struct WorkerReport: Codable, Sendable {
+    var index: Int
+    /// Units the worker was told it sold: acknowledged sales.
+    var units: Int = 0
+    var orders: Int = 0
+    /// Orders refused as out of stock.
+    var rejected: Int = 0
+    /// Orders given up after the retry policy's last attempt.
+    var gaveUp: Int = 0
+    var attempts: Int = 0
+    var conflicts: Int = 0
+    /// Per sale, first attempt to commit, in microseconds: (value, count) pairs of an HDR histogram.
+    var latency: [[UInt64]] = []
+    /// Per sale, attempts − 1: (value, count) pairs.
+    var retries: [[UInt64]] = []
+    /// Why the worker stopped before its demand was met, if it did.
+    var error: String?
+    /// True when the worker stopped because the driver asked it to.
+    var stopped = false
+}
+
+/// The driver ↔ worker protocol: lines on the worker's stdin and stdout.
+enum WorkerLine {
+    static let ready = "ready"
+    static let go = "go"
+    static let stop = "stop"
+    static let progress = "progress"
+    static let done = "done"
+    static let failed = "error"
+}
+
+/// Set by the stdin watcher when the driver asks the worker to stop.
+private let stopRequested = Atomic<Bool>(false)
+
+/// The worker process: `stocksim worker` (hidden) runs this. It reads its assignment on stdin, connects, says
+/// `ready`, waits for `go`, sells, streams `progress` lines about ten times a second and ends with `done` and its
+/// report. When its stdin closes (the driver died) it exits at once.
+public enum WorkerProcess {
+    /// Runs the worker protocol on stdin and stdout; returns the process exit status.
+    public static func main() -> Int32 {
+        guard let line = readLine(), let assignment = try? JSONDecoder().decode(WorkerAssignment.self, from: Data(line.utf8))
+        else {
+            emit("\(WorkerLine.failed) no assignment on stdin: this mode is for stocksim's driver, not for people")
+            return 2
+        }
+        let connection: RedisConnection
+        do {
+            connection = try RedisConnection(
+                endpoint: RedisEndpoint(url: assignment.redisURL),
+                options: assignment.configuration.connectionOptions)
+        } catch {
+            emit("\(WorkerLine.failed) \(error.message)")
+            return 2
+        }
+        emit(WorkerLine.ready)
+        guard readLine() == WorkerLine.go else { return 3 }
+        watchStdin()
+        let report = sell(assignment, on: connection)
+        guard let json = try? JSONEncoder().encode(report) else { return 2 }
+        emit("\(WorkerLine.done) " + String(decoding: json, as: UTF8.self))
+        return 0
+    }
+
+    /// The sales loop.
+    static func sell(_ assignment: WorkerAssignment, on connection: RedisConnection) -> WorkerReport {
+        var report = WorkerReport(index: assignment.index)
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var retries = Histogram<UInt64>(highestTrackableValue: 1_000_000, numberOfSignificantValueDigits: .two)
+        sell(assignment, on: connection, into: &report, latency: &latency, retries: &retries)
+        report.latency = latency.recordedValues().map { [$0.value, $0.count] }
+        report.retries = retries.recordedValues().map { [$0.value, $0.count] }
+        return report
+    }
+
+    private static func sell(
+        _ assignment: WorkerAssignment, on connection: RedisConnection, into report: inout WorkerReport,
+        latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+    ) {
+        let configuration = assignment.configuration
+        let keys = StockKeys(stock: configuration.key)
+        let sale = configuration.strategy.makeSale(
+            keys: keys, ledger: configuration.ledger, policy: configuration.retryPolicy,
+            scriptSHA: assignment.scriptSHA)
+        var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
+        let minimum = configuration.quantity.range.lowerBound
+        let clock = ContinuousClock()
+        var nextProgress = clock.now
+        var sequence = 0
+        let orderPrefix = "\(assignment.runID):\(assignment.index):"
+        while assignment.orderQuota.map({ sequence < $0 }) ?? true {
+            if stopRequested.load(ordering: .relaxed) {
+                report.stopped = true
+                return
+            }
+            sequence += 1
+            let units = Int.random(in: configuration.quantity.range, using: &random)
+            let started = clock.now
+            let outcome: OrderOutcome
+            do {
+                outcome = try sale.place(orderID: orderPrefix + String(sequence), units: units, on: connection)
+            } catch let error as RedisError {
+                report.error = error.message
+                return
+            } catch {
+                report.error = "\(error)"
+                return
+            }
+            let now = clock.now
+            switch outcome {
+            case .sold(let attempts, let conflicts):
+                report.units += units
+                report.orders += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+                latency.record(UInt64((now - started) / .microseconds(1)))
+                retries.record(UInt64(attempts - 1))
+            case .outOfStock(let remaining, let attempts, let conflicts):
+                report.rejected += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+                // Sold out for every order size: with unbounded demand, this worker's work is done.
+                if remaining < minimum { return }
+            case .gaveUp(let attempts, let conflicts):
+                report.gaveUp += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+            }
+            if now >= nextProgress {
+                nextProgress = now + .milliseconds(100)
+                emit("\(WorkerLine.progress) \(report.units) \(report.orders) \(report.attempts) \(report.conflicts)")
+            }
+        }
+    }
+
+    /// Watches stdin after `go`: `stop` asks for a clean stop; end of file means the driver is gone.
+    private static func watchStdin() {
+        let thread = Thread {
+            while let line = readLine() {
+                if line == WorkerLine.stop { stopRequested.store(true, ordering: .relaxed) }
+            }
+            // The driver died or closed our stdin without asking us to stop: leave at once, orphans help nobody.
+            if !stopRequested.load(ordering: .relaxed) { _exit(3) }
+        }
+        thread.start()
+    }
+
+    /// Writes one line to stdout with a single write(2): lines under PIPE_BUF never interleave.
+    static func emit(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(1, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+/// The workers' generator for order sizes: SplitMix64, reproducible from the run's seed.
+struct WorkerRandom: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,161 @@
+public import ArgumentParser
+import Foundation
+import Logging
+import StockSim
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Strategy: ExpressibleByArgument {}
+
+/// The signal that asked the run to stop (SIGINT or SIGTERM), or 0. Set from the signal handler: an atomic store is
+/// async-signal-safe.
+let stopSignal = Atomic<Int32>(0)
+
+extension Stocksim {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a flash sale: worker processes race for the stock, then the audit reads Redis back.",
+            discussion: """
+                With no --redis, a private redis-server is started on a free loopback port and stopped at the end. \
+                With --redis URL (or STOCKSIM_REDIS_URL) only the stock key and its {KEY}:ledger and {KEY}:run \
+                keys are touched.
+                """)
+
+        @Option(name: .long, help: "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server.")
+        var redis: String?
+
+        @Option(name: .long, help: "The stock key.")
+        var key = "stock:count"
+
+        @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before the run.")
+        var stock = 10_000
+
+        @Flag(name: .long, help: "Take the key's current value as the initial stock instead of setting it.")
+        var keepStock = false
+
+        @Flag(name: .long, help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
+        var noLedger = false
+
+        @Option(name: .long, parsing: .unconditional, help: "Orders in total; default: buy until the stock runs out.")
+        var orders: Int?
+
+        @Option(name: .long, help: "Units per order: N, or a range such as 1-3 (no partial fills).")
+        var quantity = "1"
+
+        @Option(name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var strategy: Strategy = .watch
+
+        @Option(name: .long, parsing: .unconditional, help: "Worker processes (default: the number of CPU cores).")
+        var workers = SimulationConfiguration.defaultWorkers
+
+        @Option(name: .long, parsing: .unconditional, help: "watch: attempts per order before giving it up (default: no limit).")
+        var maxAttempts: Int?
+
+        @Option(name: .long, help: "watch: backoff after a conflict: none, exponential, or exponential:BASE_US,CAP_US.")
+        var backoff = "none"
+
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
+        var connectTimeout = 2_000
+
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
+        var commandTimeout = 10_000
+
+        @Option(name: .long, help: "Seed for random order sizes (reproducible runs).")
+        var seed: UInt64?
+
+        @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
+        var json = false
+
+        @Flag(name: .long, help: "Print no progress.")
+        var quiet = false
+
+        @Flag(name: .long, help: "Log what the driver does, on stderr.")
+        var verbose = false
+
+        /// The configuration these flags describe.
+        func simulationConfiguration() throws -> SimulationConfiguration {
+            let configuration = SimulationConfiguration(
+                key: key, initialStock: keepStock ? nil : stock, ledger: !noLedger, orders: orders,
+                quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers,
+                maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
+                connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
+                seed: seed ?? UInt64.random(in: 0...UInt64.max))
+            try configuration.validate()
+            return configuration
+        }
+
+        func validate() throws {
+            do {
+                _ = try simulationConfiguration()
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.message)
+            }
+        }
+
+        func run() throws {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = verbose ? .info : .warning
+                return handler
+            }
+            let configuration = try simulationConfiguration()
+            let target: RedisTarget =
+                (redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"]).map { .url($0) } ?? .embedded
+            let simulation = Simulation(
+                configuration: configuration, redis: target, workerExecutable: Self.executablePath(),
+                logger: Logger(label: "stocksim"))
+            Self.installSignalHandlers()
+            let display = ProgressDisplay(enabled: !quiet, total: configuration.initialStock)
+            let report: SimulationReport
+            do {
+                report = try simulation.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
+            } catch {
+                display.finish()
+                let status: Int32 = error.code == .invalidConfiguration ? ExitCode.validationFailure.rawValue : 2
+                FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
+                throw ExitCode(status)
+            }
+            display.finish()
+            if json {
+                FileHandle.standardOutput.write(try report.json() + Data("\n".utf8))
+            } else {
+                print(Summary.render(report))
+            }
+            let signal = stopSignal.load(ordering: .relaxed)
+            if report.interrupted, signal != 0 {
+                FileHandle.standardError.write(Data("stocksim: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the report above covers the partial run\n".utf8))
+                throw ExitCode(128 + signal)
+            }
+            if !report.completed {
+                FileHandle.standardError.write(Data("stocksim: the run did not complete: \(report.incompleteReason ?? "unknown reason"); the report above audits what Redis holds\n".utf8))
+                throw ExitCode(2)
+            }
+            if !report.audit.passed {
+                let kinds = Set(report.audit.violations.map(\.kind.rawValue)).sorted().joined(separator: ", ")
+                FileHandle.standardError.write(Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+
+        /// This binary's own path, for re-executing it as a worker.
+        static func executablePath() -> String {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            if count > 0 { return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+            return CommandLine.arguments[0]
+        }
+
+        static func installSignalHandlers() {
+            for signal in [SIGINT, SIGTERM] {
+                var action = sigaction()
+                action.__sigaction_handler.sa_handler = { received in stopSignal.store(received, ordering: .relaxed) }
+                sigemptyset(&action.sa_mask)
+                action.sa_flags = SA_RESTART
+                sigaction(signal, &action, nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import StockSim
+
+/// The `stocksim` command: a thin layer over the StockSim library.
+@main
+struct Stocksim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stocksim",
+        abstract: "Prove, under real concurrency, that a Redis inventory counter is never oversold.",
+        discussion: """
+            Exit status: 0 the audit passed; 1 the audit found a violation; 2 the run could not complete \
+            (Redis unreachable, a bad stock key, workers that failed to start); 64 a bad flag or value; \
+            130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
+            """,
+        version: "0.1.0",
+        subcommands: [Run.self, Worker.self]
+    )
+
+    /// Parses, runs, and turns every error into one line on stderr and a documented exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help, --version, or the bare command: print help.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error)
+            if !message.isEmpty {
+                let hint = error is ValidationError || code == .validationFailure ? " (see 'stocksim run --help')" : ""
+                FileHandle.standardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// `stocksim` alone prints help.
+    func run() throws {
+        print(Self.helpMessage())
+    }
+}
+
+extension Stocksim {
+    /// The hidden worker mode: the driver re-executes this binary as `stocksim worker` for every worker process.
+    struct Worker: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "worker", abstract: "Run as a worker of a simulation (internal).", shouldDisplay: false)
+
+        func run() throws {
+            throw ExitCode(WorkerProcess.main())
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import StockSim
+
+/// The readable summary printed at the end of a run.
+enum Summary {
+    static func render(_ report: SimulationReport) -> String {
+        var lines: [String] = []
+        let server = report.embedded ? "embedded redis-server \(report.redis)" : report.redis
+        lines.append(
+            "StockSim run \(report.runId): \(report.strategy), \(report.workers) workers, key \(report.key), \(server)")
+        let remaining = report.stock.final.map { "\($0) remaining" } ?? "stock key gone"
+        lines.append(
+            row("sold", "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"))
+        lines.append(row("throughput", "\(grouped(report.salesPerSecond)) sales/s over \(seconds(report.elapsedSeconds))"))
+        lines.append(
+            row("attempts", "\(report.attempts), conflicts \(report.conflicts) (\(percent(report.conflictRate)))"))
+        let r = report.retriesPerSale
+        lines.append(row("retries/sale", "p50 \(r.p50), p99 \(r.p99), max \(r.max)"))
+        let l = report.latencyUs
+        lines.append(
+            row("latency/sale", "p50 \(micros(l.p50)), p90 \(micros(l.p90)), p99 \(micros(l.p99)), p99.9 \(micros(l.p999)), max \(micros(l.max))"))
+        let w = report.perWorkerSold
+        lines.append(row("per worker", "min \(w.min), median \(w.median), max \(w.max) units"))
+        lines.append(
+            row("workers", "spawned and connected in \(seconds(report.spawnSeconds)), peak RSS of a worker \(megabytes(report.workerPeakRssBytes))"))
+        for failure in report.workerFailures {
+            lines.append(row("worker \(failure.worker)", "pid \(failure.pid) \(failure.termination)" + (failure.error.map { ": \($0)" } ?? "")))
+        }
+        if let reason = report.incompleteReason { lines.append(row("incomplete", reason)) }
+        if report.interrupted { lines.append(row("interrupted", "stopped by a signal; figures cover the partial run")) }
+        let checked = report.audit.checked == "ledger" ? "ledger \(report.ledgerKey)" : "acknowledged sales only"
+        lines.append(row("audit", (report.audit.passed ? "PASSED" : "FAILED") + " (checked \(checked), acknowledged \(report.acknowledged) units)"))
+        for violation in report.audit.violations { lines.append(row("  violation", violation.description)) }
+        for note in report.audit.notes { lines.append(row("  note", note)) }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func row(_ label: String, _ value: String) -> String {
+        "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + value
+    }
+
+    static func grouped(_ value: Double) -> String {
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.maximumFractionDigits = 0
+        return formatter.string(from: NSNumber(value: value)) ?? "\(Int(value))"
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
+    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
+
+    static func micros(_ value: UInt64) -> String {
+        switch value {
+        case ..<1_000: "\(value) µs"
+        case ..<1_000_000: String(format: "%.2f ms", Double(value) / 1_000)
+        default: String(format: "%.2f s", Double(value) / 1_000_000)
+        }
+    }
+
+    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_000_000) }
+}
