@@ -36,6 +36,13 @@ public struct LedgerContents: Sendable, Hashable, Codable {
     public var writes: Int
     /// Entries whose value is not a positive unit count.
     public var malformed: Int
+
+    public init(orders: Int, units: Int, writes: Int, malformed: Int) {
+        self.orders = orders
+        self.units = units
+        self.writes = writes
+        self.malformed = malformed
+    }
 }
 
 /// The sales ledger of one stock key: reset before a run, read back by the audit.

@@ -1,0 +1,174 @@
+import Foundation
+import Hiredis
+import StockSim
+import Testing
+
+/// `stocksim run` end to end: the built binary, an embedded redis-server, real worker processes.
+@Suite("stocksim run", .serialized)
+struct RunEndToEndTests {
+    @Test(
+        "safe strategies sell exactly the stock",
+        arguments: [Strategy.watch, .lua, .decr], [1, 4, 16])
+    func safeStrategiesSellExactlyTheStock(strategy: Strategy, workers: Int) throws {
+        let result = try StocksimCLI.run([
+            "run", "--stock", "2000", "--workers", "\(workers)", "--strategy", strategy.rawValue, "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit.violations)")
+        #expect(report.stock.initial == 2000)
+        #expect(report.stock.final == 0)
+        #expect(report.sold == 2000)
+        #expect(report.orders == 2000)
+        #expect(report.acknowledged == 2000)
+        #expect(report.workers == workers)
+        #expect(report.strategy == strategy)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func unsafeIsCaughtByTheAudit() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "2000", "--workers", "8", "--strategy", "unsafe", "--json", "--quiet"])
+        #expect(result.exitCode == 1, "\(result.stderr)")
+        let report = try result.report()
+        #expect(!report.audit.passed)
+        let kinds = Set(report.audit.violations.map(\.kind))
+        #expect(kinds.contains(.oversell) || kinds.contains(.conservation))
+        #expect(result.stderr.contains("the audit found violations"))
+    }
+
+    @Test func jsonHasTheDocumentedFields() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "300", "--workers", "2", "--json", "--quiet"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        for field in [
+            "workers", "strategy", "stock", "sold", "orders", "acknowledged", "attempts", "conflicts", "sales_per_second",
+            "latency_us", "spawn_seconds", "worker_peak_rss_bytes", "audit", "retries_per_sale", "per_worker_sold",
+            "conflict_rate", "elapsed_seconds", "schema_version",
+        ] {
+            #expect(object[field] != nil, "missing \(field)")
+        }
+        let stock = try #require(object["stock"] as? [String: Any])
+        #expect(stock["initial"] as? Int == 300)
+        #expect(stock["final"] as? Int == 0)
+        let latency = try #require(object["latency_us"] as? [String: Any])
+        for percentile in ["p50", "p90", "p99", "p999", "max"] { #expect(latency[percentile] != nil) }
+        #expect((latency["max"] as? Int ?? 0) > 0)
+        let audit = try #require(object["audit"] as? [String: Any])
+        #expect(audit["passed"] as? Bool == true)
+        #expect((audit["violations"] as? [Any])?.isEmpty == true)
+        #expect((object["worker_peak_rss_bytes"] as? Int ?? 0) > 1_000_000)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+        // The embedded server's temp dir is gone.
+        let left = try FileManager.default.contentsOfDirectory(atPath: result.tmpdir)
+        #expect(left.isEmpty, "left in TMPDIR: \(left)")
+    }
+
+    @Test func humanSummaryNamesTheVerdict() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2", "--quiet"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        for label in ["sold", "throughput", "conflicts", "retries/sale", "latency/sale", "per worker", "spawned and connected", "peak RSS", "audit"] {
+            #expect(result.stdout.contains(label), "summary lacks \(label)")
+        }
+        #expect(result.stdout.contains("PASSED"))
+    }
+
+    @Test func progressLinesWithoutATerminal() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2"])
+        #expect(result.exitCode == 0)
+        #expect(result.stderr.contains("sales/s"))
+        let quiet = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2", "--quiet"])
+        #expect(!quiet.stderr.contains("sales/s"))
+    }
+
+    @Test func quantityRangesSellTheStockWithoutPartialFills() throws {
+        let result = try StocksimCLI.run([
+            "run", "--stock", "1000", "--workers", "4", "--quantity", "1-3", "--json", "--quiet", "--seed", "7",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed)
+        #expect(report.stock.final == 0)  // The smallest order is 1 unit, so nothing may remain.
+        #expect(report.sold == 1000)
+        #expect(report.orders < 1000)  // Orders took more than one unit on average.
+    }
+
+    @Test func ordersBelowSupplyLeaveStockThatIsNotStuck() throws {
+        let result = try StocksimCLI.run([
+            "run", "--stock", "1000", "--workers", "3", "--orders", "100", "--quantity", "2", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit.violations)")
+        #expect(report.orders == 100)
+        #expect(report.sold == 200)
+        #expect(report.stock.final == 800)
+        #expect(!report.audit.violations.contains { $0.kind == .stuckStock })
+    }
+
+    @Test func ordersAboveSupplySellOut() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "50", "--workers", "2", "--orders", "80", "--json", "--quiet"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.sold == 50)
+        #expect(report.stock.final == 0)
+    }
+
+    @Test func noLedgerChecksAcknowledgedSalesOnly() throws {
+        let result = try StocksimCLI.run(["run", "--stock", "500", "--workers", "4", "--no-ledger", "--json", "--quiet"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed)
+        #expect(report.audit.checked == "acknowledged-only")
+        #expect(report.audit.notes.contains { $0.contains("acknowledged sales only") })
+        #expect(report.acknowledged == 500)
+        let unsafe = try StocksimCLI.run(["run", "--stock", "500", "--workers", "6", "--no-ledger", "--strategy", "unsafe", "--json", "--quiet"])
+        #expect(unsafe.exitCode == 1, "without a ledger the audit must still catch oversell")
+    }
+}
+
+/// Runs against a server the test started, given with --redis: keep-stock, key isolation and bad server state.
+@Suite("stocksim run --redis", .serialized)
+struct RunAgainstServerTests {
+    let redis: SharedRedis
+
+    init() throws {
+        redis = try SharedRedis()
+    }
+
+    @Test func keepStockTakesTheKeysValue() throws {
+        let key = SharedRedis.uniqueKey()
+        let connection = try redis.connection()
+        try connection.send("SET", RedisArgument(key), "321")
+        try connection.send("SET", "unrelated", "untouched")
+        let result = try StocksimCLI.run(["run", "--redis", redis.url, "--key", key, "--keep-stock", "--workers", "3", "--json", "--quiet"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.stock.initial == 321)
+        #expect(report.sold == 321)
+        #expect(try connection.send("GET", RedisArgument(key)).int == 0)
+        #expect(try connection.send("HLEN", RedisArgument("{\(key)}:ledger")).int == 321)
+        #expect(try connection.send("GET", "unrelated").string == "untouched")
+    }
+
+    @Test func environmentVariableNamesTheServer() throws {
+        let key = SharedRedis.uniqueKey()
+        let result = try StocksimCLI.run(
+            ["run", "--key", key, "--stock", "40", "--workers", "2", "--json", "--quiet"],
+            environment: ["STOCKSIM_REDIS_URL": redis.url])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(try result.report().embedded == false)
+        #expect(try redis.connection().send("GET", RedisArgument(key)).int == 0)
+    }
+
+    @Test func libraryRunsASimulationWithoutTheCLI() throws {
+        let key = SharedRedis.uniqueKey()
+        let simulation = Simulation(
+            configuration: SimulationConfiguration(key: key, initialStock: 600, strategy: .lua, workers: 3),
+            redis: .url(redis.url), workerExecutable: StocksimCLI.executable)
+        var progressCalls = 0
+        let report = try simulation.run(progress: { _ in progressCalls += 1 })
+        #expect(report.audit.passed)
+        #expect(report.sold == 600)
+        #expect(progressCalls > 0)
+    }
+}

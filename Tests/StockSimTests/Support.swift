@@ -1,0 +1,96 @@
+import EmbeddedRedis
+import Foundation
+import Hiredis
+import Spawn
+import StockSim
+import Testing
+
+/// Runs the built `stocksim` binary, as a user would, and captures what it printed and its exit status.
+struct StocksimCLI {
+    struct Result {
+        var status: ChildProcess.Termination
+        var stdout: String
+        var stderr: String
+        var seconds: Double
+        /// The private TMPDIR the run was given (its redis-server's temp dir goes there).
+        var tmpdir: String
+
+        var exitCode: Int32? {
+            if case .exited(let code) = status { return code }
+            return nil
+        }
+
+        /// The `--json` document.
+        func report() throws -> SimulationReport {
+            try SimulationReport.decode(Data(stdout.utf8))
+        }
+    }
+
+    /// The `stocksim` binary built beside this test bundle.
+    static var executable: String {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent("stocksim").path
+    }
+
+    /// Runs `stocksim ARGUMENTS` with a private TMPDIR, waits for it and returns what it printed.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = tmpdir
+        environment.removeValue(forKey: "STOCKSIM_REDIS_URL")
+        for (key, value) in extra { environment[key] = value }
+        let out = tmpdir + "/stdout", err = tmpdir + "/stderr"
+        let clock = ContinuousClock()
+        let start = clock.now
+        let child = try ChildProcess.spawn(
+            executable, arguments: arguments, environment: environment.map { "\($0)=\($1)" }, stdout: .file(out),
+            stderr: .file(err), processGroup: nil)
+        let status = child.wait()
+        let seconds = (clock.now - start) / .seconds(1)
+        let result = Result(
+            status: status, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", seconds: seconds, tmpdir: tmpdir)
+        try? FileManager.default.removeItem(atPath: out)
+        try? FileManager.default.removeItem(atPath: err)
+        return result
+    }
+
+    /// Processes still alive that inherited the run's TMPDIR: its redis-server and its workers, if any were left.
+    static func leftovers(of result: Result) -> [String] {
+        let marker = Array("TMPDIR=\(result.tmpdir)".utf8)
+        var found: [String] = []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for pid in entries where Int(pid) != nil {
+            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let entries = environ.split(separator: 0)
+            if entries.contains(where: { Array($0) == marker }) {
+                let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+                    .map { String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? "?"
+                // A zombie has no environ to read, so anything found here is alive.
+                found.append("\(pid): \(command)")
+            }
+        }
+        return found
+    }
+}
+
+/// A private redis-server shared by the tests of one suite, with a connection to inspect it.
+final class SharedRedis: Sendable {
+    let server: RedisServer
+
+    init() throws {
+        server = try RedisServer()
+    }
+
+    var url: String { server.url }
+
+    func connection() throws -> RedisConnection {
+        try RedisConnection(endpoint: server.endpoint)
+    }
+
+    /// A key no other test uses.
+    static func uniqueKey(_ name: String = #function) -> String {
+        "test:\(name.prefix(while: { $0 != "(" })):\(UInt32.random(in: 0...UInt32.max))"
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The one command that runs the tests: installs libhiredis-dev and redis-server when missing, then `swift test`.
+# Every test starts its own redis-server on a free loopback port with a temp dir, and stops it.
+#   scripts/test.sh                  # the whole suite
+#   scripts/test.sh --sanitize       # the whole suite again under AddressSanitizer + LeakSanitizer (.build-asan/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+if [ "${1:-}" = "--sanitize" ]; then
+  shift
+  # LeakSanitizer runs at exit in every process, the worker processes included; a leak fails the run.
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+  exec swift test --scratch-path .build-asan --sanitize=address "$@"
+fi
+exec swift test "$@"
