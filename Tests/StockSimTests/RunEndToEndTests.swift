@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import Hiredis
 import StockSim
 import Testing
@@ -170,5 +171,33 @@ struct RunAgainstServerTests {
         #expect(report.audit.passed)
         #expect(report.sold == 600)
         #expect(progressCalls > 0)
+    }
+}
+
+/// The leftover-process check itself must be able to fail: it finds a live embedded server and its workers.
+@Suite("leftover check")
+struct LeftoverCheckTests {
+    @Test func findsTheServerAndWorkersOfARunningSimulation() throws {
+        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = tmpdir
+        let child = try ChildProcess.spawn(
+            StocksimCLI.executable, arguments: ["run", "--stock", "100000000", "--workers", "2", "--quiet"],
+            environment: environment.map { "\($0)=\($1)" }, stdout: .devNull, stderr: .devNull, processGroup: nil)
+        var found: [String] = []
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        while found.count < 4, clock.now < deadline {  // driver, redis-server, two workers
+            Thread.sleep(forTimeInterval: 0.05)
+            found = StocksimCLI.leftovers(tmpdir: tmpdir)
+        }
+        child.signal(SIGINT)
+        #expect(child.wait() == .exited(130))
+        #expect(found.count == 4, "found: \(found)")
+        #expect(found.contains { $0.contains("redis-server") })
+        #expect(found.filter { $0.hasSuffix("worker ") }.count == 2)
+        #expect(StocksimCLI.leftovers(tmpdir: tmpdir).isEmpty)
     }
 }

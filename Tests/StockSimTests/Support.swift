@@ -56,15 +56,18 @@ struct StocksimCLI {
         return result
     }
 
-    /// Processes still alive that inherited the run's TMPDIR: its redis-server and its workers, if any were left.
-    static func leftovers(of result: Result) -> [String] {
-        let marker = Array("TMPDIR=\(result.tmpdir)".utf8)
+    /// Processes still alive that belong to the run: workers inherit its TMPDIR; its redis-server works in a temp dir
+    /// under it (Redis rewrites its own environ and title, so the working directory is what identifies it).
+    static func leftovers(of result: Result) -> [String] { leftovers(tmpdir: result.tmpdir) }
+
+    static func leftovers(tmpdir: String) -> [String] {
+        let marker = Array("TMPDIR=\(tmpdir)".utf8)
         var found: [String] = []
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for pid in entries where Int(pid) != nil {
-            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
-            let entries = environ.split(separator: 0)
-            if entries.contains(where: { Array($0) == marker }) {
+            let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+            let directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+            if environ.split(separator: 0).contains(where: { Array($0) == marker }) || directory.hasPrefix(tmpdir + "/") {
                 let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
                     .map { String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? "?"
                 // A zombie has no environ to read, so anything found here is alive.
