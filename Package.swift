@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -76,7 +77,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StockSimTests",
-            dependencies: ["StockSim", "Hiredis", "EmbeddedRedis"],
+            dependencies: [
+                "StockSim", "Hiredis", "EmbeddedRedis", "Spawn",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
