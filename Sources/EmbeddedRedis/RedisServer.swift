@@ -247,8 +247,8 @@ public final class RedisServer: Sendable {
     }
 
     private static func log(_ directory: String) -> String {
-        let files = ["redis.log", "stdout.log"].compactMap { try? String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8) }
-        return files.joined(separator: "\n")
+        ["redis.log", "stdout.log"].map { TextFile.read("\(directory)/\($0)") }.filter { !$0.isEmpty }
+            .joined(separator: "\n")
     }
 
     private static func lastLines(_ text: String) -> String {

@@ -74,6 +74,8 @@ final class WorkerPool {
     func start(executable: String, arguments: [String], assignments: [WorkerAssignment], readyTimeout: Duration)
         throws(PoolStartError)
     {
+        // Writing to the stdin of a worker that died must be an EPIPE, not a SIGPIPE that kills the driver.
+        signal(SIGPIPE, SIG_IGN)
         let encoder = JSONEncoder()
         for assignment in assignments {
             do {

@@ -49,8 +49,7 @@ struct StocksimCLI {
         let status = child.wait()
         let seconds = (clock.now - start) / .seconds(1)
         let result = Result(
-            status: status, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", seconds: seconds, tmpdir: tmpdir)
+            status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir)
         try? FileManager.default.removeItem(atPath: out)
         try? FileManager.default.removeItem(atPath: err)
         return result
