@@ -232,9 +232,11 @@ public final class RedisServer: Sendable {
                 throw StartError(
                     message: "redis-server \(ended) before it answered: \(lastLines(log(directory)))", notInstalled: false)
             }
+            // PONG, or NOAUTH from a password-protected server; LOADING means it is still reading its data files.
             if let connection = try? RedisConnection(
                 endpoint: probe, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
-                (try? connection.pipeline([RedisCommand("PING")])) != nil
+                let reply = try? connection.pipeline([RedisCommand("PING")]).first,
+                reply.errorReply?.code != "LOADING"
             {
                 return
             }

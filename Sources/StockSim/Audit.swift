@@ -58,6 +58,9 @@ public enum Audit {
         public var ordersLimit: Int?
         /// True when demand was cut short (stopped, a worker error), so remaining stock proves nothing.
         public var demandCutShort: Bool
+        /// Orders whose reply was lost and whose fate no one can know (`decr`, or no ledger), and their units.
+        public var unresolvedOrders: Int = 0
+        public var unresolvedUnits: Int = 0
 
         public init(
             initialStock: Int64, finalStock: Int64?, ledger: LedgerContents?, acknowledgedUnits: Int,
@@ -120,12 +123,17 @@ public enum Audit {
                 violations.append(.init(.oversell, "workers acknowledged \(acknowledged) units sold from an initial stock of \(initial): \(acknowledged - initial) oversold"))
             }
             if acknowledged != taken {
-                if acknowledged < taken && evidence.deadWorkers > 0 {
+                if acknowledged < taken && taken - acknowledged <= Int64(evidence.unresolvedUnits) {
+                    notes.append("\(taken - acknowledged) units were taken from the stock by orders whose reply was lost (\(evidence.unresolvedOrders) unresolved orders, \(evidence.unresolvedUnits) units): without a ledger their fate cannot be checked")
+                } else if acknowledged < taken && evidence.deadWorkers > 0 {
                     notes.append("\(taken - acknowledged) units were taken from the stock without an acknowledgement: sales of the \(evidence.deadWorkers) dead worker(s)")
                 } else {
                     violations.append(.init(.conservation, "workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"))
                 }
             }
+        }
+        if evidence.unresolvedOrders > 0, evidence.ledger != nil {
+            notes.append("\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger")
         }
         if !evidence.demandCutShort, final >= 0 {
             let range = evidence.quantity.range

@@ -87,7 +87,9 @@ public struct Simulation: Sendable {
         defer { server?.stop() }
         let url: String
         switch redis {
-        case .embedded(let serverConfiguration):
+        case .embedded(var serverConfiguration):
+            // A restart must not lose the stock: every write is on disk before its reply.
+            if configuration.chaos.restartRedis > 0 { serverConfiguration.persistence = .appendOnlyAlways }
             do {
                 let started = try RedisServer(serverConfiguration)
                 server = started
@@ -97,6 +99,11 @@ public struct Simulation: Sendable {
                 throw SimulationError(.redisUnavailable, error.message)
             }
         case .url(let given):
+            if configuration.chaos.restartRedis > 0 {
+                throw SimulationError(
+                    .invalidConfiguration,
+                    "--chaos restart-redis works only on the embedded server, which StockSim owns; drop --redis or the restart-redis item")
+            }
             url = given
         }
         let endpoint: RedisEndpoint
@@ -135,15 +142,24 @@ public struct Simulation: Sendable {
         }
         let spawnSeconds = (clock.now - spawnStart) / .seconds(1)
         logger.info("workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
+        let demand = configuration.orders.map { min(Int(initialStock), $0 * configuration.quantity.range.upperBound) }
+        let nemesis =
+            configuration.chaos.isEmpty
+            ? nil
+            : Nemesis(
+                plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? Int(initialStock),
+                endpoint: endpoint, server: server, runID: runID)
         var interrupted = false
-        let (outcomes, elapsed) = pool.run(progress: progress) {
+        let (outcomes, elapsed) = pool.run(progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) }) {
             if !interrupted, shouldStop() { interrupted = true }
             return interrupted
         }
-        return report(
+        var result = report(
             outcomes: outcomes, elapsed: elapsed, spawnSeconds: spawnSeconds, initialStock: initialStock,
             connection: connection, ledger: ledger, runID: runID, endpoint: endpoint, interrupted: interrupted,
             embedded: server != nil)
+        result.faults = nemesis?.injected ?? []
+        return result
     }
 
     /// Checks the stock key, then sets the stock, resets the ledger and loads the script.
@@ -211,6 +227,7 @@ public struct Simulation: Sendable {
         var attempts = 0
         var conflicts = 0
         var failures: [SimulationReport.WorkerFailure] = []
+        var unknown = 0, recovered = 0, unresolvedOrders = 0, unresolvedUnits = 0, reconnects = 0
         var perWorker: [Int] = []
         var dead = 0
         for outcome in outcomes {
@@ -228,6 +245,11 @@ public struct Simulation: Sendable {
             }
             acknowledged += report.units
             acknowledgedOrders += report.orders
+            unknown += report.unknownOutcomes
+            recovered += report.recovered
+            unresolvedOrders += report.unresolvedOrders
+            unresolvedUnits += report.unresolvedUnits
+            reconnects += report.reconnects
             rejected += report.rejected
             gaveUp += report.gaveUp
             attempts += report.attempts
@@ -246,20 +268,31 @@ public struct Simulation: Sendable {
         // The truth, from Redis.
         var finalStock: Int64?
         var contents: LedgerContents?
-        do {
-            if !connection.isConnected { try connection.reconnect() }
-            let value = try connection.send("GET", RedisArgument(ledger.keys.stock))
-            finalStock = value.int
-            if configuration.ledger { contents = try ledger.read(on: connection) }
-        } catch {
-            incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+        // Reads are idempotent: after a fault (a restart, a killed connection) connect again and read once more.
+        for attempt in 1...3 {
+            do {
+                if !connection.isConnected { try connection.reconnect() }
+                let value = try connection.send("GET", RedisArgument(ledger.keys.stock))
+                finalStock = value.int
+                if configuration.ledger { contents = try ledger.read(on: connection) }
+                break
+            } catch where attempt < 3 && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse) {
+                connection.close()
+                continue
+            } catch {
+                incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+                break
+            }
         }
-        let audit = Audit.check(
-            Audit.Evidence(
-                initialStock: initialStock, finalStock: finalStock, ledger: contents, acknowledgedUnits: acknowledged,
-                acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, deadWorkers: dead,
-                quantity: configuration.quantity, ordersLimit: configuration.orders,
-                demandCutShort: interrupted || !workerErrors.isEmpty || (dead > 0 && configuration.orders != nil)))
+        var evidence = Audit.Evidence(
+            initialStock: initialStock, finalStock: finalStock, ledger: contents, acknowledgedUnits: acknowledged,
+            acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, deadWorkers: dead,
+            quantity: configuration.quantity, ordersLimit: configuration.orders,
+            demandCutShort: interrupted || !workerErrors.isEmpty
+                || (dead > 0 && (configuration.orders != nil || dead == outcomes.count)))
+        evidence.unresolvedOrders = unresolvedOrders
+        evidence.unresolvedUnits = unresolvedUnits
+        let audit = Audit.check(evidence)
         let sold = contents.map { Int64($0.units) } ?? finalStock.map { initialStock - $0 } ?? Int64(acknowledged)
         let sortedPerWorker = perWorker.sorted()
         func percentiles(_ histogram: Histogram<UInt64>) -> SimulationReport.Percentiles {
@@ -277,7 +310,9 @@ public struct Simulation: Sendable {
             stock: .init(initial: initialStock, final: finalStock), sold: sold,
             orders: contents?.orders ?? acknowledgedOrders, acknowledged: acknowledged,
             acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, gaveUpOrders: gaveUp, attempts: attempts,
-            conflicts: conflicts, conflictRate: attempts == 0 ? 0 : Double(conflicts) / Double(attempts),
+            conflicts: conflicts, unknownOutcomes: unknown, recoveredOutcomes: recovered,
+            unresolvedOrders: unresolvedOrders, unresolvedUnits: unresolvedUnits, reconnects: reconnects,
+            conflictRate: attempts == 0 ? 0 : Double(conflicts) / Double(attempts),
             elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
             retriesPerSale: percentiles(retries), latencyUs: percentiles(latency),
             perWorkerSold: .init(

@@ -80,14 +80,19 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var connectTimeoutMilliseconds: Int
     /// Time allowed per reply in the workers.
     public var commandTimeoutMilliseconds: Int
-    /// Seed for the workers' random quantities (each worker derives its own stream from it).
+    /// Time a worker keeps trying to get through to Redis (reconnecting with jittered backoff) before it gives up.
+    public var reconnectTimeoutMilliseconds: Int
+    /// Seed for the workers' random quantities (each worker derives its own stream from it) and for chaos.
     public var seed: UInt64
+    /// Faults to inject while the workers sell.
+    public var chaos: ChaosPlan
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, ledger: Bool = true, orders: Int? = nil,
         quantity: Quantity = .one, strategy: Strategy = .watch, workers: Int = SimulationConfiguration.defaultWorkers,
         maxAttempts: Int? = nil, backoff: BackoffSetting = .none, connectTimeoutMilliseconds: Int = 2_000,
-        commandTimeoutMilliseconds: Int = 10_000, seed: UInt64 = UInt64.random(in: 0...UInt64.max)
+        commandTimeoutMilliseconds: Int = 10_000, reconnectTimeoutMilliseconds: Int = 10_000,
+        seed: UInt64 = UInt64.random(in: 0...UInt64.max), chaos: ChaosPlan = ChaosPlan()
     ) {
         self.key = key
         self.initialStock = initialStock
@@ -100,7 +105,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         self.backoff = backoff
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
+        self.reconnectTimeoutMilliseconds = reconnectTimeoutMilliseconds
         self.seed = seed
+        self.chaos = chaos
     }
 
     /// The number of CPU cores, as `ProcessPoolExecutor` sizes its pool.
@@ -120,7 +127,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
             throw ConfigurationError("max attempts must be at least 1, not \(maxAttempts)")
         }
         guard !key.isEmpty else { throw ConfigurationError("the stock key must not be empty") }
-        guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0 else {
+        guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")
         }
     }

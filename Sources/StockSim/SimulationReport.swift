@@ -59,6 +59,15 @@ public struct SimulationReport: Sendable, Codable {
     public var gaveUpOrders: Int
     public var attempts: Int
     public var conflicts: Int
+    /// Replies lost after a write was sent (EXEC, EVALSHA, DECRBY), whose outcome had to be found out.
+    public var unknownOutcomes: Int = 0
+    /// Unknown outcomes that the ledger showed to be commits (they are acknowledged).
+    public var recoveredOutcomes: Int = 0
+    /// Unknown outcomes nobody can resolve (`decr`, or no ledger).
+    public var unresolvedOrders: Int = 0
+    public var unresolvedUnits: Int = 0
+    /// Times workers connected again after a failure.
+    public var reconnects: Int = 0
     /// conflicts / attempts.
     public var conflictRate: Double
     /// From the start barrier to the last worker's end.
@@ -80,6 +89,8 @@ public struct SimulationReport: Sendable, Codable {
     public var incompleteReason: String?
     /// True when the run was stopped by SIGINT or SIGTERM.
     public var interrupted: Bool
+    /// Faults injected by `--chaos`, in order.
+    public var faults: [InjectedFault] = []
     public var audit: AuditResult
 
     /// The JSON document, keys in snake_case, sorted, pretty-printed.

@@ -8,6 +8,8 @@ enum OrderOutcome: Equatable {
     case outOfStock(remaining: Int64, attempts: Int, conflicts: Int)
     /// `watch` only: every attempt the retry policy allowed conflicted.
     case gaveUp(attempts: Int, conflicts: Int)
+    /// A retry after an unknown outcome found the order already in the ledger: the lost reply was a commit.
+    case alreadyRecorded(attempts: Int, conflicts: Int)
 }
 
 /// A failure of the data in Redis rather than of the connection: the stock key went missing or holds a non-integer.
@@ -19,8 +21,13 @@ struct StockKeyError: Error, CustomStringConvertible {
 protocol SaleStrategy {
     /// Places one order for `units` units on `connection`.
     ///
+    /// - Parameter verify: the previous attempt at this order ended with an unknown outcome: check the ledger for
+    ///   the order id before selling it again (strategies that can, do; see `canVerify`).
     /// - Throws: `RedisError` for connection and server failures; `StockKeyError` when the stock key is unusable.
-    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome
+    func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome
+
+    /// True when an order whose reply was lost can be resolved by asking the ledger, so retrying it is safe.
+    var canVerify: Bool { get }
 }
 
 extension Strategy {
@@ -58,11 +65,17 @@ struct WatchSale: SaleStrategy {
             watching: [RedisArgument(keys.stock)], read: RedisCommand("GET", RedisArgument(keys.stock)), policy: policy)
     }
 
-    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+    var canVerify: Bool { ledger != nil }
+
+    func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
         let decrement = RedisCommand("DECRBY", RedisArgument(keys.stock), RedisArgument(units))
         let commands = [decrement] + (ledger?.recordCommands(orderID: orderID, units: units) ?? [])
-        let result = try connection.run(transaction) { attempt throws -> TransactionDecision<Int64> in
+        let check = ledger.map { RedisCommand("HEXISTS", RedisArgument($0.keys.ledger), RedisArgument(orderID)) }
+        let result = try connection.run(transaction) { attempt throws -> TransactionDecision<Int64?> in
             let remaining = try stockValue(attempt.read, key: keys.stock)
+            // Under the same WATCH: every committed order changes the stock key, so if the lost EXEC were still to
+            // commit, this transaction would conflict and the next attempt would find the entry.
+            if verify, let check, try attempt.connection.send(check).int == 1 { return .abort(nil) }
             return remaining >= units ? .commit(commands, remaining) : .abort(remaining)
         }
         switch result.outcome {
@@ -71,7 +84,9 @@ struct WatchSale: SaleStrategy {
                 throw RedisError.server(refusal, command: "DECRBY inside EXEC")
             }
             return .sold(attempts: result.attempts, conflicts: result.conflicts)
-        case .aborted(let remaining):
+        case .aborted(nil):
+            return .alreadyRecorded(attempts: result.attempts, conflicts: result.conflicts)
+        case .aborted(let remaining?):
             return .outOfStock(remaining: remaining, attempts: result.attempts, conflicts: result.conflicts)
         case .exhausted:
             return .gaveUp(attempts: result.attempts, conflicts: result.conflicts)
@@ -89,6 +104,7 @@ struct LuaSale: SaleStrategy {
         if not n or n ~= math.floor(n) then
           return redis.error_reply('NOTINT the stock key ' .. KEYS[1] .. ' holds ' .. v .. ', not an integer')
         end
+        if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {2, n} end
         local q = tonumber(ARGV[1])
         if n < q then return {0, n} end
         local left = redis.call('DECRBY', KEYS[1], q)
@@ -118,7 +134,10 @@ struct LuaSale: SaleStrategy {
         return sha
     }
 
-    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+    /// The script refuses an order id already in the ledger, so sending the same call again is always safe.
+    var canVerify: Bool { ledger }
+
+    func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
         let evalsha = RedisCommand(
             "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
             RedisArgument(keys.run), RedisArgument(units), RedisArgument(ledger ? orderID : ""))
@@ -135,8 +154,11 @@ struct LuaSale: SaleStrategy {
         guard let pair = reply.array, pair.count == 2, let sold = pair[0].int, let remaining = pair[1].int else {
             throw RedisError(.protocolError, "the stock script answered \(reply), not {sold, remaining}")
         }
-        return sold == 1
-            ? .sold(attempts: 1, conflicts: 0) : .outOfStock(remaining: remaining, attempts: 1, conflicts: 0)
+        switch sold {
+        case 1: return .sold(attempts: 1, conflicts: 0)
+        case 2: return .alreadyRecorded(attempts: 1, conflicts: 0)
+        default: return .outOfStock(remaining: remaining, attempts: 1, conflicts: 0)
+        }
     }
 }
 
@@ -151,7 +173,10 @@ struct DecrSale: SaleStrategy {
         self.ledger = ledger ? StockLedger(keys: keys) : nil
     }
 
-    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+    /// A lost DECRBY reply cannot be resolved: nothing records it until the ledger write that follows.
+    var canVerify: Bool { false }
+
+    func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
         let left = try connection.send("DECRBY", RedisArgument(keys.stock), RedisArgument(units))
         guard let left = left.int else { throw RedisError(.protocolError, "DECRBY answered \(left)") }
         if left < 0 {
@@ -159,13 +184,42 @@ struct DecrSale: SaleStrategy {
             let back = try connection.send("INCRBY", RedisArgument(keys.stock), RedisArgument(units))
             return .outOfStock(remaining: back.int ?? 0, attempts: 1, conflicts: 0)
         }
-        if let ledger {
+        if let ledger { try record(orderID: orderID, units: units, in: ledger, on: connection) }
+        return .sold(attempts: 1, conflicts: 0)
+    }
+
+    /// The ledger write after a kept decrement. If the connection fails here the units are already taken: reconnect
+    /// within the worker's budget and write the entry once (HSETNX; the write counter only when it was new).
+    private func record(orderID: String, units: Int, in ledger: StockLedger, on connection: RedisConnection) throws {
+        do {
             let replies = try connection.pipeline(ledger.recordCommands(orderID: orderID, units: units))
             if let refusal = replies.lazy.compactMap(\.errorReply).first {
                 throw RedisError.server(refusal, command: "HSETNX \(keys.ledger)")
             }
+        } catch let error as RedisError where error.closesConnection || error.isTransient {
+            // The units are taken: from here on only the ledger entry may be retried, never the decrement.
+            throw DecrLedgerWriteLost(orderID: orderID, units: units, cause: error)
         }
-        return .sold(attempts: 1, conflicts: 0)
+    }
+}
+
+extension RedisError {
+    /// A refusal that says "not now" and ran nothing: a restarted server loading its data, a busy script.
+    var isTransient: Bool { reply?.code == "LOADING" || reply?.code == "BUSY" }
+}
+
+/// `decr` took the units but the connection failed before its ledger entry was confirmed.
+struct DecrLedgerWriteLost: Error {
+    var orderID: String
+    var units: Int
+    var cause: RedisError
+
+    /// Writes the entry if it is not there yet; returns true when this call wrote it.
+    static func complete(_ lost: DecrLedgerWriteLost, ledger: StockLedger, on connection: RedisConnection) throws -> Bool {
+        let new = try connection.send(
+            "HSETNX", RedisArgument(ledger.keys.ledger), RedisArgument(lost.orderID), RedisArgument(lost.units))
+        if new.int == 1 { try connection.send("HINCRBY", RedisArgument(ledger.keys.run), "ledger_writes", 1) }
+        return new.int == 1
     }
 }
 
@@ -181,7 +235,9 @@ struct UnsafeSale: SaleStrategy {
         self.get = RedisCommand("GET", RedisArgument(keys.stock))
     }
 
-    func place(orderID: String, units: Int, on connection: RedisConnection) throws -> OrderOutcome {
+    var canVerify: Bool { false }
+
+    func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
         let remaining = try stockValue(connection.send(get), key: keys.stock)
         guard remaining >= units else { return .outOfStock(remaining: remaining, attempts: 1, conflicts: 0) }
         let set = RedisCommand("SET", RedisArgument(keys.stock), RedisArgument(remaining - Int64(units)))

@@ -36,6 +36,15 @@ struct WorkerReport: Codable, Sendable {
     var latency: [[UInt64]] = []
     /// Per sale, attempts − 1: (value, count) pairs.
     var retries: [[UInt64]] = []
+    /// Replies lost after a write was sent (EXEC, EVALSHA, DECRBY): outcomes that had to be found out.
+    var unknownOutcomes: Int = 0
+    /// Unknown outcomes the ledger showed to be commits (counted in `units`).
+    var recovered: Int = 0
+    /// Unknown outcomes no one can resolve (`decr`, or no ledger): orders and units that may or may not be sold.
+    var unresolvedOrders: Int = 0
+    var unresolvedUnits: Int = 0
+    /// Times the worker connected again after its connection failed.
+    var reconnects: Int = 0
     /// Why the worker stopped before its demand was met, if it did.
     var error: String?
     /// True when the worker stopped because the driver asked it to.
@@ -68,9 +77,9 @@ public enum WorkerProcess {
         }
         let connection: RedisConnection
         do {
-            connection = try RedisConnection(
-                endpoint: RedisEndpoint(url: assignment.redisURL),
-                options: assignment.configuration.connectionOptions)
+            var options = assignment.configuration.connectionOptions
+            options.clientName = "stocksim-\(assignment.runID)-w\(assignment.index)"
+            connection = try RedisConnection(endpoint: RedisEndpoint(url: assignment.redisURL), options: options)
         } catch {
             emit("\(WorkerLine.failed) \(error.message)")
             return 2
@@ -118,9 +127,11 @@ public enum WorkerProcess {
             sequence += 1
             let units = Int.random(in: configuration.quantity.range, using: &random)
             let started = clock.now
-            let outcome: OrderOutcome
+            let outcome: OrderOutcome?
             do {
-                outcome = try sale.place(orderID: orderPrefix + String(sequence), units: units, on: connection)
+                outcome = try placeSurvivingFaults(
+                    orderID: orderPrefix + String(sequence), units: units, sale: sale, keys: keys,
+                    configuration: configuration, connection: connection, report: &report)
             } catch let error as RedisError {
                 report.error = error.message
                 return
@@ -128,6 +139,7 @@ public enum WorkerProcess {
                 report.error = "\(error)"
                 return
             }
+            guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
             switch outcome {
             case .sold(let attempts, let conflicts):
@@ -147,11 +159,118 @@ public enum WorkerProcess {
                 report.gaveUp += 1
                 report.attempts += attempts
                 report.conflicts += conflicts
+            case .alreadyRecorded(let attempts, let conflicts):
+                report.units += units
+                report.orders += 1
+                report.recovered += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+                latency.record(UInt64((now - started) / .microseconds(1)))
+                retries.record(UInt64(attempts - 1))
             }
             if now >= nextProgress {
                 nextProgress = now + .milliseconds(100)
                 emit("\(WorkerLine.progress) \(report.units) \(report.orders) \(report.attempts) \(report.conflicts)")
             }
+        }
+    }
+
+    /// Places one order and sees it through connection failures: reconnects with jittered backoff for up to the
+    /// reconnect timeout, and after a lost reply retries the same order id only where the ledger makes that safe.
+    ///
+    /// - Returns: the outcome, or `nil` when the order's fate cannot be known (counted as unresolved).
+    /// - Throws: `WorkerStop` when Redis stays unreachable; `RedisError` / `StockKeyError` for failures no retry fixes.
+    static func placeSurvivingFaults(
+        orderID: String, units: Int, sale: any SaleStrategy, keys: StockKeys, configuration: SimulationConfiguration,
+        connection: RedisConnection, report: inout WorkerReport
+    ) throws -> OrderOutcome? {
+        let clock = ContinuousClock()
+        var verify = false
+        var failingSince: ContinuousClock.Instant?
+        while true {
+            do {
+                if !connection.isConnected {
+                    try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                }
+                return try sale.place(orderID: orderID, units: units, verify: verify, on: connection)
+            } catch let lost as DecrLedgerWriteLost {
+                // The units are taken; only the ledger entry is in doubt. Write it once, after reconnecting.
+                failingSince = failingSince ?? clock.now
+                while true {
+                    do {
+                        try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                        _ = try DecrLedgerWriteLost.complete(lost, ledger: StockLedger(keys: keys), on: connection)
+                        return .sold(attempts: 1, conflicts: 0)
+                    } catch let error as RedisError where error.closesConnection {
+                        continue
+                    } catch let error as RedisError where error.isTransient {
+                        try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
+                    } catch let error as RedisError {
+                        throw RedisError(
+                            error.code,
+                            "decr took \(lost.units) units for order \(lost.orderID) but cannot record it in the ledger: \(error.message)",
+                            reply: error.reply)
+                    }
+                }
+            } catch let error as RedisError where error.isTransient {
+                // A restarted server replaying its append-only file, or a busy script: nothing ran; wait and retry.
+                failingSince = failingSince ?? clock.now
+                try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
+            } catch let error as RedisError where error.closesConnection {
+                failingSince = failingSince ?? clock.now
+                // A watch transaction knows when EXEC was sent; for one-command strategies any lost reply may be a
+                // write that happened.
+                let unknown = error.code == .outcomeUnknown || configuration.strategy != .watch
+                if unknown {
+                    report.unknownOutcomes += 1
+                    guard sale.canVerify else {
+                        report.unresolvedOrders += 1
+                        report.unresolvedUnits += units
+                        try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                        return nil
+                    }
+                    verify = true
+                }
+            }
+        }
+    }
+
+    /// Waits a little after a transient refusal, within the reconnect timeout measured from `since`.
+    static func pauseWhileTransient(_ error: RedisError, since: ContinuousClock.Instant, configuration: SimulationConfiguration)
+        throws(WorkerStop)
+    {
+        if ContinuousClock().now - since > .milliseconds(configuration.reconnectTimeoutMilliseconds) {
+            throw WorkerStop(message: "Redis stayed unavailable past the reconnect timeout: \(error.message)")
+        }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+
+    /// Connects again, backing off with full jitter (20 ms doubling to 1 s), until the reconnect timeout measured from
+    /// `since` runs out.
+    static func reconnect(
+        _ connection: RedisConnection, since: ContinuousClock.Instant, configuration: SimulationConfiguration,
+        report: inout WorkerReport
+    ) throws(WorkerStop) {
+        let clock = ContinuousClock()
+        let budget = Duration.milliseconds(configuration.reconnectTimeoutMilliseconds)
+        var ceiling = Duration.milliseconds(20)
+        var random = WorkerRandom(seed: UInt64(UInt(bitPattern: ObjectIdentifier(connection).hashValue)) ^ UInt64(UInt(bitPattern: clock.now.hashValue)))
+        var lastError = connection.closingError?.message ?? "the connection was closed"
+        while true {
+            if clock.now - since > budget {
+                throw WorkerStop(
+                    message: "Redis was unreachable for more than the reconnect timeout (\(budget)): \(lastError)")
+            }
+            do {
+                try connection.reconnect()
+                report.reconnects += 1
+                return
+            } catch {
+                lastError = error.message
+            }
+            let pause = Duration.nanoseconds(Int64.random(in: 0..<Int64(ceiling / .nanoseconds(1)), using: &random))
+            Thread.sleep(forTimeInterval: pause / .seconds(1))
+            ceiling = min(ceiling * 2, .seconds(1))
         }
     }
 
@@ -183,6 +302,12 @@ public enum WorkerProcess {
             }
         }
     }
+}
+
+/// A worker gives up: Redis stayed unreachable past the reconnect timeout.
+struct WorkerStop: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 /// The workers' generator for order sizes: SplitMix64, reproducible from the run's seed.

@@ -133,7 +133,10 @@ final class WorkerPool {
     ///   - progress: called about ten times a second with the sums so far.
     ///   - shouldStop: polled as often; when it turns true, workers are asked to stop and report.
     /// - Returns: every worker's outcome, in index order.
-    func run(progress: (PoolProgress) -> Void, shouldStop: () -> Bool) -> (outcomes: [WorkerOutcome], elapsed: Double) {
+    ///   - tick: called with the progress and the pids of the live workers, as often as `progress` (the nemesis).
+    func run(
+        progress: (PoolProgress) -> Void, tick: (PoolProgress, [Int32]) -> Void = { _, _ in }, shouldStop: () -> Bool
+    ) -> (outcomes: [WorkerOutcome], elapsed: Double) {
         let clock = ContinuousClock()
         let start = clock.now
         for index in workers.indices { send(Array("\(WorkerLine.go)\n".utf8), to: index) }
@@ -144,7 +147,9 @@ final class WorkerPool {
             let now = clock.now
             if now >= nextProgress {
                 nextProgress = now + .milliseconds(100)
-                progress(sum(elapsed: (now - start) / .seconds(1)))
+                let current = sum(elapsed: (now - start) / .seconds(1))
+                progress(current)
+                tick(current, workers.filter(\.open).map(\.process.pid))
             }
             if stopSentAt == nil, shouldStop() {
                 stopSentAt = now

@@ -63,7 +63,13 @@ extension Stocksim {
         @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
         var commandTimeout = 10_000
 
-        @Option(name: .long, help: "Seed for random order sizes (reproducible runs).")
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds a worker keeps reconnecting (jittered backoff) before it gives up.")
+        var reconnectTimeout = 10_000
+
+        @Option(name: .long, help: "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only).")
+        var chaos: String?
+
+        @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
         var seed: UInt64?
 
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
@@ -82,7 +88,8 @@ extension Stocksim {
                 quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers,
                 maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
                 connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
-                seed: seed ?? UInt64.random(in: 0...UInt64.max))
+                reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed ?? UInt64.random(in: 0...UInt64.max),
+                chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
             try configuration.validate()
             return configuration
         }

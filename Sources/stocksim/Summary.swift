@@ -14,6 +14,11 @@ enum Summary {
         lines.append(row("throughput", "\(grouped(report.salesPerSecond)) sales/s over \(seconds(report.elapsedSeconds))"))
         lines.append(
             row("attempts", "\(report.attempts), conflicts \(report.conflicts) (\(percent(report.conflictRate)))"))
+        if report.unknownOutcomes > 0 || report.reconnects > 0 {
+            lines.append(
+                row("faults seen", "\(report.reconnects) reconnects, \(report.unknownOutcomes) unknown outcomes: \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(report.unresolvedUnits) units)"))
+        }
+        for fault in report.faults { lines.append(row("  injected", fault.description)) }
         let r = report.retriesPerSale
         lines.append(row("retries/sale", "p50 \(r.p50), p99 \(r.p99), max \(r.max)"))
         let l = report.latencyUs

@@ -1,0 +1,170 @@
+import EmbeddedRedis
+import Hiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The faults `--chaos` injects: `kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS`.
+public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Workers killed with SIGKILL.
+    public var killWorker = 0
+    /// Worker connections killed with `CLIENT KILL ID`.
+    public var clientKill = 0
+    /// Restarts of the embedded redis-server (which then runs with `appendonly yes`, `appendfsync always`).
+    public var restartRedis = 0
+    /// One `CLIENT PAUSE` of this many milliseconds.
+    public var pauseRedisMilliseconds = 0
+
+    public init() {}
+
+    /// Parses `kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500`.
+    ///
+    /// - Throws: `ConfigurationError` naming the part that is wrong.
+    public init(parsing text: String) throws(ConfigurationError) {
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let count = Int(parts[1]), count >= 0 else {
+                throw ConfigurationError(
+                    "chaos item '\(item)' should be NAME:NUMBER, as in kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500")
+            }
+            switch parts[0] {
+            case "kill-worker": killWorker = count
+            case "client-kill": clientKill = count
+            case "restart-redis": restartRedis = count
+            case "pause-redis": pauseRedisMilliseconds = count
+            default:
+                throw ConfigurationError(
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis")
+            }
+        }
+    }
+
+    public var isEmpty: Bool { killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 }
+
+    public var description: String {
+        var items: [String] = []
+        if killWorker > 0 { items.append("kill-worker:\(killWorker)") }
+        if clientKill > 0 { items.append("client-kill:\(clientKill)") }
+        if restartRedis > 0 { items.append("restart-redis:\(restartRedis)") }
+        if pauseRedisMilliseconds > 0 { items.append("pause-redis:\(pauseRedisMilliseconds)") }
+        return items.isEmpty ? "none" : items.joined(separator: ",")
+    }
+}
+
+/// One fault that was injected.
+public struct InjectedFault: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `kill-worker`, `client-kill`, `restart-redis` or `pause-redis`.
+    public var kind: String
+    /// Seconds after the start barrier.
+    public var atSeconds: Double
+    /// Units sold (acknowledged) when it was injected.
+    public var atUnits: Int
+    public var detail: String
+
+    public var description: String {
+        "\(kind) at \(Int(atSeconds * 1000)) ms (\(atUnits) units sold): \(detail)"
+    }
+}
+
+/// The nemesis: injects the plan's faults when sales cross thresholds drawn from the run's seed, so a run with the
+/// same seed injects the same faults at the same points of progress.
+final class Nemesis {
+    private var schedule: [(threshold: Int, kind: String)]
+    private let connection: RedisConnection?
+    private let server: RedisServer?
+    private let pauseMilliseconds: Int
+    private let clientPrefix: String
+    private var random: WorkerRandom
+    private(set) var injected: [InjectedFault] = []
+
+    init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String) {
+        random = WorkerRandom(seed: seed ^ 0xC4A0_5C4A_05C4_A05C)
+        var kinds: [String] = []
+        kinds += Array(repeating: "kill-worker", count: plan.killWorker)
+        kinds += Array(repeating: "client-kill", count: plan.clientKill)
+        kinds += Array(repeating: "restart-redis", count: plan.restartRedis)
+        if plan.pauseRedisMilliseconds > 0 { kinds.append("pause-redis") }
+        // Between 5% and 80% of the demand: late enough that sales are flowing, early enough to leave work after.
+        let low = max(1, demandUnits / 20)
+        let high = max(low + 1, demandUnits * 4 / 5)
+        var drawn: [(Int, String)] = []
+        for kind in kinds { drawn.append((Int.random(in: low..<high, using: &random), kind)) }
+        schedule = drawn.sorted { $0.0 < $1.0 }.map { (threshold: $0.0, kind: $0.1) }
+        pauseMilliseconds = plan.pauseRedisMilliseconds
+        self.server = server
+        clientPrefix = "stocksim-\(runID)-w"
+        connection =
+            plan.clientKill > 0 || plan.pauseRedisMilliseconds > 0
+            ? try? RedisConnection(
+                endpoint: endpoint,
+                options: .init(connectTimeout: .seconds(1), commandTimeout: .seconds(2), reconnect: .onNextCommand))
+            : nil
+    }
+
+    /// Injects every fault whose threshold the sales have crossed.
+    func tick(_ progress: PoolProgress, liveWorkers: [Int32]) {
+        while let next = schedule.first, progress.units >= next.threshold {
+            schedule.removeFirst()
+            let detail = inject(next.kind, liveWorkers: liveWorkers)
+            injected.append(
+                InjectedFault(kind: next.kind, atSeconds: progress.elapsed, atUnits: progress.units, detail: detail))
+        }
+    }
+
+    private func inject(_ kind: String, liveWorkers: [Int32]) -> String {
+        switch kind {
+        case "kill-worker":
+            guard let pid = liveWorkers.randomElement(using: &random) else { return "no live worker to kill" }
+            kill(pid, SIGKILL)
+            return "SIGKILL to worker pid \(pid)"
+        case "client-kill":
+            return killClient()
+        case "restart-redis":
+            guard let server else { return "skipped: not the embedded server" }
+            do {
+                try server.restart()
+                return "redis-server restarted (appendonly, fsync always), pid \(server.pid.map(String.init) ?? "?")"
+            } catch {
+                return "restart failed: \(error.message)"
+            }
+        default:
+            do {
+                try send(RedisCommand("CLIENT", "PAUSE", RedisArgument(pauseMilliseconds), "ALL"))
+                return "CLIENT PAUSE \(pauseMilliseconds) ALL"
+            } catch {
+                return "CLIENT PAUSE failed: \(error.message)"
+            }
+        }
+    }
+
+    private func killClient() -> String {
+        do {
+            let list = try send(RedisCommand("CLIENT", "LIST", "TYPE", "normal")).string ?? ""
+            let workers = list.split(separator: "\n").compactMap { line -> (id: Substring, name: Substring)? in
+                let fields = line.split(separator: " ")
+                guard let id = fields.first(where: { $0.hasPrefix("id=") })?.dropFirst(3),
+                    let name = fields.first(where: { $0.hasPrefix("name=") })?.dropFirst(5),
+                    name.hasPrefix(clientPrefix)
+                else { return nil }
+                return (id, name)
+            }
+            guard let victim = workers.randomElement(using: &random) else { return "no worker connection to kill" }
+            try send(RedisCommand("CLIENT", "KILL", "ID", RedisArgument(String(victim.id))))
+            return "CLIENT KILL ID \(victim.id) (\(victim.name))"
+        } catch {
+            return "CLIENT KILL failed: \(error.message)"
+        }
+    }
+
+    /// Sends on the nemesis's own connection, trying once more after a failure (the server may have restarted).
+    @discardableResult
+    private func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        guard let connection else { throw RedisError(.misuse, "the nemesis has no connection") }
+        do {
+            return try connection.send(command)
+        } catch where error.closesConnection || error.code == .misuse {
+            return try connection.send(command)
+        }
+    }
+}
