@@ -60,6 +60,8 @@ public struct InjectedFault: Sendable, Hashable, Codable, CustomStringConvertibl
     public var atSeconds: Double
     /// Units sold (acknowledged) when it was injected.
     public var atUnits: Int
+    /// The point of progress it was planned for, drawn from the seed: the same seed plans the same points.
+    public var plannedAtUnits: Int
     public var detail: String
 
     public var description: String {
@@ -77,6 +79,9 @@ final class Nemesis {
     private let clientPrefix: String
     private var random: WorkerRandom
     private(set) var injected: [InjectedFault] = []
+
+    /// Faults whose point was never reached (the sale ended first).
+    var notInjected: Int { schedule.count }
 
     init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String) {
         random = WorkerRandom(seed: seed ^ 0xC4A0_5C4A_05C4_A05C)
@@ -108,7 +113,9 @@ final class Nemesis {
             schedule.removeFirst()
             let detail = inject(next.kind, liveWorkers: liveWorkers)
             injected.append(
-                InjectedFault(kind: next.kind, atSeconds: progress.elapsed, atUnits: progress.units, detail: detail))
+                InjectedFault(
+                    kind: next.kind, atSeconds: progress.elapsed, atUnits: progress.units,
+                    plannedAtUnits: next.threshold, detail: detail))
         }
     }
 

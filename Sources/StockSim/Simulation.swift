@@ -122,13 +122,14 @@ public struct Simulation: Sendable {
         let keys = StockKeys(stock: configuration.key)
         let ledger = StockLedger(keys: keys)
         let runID = Self.makeRunID()
-        let (initialStock, scriptSHA) = try prepare(connection: connection, keys: keys, ledger: ledger, runID: runID)
+        let (initialStock, scriptSHA, namedWorkers) = try prepare(
+            connection: connection, keys: keys, ledger: ledger, runID: runID)
 
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
                 index: index, runID: runID, redisURL: url, configuration: configuration,
-                orderQuota: quota?[index], scriptSHA: scriptSHA)
+                orderQuota: quota?[index], scriptSHA: scriptSHA, namedConnection: namedWorkers)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()
@@ -159,14 +160,17 @@ public struct Simulation: Sendable {
             connection: connection, ledger: ledger, runID: runID, endpoint: endpoint, interrupted: interrupted,
             embedded: server != nil)
         result.faults = nemesis?.injected ?? []
+        result.faultsNotInjected = nemesis?.notInjected ?? 0
         return result
     }
 
     /// Checks the stock key, then sets the stock, resets the ledger and loads the script.
     private func prepare(connection: RedisConnection, keys: StockKeys, ledger: StockLedger, runID: String)
-        throws(SimulationError) -> (initialStock: Int64, scriptSHA: String)
+        throws(SimulationError) -> (initialStock: Int64, scriptSHA: String, namedWorkers: Bool)
     {
         let key = keys.stock
+        // The command being sent, for a message that names it when Redis refuses.
+        var step = "TYPE"
         do {
             let type = try connection.send("TYPE", RedisArgument(key)).string ?? "none"
             var initial: Int64
@@ -188,6 +192,7 @@ public struct Simulation: Sendable {
                         .badServerState,
                         "--keep-stock: the key '\(key)' holds a \(type), not a stock count; choose another --key")
                 }
+                step = "GET"
                 let value = try connection.send("GET", RedisArgument(key))
                 guard let stock = value.int, stock >= 0 else {
                     throw SimulationError(
@@ -198,15 +203,24 @@ public struct Simulation: Sendable {
                 initial = stock
             }
             var sha = ""
+            step = "SCRIPT LOAD"
             if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
+            let namedWorkers = try Preflight.check(
+                connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha, user: connection.endpoint.user)
+            step = "SET"
             if configuration.initialStock != nil {
                 try connection.send("SET", RedisArgument(key), RedisArgument(initial))
             }
+            step = "HSET"
             try ledger.reset(on: connection, runID: runID, initialStock: Int(initial), configuration: configuration)
-            return (initial, sha)
+            return (initial, sha, namedWorkers)
         } catch let error as SimulationError {
             throw error
         } catch let error as RedisError {
+            if let refusal = error.reply {
+                throw Preflight.explain(
+                    refusal, command: step, strategy: configuration.strategy, keys: keys, user: connection.endpoint.user)
+            }
             throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
         } catch {
             throw SimulationError(.redisUnavailable, "\(error)")

@@ -91,6 +91,8 @@ public struct SimulationReport: Sendable, Codable {
     public var interrupted: Bool
     /// Faults injected by `--chaos`, in order.
     public var faults: [InjectedFault] = []
+    /// Planned faults whose point of progress the sale never reached.
+    public var faultsNotInjected: Int = 0
     public var audit: AuditResult
 
     /// The JSON document, keys in snake_case, sorted, pretty-printed.

@@ -18,6 +18,8 @@ struct WorkerAssignment: Codable, Sendable {
     var orderQuota: Int?
     /// The stock script's SHA1 for `lua`, as the driver's SCRIPT LOAD returned it.
     var scriptSHA: String
+    /// Name the connection with CLIENT SETNAME (false when the ACL user may not).
+    var namedConnection: Bool
 }
 
 /// What a worker reports at the end, after `done ` on its stdout (JSON).
@@ -78,7 +80,7 @@ public enum WorkerProcess {
         let connection: RedisConnection
         do {
             var options = assignment.configuration.connectionOptions
-            options.clientName = "stocksim-\(assignment.runID)-w\(assignment.index)"
+            if assignment.namedConnection { options.clientName = "stocksim-\(assignment.runID)-w\(assignment.index)" }
             connection = try RedisConnection(endpoint: RedisEndpoint(url: assignment.redisURL), options: options)
         } catch {
             emit("\(WorkerLine.failed) \(error.message)")

@@ -145,11 +145,11 @@ final class WorkerPool {
         while workers.contains(where: \.open) {
             pollOnce(timeoutMilliseconds: 20)
             let now = clock.now
+            let current = sum(elapsed: (now - start) / .seconds(1))
+            tick(current, workers.filter(\.open).map(\.process.pid))
             if now >= nextProgress {
                 nextProgress = now + .milliseconds(100)
-                let current = sum(elapsed: (now - start) / .seconds(1))
                 progress(current)
-                tick(current, workers.filter(\.open).map(\.process.pid))
             }
             if stopSentAt == nil, shouldStop() {
                 stopSentAt = now

@@ -19,6 +19,9 @@ enum Summary {
                 row("faults seen", "\(report.reconnects) reconnects, \(report.unknownOutcomes) unknown outcomes: \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(report.unresolvedUnits) units)"))
         }
         for fault in report.faults { lines.append(row("  injected", fault.description)) }
+        if report.faultsNotInjected > 0 {
+            lines.append(row("  not injected", "\(report.faultsNotInjected) planned faults: the sale ended before their point"))
+        }
         let r = report.retriesPerSale
         lines.append(row("retries/sale", "p50 \(r.p50), p99 \(r.p99), max \(r.max)"))
         let l = report.latencyUs

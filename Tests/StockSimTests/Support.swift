@@ -32,27 +32,67 @@ struct StocksimCLI {
         return me.deletingLastPathComponent().appendingPathComponent("stocksim").path
     }
 
-    /// Runs `stocksim ARGUMENTS` with a private TMPDIR, waits for it and returns what it printed.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    /// Waits until `condition` holds, polling every 20 ms, for up to `timeout`.
+    @discardableResult
+    static func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) rethrows -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    /// A `stocksim` process started in the background.
+    struct Background {
+        let child: ChildProcess
+        let tmpdir: String
+        let start: ContinuousClock.Instant
+
+        /// Waits for it to end (sending SIGINT after `timeout`) and returns what it printed.
+        func finish(timeout: Duration = .seconds(120)) -> Result {
+            let clock = ContinuousClock()
+            let deadline = clock.now + timeout
+            var ended = child.poll()
+            var interrupted = false
+            while ended == nil {
+                if !interrupted, clock.now > deadline {
+                    child.signal(SIGINT)
+                    interrupted = true
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+                ended = child.poll()
+            }
+            let status = ended ?? .exited(-1)
+            let seconds = (ContinuousClock().now - start) / .seconds(1)
+            let out = tmpdir + "/stdout", err = tmpdir + "/stderr"
+            let result = Result(
+                status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir)
+            try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: err)
+            return result
+        }
+    }
+
+    /// Starts `stocksim ARGUMENTS` with a private TMPDIR, without waiting.
+    static func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Background {
         let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmpdir
         environment.removeValue(forKey: "STOCKSIM_REDIS_URL")
         for (key, value) in extra { environment[key] = value }
-        let out = tmpdir + "/stdout", err = tmpdir + "/stderr"
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = ContinuousClock().now
         let child = try ChildProcess.spawn(
-            executable, arguments: arguments, environment: environment.map { "\($0)=\($1)" }, stdout: .file(out),
-            stderr: .file(err), processGroup: nil)
-        let status = child.wait()
-        let seconds = (clock.now - start) / .seconds(1)
-        let result = Result(
-            status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir)
-        try? FileManager.default.removeItem(atPath: out)
-        try? FileManager.default.removeItem(atPath: err)
-        return result
+            executable, arguments: arguments, environment: environment.map { "\($0)=\($1)" },
+            stdout: .file(tmpdir + "/stdout"), stderr: .file(tmpdir + "/stderr"), processGroup: nil)
+        return Background(child: child, tmpdir: tmpdir, start: start)
+    }
+
+    /// Runs `stocksim ARGUMENTS` with a private TMPDIR, waits for it and returns what it printed.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        try start(arguments, environment: extra).finish()
     }
 
     /// Processes still alive that belong to the run: workers inherit its TMPDIR; its redis-server works in a temp dir
