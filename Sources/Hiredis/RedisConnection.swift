@@ -58,6 +58,8 @@ public final class RedisConnection {
     public private(set) var closingError: RedisError?
     /// Random numbers for retry jitter: cheap and per connection, so workers never share a generator.
     var jitter: SplitMix64
+    /// What adaptive backoff has learned about contention on this connection.
+    var contention = ContentionWindow()
 
     /// Connects, then sends AUTH, SELECT and CLIENT SETNAME as the endpoint and options ask.
     ///

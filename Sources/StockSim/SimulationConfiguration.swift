@@ -90,7 +90,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, ledger: Bool = true, orders: Int? = nil,
         quantity: Quantity = .one, strategy: Strategy = .watch, workers: Int = SimulationConfiguration.defaultWorkers,
-        maxAttempts: Int? = nil, backoff: BackoffSetting = .none, connectTimeoutMilliseconds: Int = 2_000,
+        maxAttempts: Int? = nil, backoff: BackoffSetting = .standard, connectTimeoutMilliseconds: Int = 2_000,
         commandTimeoutMilliseconds: Int = 10_000, reconnectTimeoutMilliseconds: Int = 10_000,
         seed: UInt64 = UInt64.random(in: 0...UInt64.max), chaos: ChaosPlan = ChaosPlan()
     ) {
@@ -148,8 +148,13 @@ public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible
     case none
     /// Full-jitter exponential backoff from `baseMicroseconds`, capped at `capMicroseconds`.
     case exponential(baseMicroseconds: Int, capMicroseconds: Int)
+    /// Contention-aware backoff (the Hiredis policy's `.adaptive`), window from `baseMicroseconds` to `capMicroseconds`.
+    case adaptive(baseMicroseconds: Int, capMicroseconds: Int)
 
-    /// Parses `none`, `exponential` or `exponential:BASE_US,CAP_US`.
+    /// The default: adaptive, 20 µs to 100 ms.
+    public static let standard = BackoffSetting.adaptive(baseMicroseconds: 20, capMicroseconds: 100_000)
+
+    /// Parses `none`, `exponential[:BASE_US,CAP_US]` or `adaptive[:BASE_US,CAP_US]`.
     ///
     /// - Throws: `ConfigurationError` naming the accepted forms.
     public init(parsing text: String) throws(ConfigurationError) {
@@ -159,14 +164,20 @@ public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible
             self = .none
         case "exponential" where parts.count == 1:
             self = .exponential(baseMicroseconds: 50, capMicroseconds: 5_000)
-        case "exponential":
+        case "adaptive" where parts.count == 1:
+            self = .standard
+        case "exponential", "adaptive":
             let numbers = parts[1].split(separator: ",").compactMap { Int($0) }
             guard numbers.count == 2, numbers[0] > 0, numbers[1] >= numbers[0] else {
-                throw ConfigurationError("backoff '\(text)' should be exponential:BASE_US,CAP_US with 0 < BASE ≤ CAP")
+                throw ConfigurationError("backoff '\(text)' should be \(parts[0]):BASE_US,CAP_US with 0 < BASE ≤ CAP")
             }
-            self = .exponential(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
+            self =
+                parts[0] == "adaptive"
+                ? .adaptive(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
+                : .exponential(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
         default:
-            throw ConfigurationError("unknown backoff '\(text)'; use none, exponential or exponential:BASE_US,CAP_US")
+            throw ConfigurationError(
+                "unknown backoff '\(text)'; use adaptive, exponential, none, or adaptive:BASE_US,CAP_US")
         }
     }
 
@@ -174,6 +185,7 @@ public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible
         switch self {
         case .none: "none"
         case .exponential(let base, let cap): "exponential:\(base),\(cap)"
+        case .adaptive(let base, let cap): "adaptive:\(base),\(cap)"
         }
     }
 
@@ -181,6 +193,7 @@ public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible
         switch self {
         case .none: .none
         case .exponential(let base, let cap): .exponential(base: .microseconds(base), cap: .microseconds(cap))
+        case .adaptive(let base, let cap): .adaptive(base: .microseconds(base), cap: .microseconds(cap))
         }
     }
 }

@@ -54,8 +54,8 @@ extension Stocksim {
         @Option(name: .long, parsing: .unconditional, help: "watch: attempts per order before giving it up (default: no limit).")
         var maxAttempts: Int?
 
-        @Option(name: .long, help: "watch: backoff after a conflict: none, exponential, or exponential:BASE_US,CAP_US.")
-        var backoff = "none"
+        @Option(name: .long, help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US.")
+        var backoff = "adaptive"
 
         @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
         var connectTimeout = 2_000
