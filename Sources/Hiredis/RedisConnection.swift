@@ -56,6 +56,9 @@ public final class RedisConnection {
     private var pendingReplies = 0
     /// The error that closed the connection, if it is closed because of one.
     public private(set) var closingError: RedisError?
+    /// Counts the contexts opened so far. WATCH belongs to the context it was sent on, so a transaction checks that it
+    /// commits on the same one.
+    private(set) var contextGeneration = 0
     /// Random numbers for retry jitter: cheap and per connection, so workers never share a generator.
     var jitter: SplitMix64
 
@@ -266,6 +269,7 @@ public final class RedisConnection {
             _ = redisEnableKeepAlive(context)
         }
         self.context = context
+        contextGeneration &+= 1
         closingError = nil
         try handshake()
     }
