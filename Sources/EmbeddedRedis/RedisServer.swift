@@ -156,7 +156,14 @@ public final class RedisServer: Sendable {
         halt(signal: SIGTERM)
         let child = try Self.launch(executablePath, directory: directory)
         process.withLock { $0 = child }
-        try Self.waitUntilReady(child, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
+        do {
+            try Self.waitUntilReady(child, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
+        } catch {
+            // waitUntilReady has reaped the child (it exited, or was killed at the timeout): forget its pid, which the
+            // system may already have given to another process that stop() would then signal.
+            process.withLock { if $0 == child { $0 = nil } }
+            throw error
+        }
     }
 
     /// The server's log so far.
