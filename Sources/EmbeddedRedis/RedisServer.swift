@@ -232,16 +232,17 @@ public final class RedisServer: Sendable {
     ) throws(StartError) {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        // Log in without credentials: NOAUTH from a password-protected server also proves it is up.
-        let probe = RedisEndpoint(address: endpoint.address)
+        // Log in as the endpoint does: without the password, NOAUTH would come back before a server that is still
+        // loading its data files says so. A server that answers LOADING is not ready yet.
         while clock.now < deadline {
             if let ended = child.poll() {
                 throw StartError(
                     message: "redis-server \(ended) before it answered: \(lastLines(log(directory)))", notInstalled: false)
             }
             if let connection = try? RedisConnection(
-                endpoint: probe, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
-                (try? connection.pipeline([RedisCommand("PING")])) != nil
+                endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
+                let replies = try? connection.pipeline([RedisCommand("PING")]),
+                replies.first?.errorReply?.code != "LOADING"
             {
                 return
             }
