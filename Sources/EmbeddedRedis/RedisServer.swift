@@ -156,7 +156,14 @@ public final class RedisServer: Sendable {
         halt(signal: SIGTERM)
         let child = try Self.launch(executablePath, directory: directory)
         process.withLock { $0 = child }
-        try Self.waitUntilReady(child, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
+        do {
+            try Self.waitUntilReady(child, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
+        } catch {
+            // waitUntilReady has reaped the child (it exited, or was killed at the timeout): forget its pid, which the
+            // system may already have given to another process that stop() would then signal.
+            process.withLock { if $0 == child { $0 = nil } }
+            throw error
+        }
     }
 
     /// The server's log so far.
@@ -225,18 +232,17 @@ public final class RedisServer: Sendable {
     ) throws(StartError) {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        // Log in without credentials: NOAUTH from a password-protected server also proves it is up.
-        let probe = RedisEndpoint(address: endpoint.address)
+        // Log in as the endpoint does: without the password, NOAUTH would come back before a server that is still
+        // loading its data files says so. A server that answers LOADING is not ready yet.
         while clock.now < deadline {
             if let ended = child.poll() {
                 throw StartError(
                     message: "redis-server \(ended) before it answered: \(lastLines(log(directory)))", notInstalled: false)
             }
-            // PONG, or NOAUTH from a password-protected server; LOADING means it is still reading its data files.
             if let connection = try? RedisConnection(
-                endpoint: probe, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
-                let reply = try? connection.pipeline([RedisCommand("PING")]).first,
-                reply.errorReply?.code != "LOADING"
+                endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
+                let replies = try? connection.pipeline([RedisCommand("PING")]),
+                replies.first?.errorReply?.code != "LOADING"
             {
                 return
             }

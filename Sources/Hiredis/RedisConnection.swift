@@ -56,6 +56,9 @@ public final class RedisConnection {
     private var pendingReplies = 0
     /// The error that closed the connection, if it is closed because of one.
     public private(set) var closingError: RedisError?
+    /// Counts the contexts opened so far. WATCH belongs to the context it was sent on, so a transaction checks that it
+    /// commits on the same one.
+    private(set) var contextGeneration = 0
     /// Random numbers for retry jitter: cheap and per connection, so workers never share a generator.
     var jitter: SplitMix64
     /// What adaptive backoff has learned about contention on this connection.
@@ -261,6 +264,9 @@ public final class RedisConnection {
             closingError = error
             throw error
         }
+        // hiredis 0.14 opens its socket without close-on-exec: a child started meanwhile (a redis-server, say) would
+        // inherit it and hold the connection open after close() or a timeout, so the server never sees it end.
+        _ = fcntl(chiredis_fd(context), F_SETFD, FD_CLOEXEC)
         if let timeout = options.commandTimeout {
             _ = chiredis_set_timeout(context, Self.microseconds(timeout))
         }
@@ -268,6 +274,7 @@ public final class RedisConnection {
             _ = redisEnableKeepAlive(context)
         }
         self.context = context
+        contextGeneration &+= 1
         closingError = nil
         try handshake()
     }

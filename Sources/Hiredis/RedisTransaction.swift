@@ -160,8 +160,8 @@ extension RedisConnection {
     /// - Throws: `RedisError` `.serverError` when WATCH or the read fail, or when EXEC answers `EXECABORT` (a command
     ///   was refused while queueing; nothing ran); `.outcomeUnknown` when the connection failed after EXEC was sent
     ///   and before its reply arrived (the caller must find out whether it committed: it is never retried here);
-    ///   `.timeout`, `.connectionLost`, `.protocolError` before EXEC was sent (nothing was committed); and whatever
-    ///   `body` throws.
+    ///   `.timeout`, `.connectionLost`, `.protocolError` before EXEC was sent (nothing was committed), also when the
+    ///   connection broke while `body` ran and took the WATCH with it; and whatever `body` throws.
     public func run<Value>(
         _ transaction: OptimisticTransaction, _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> TransactionResult<Value> {
@@ -174,6 +174,7 @@ extension RedisConnection {
         while true {
             attempts += 1
             let read = try watchAndRead(transaction)
+            let watchedOn = contextGeneration
             let decision: TransactionDecision<Value>
             do {
                 decision = try body(TransactionAttempt(number: attempts, read: read, connection: self))
@@ -186,6 +187,14 @@ extension RedisConnection {
                 try send(OptimisticTransaction.unwatch)
                 return TransactionResult(outcome: .aborted(value), attempts: attempts, conflicts: conflicts)
             case .commit(let commands, let value):
+                // If the connection broke while the body ran, its WATCH went with it; with `.onNextCommand` MULTI
+                // would open a new context and EXEC would commit unguarded. Nothing was sent: say so.
+                guard isConnected, contextGeneration == watchedOn else {
+                    throw RedisError(
+                        .connectionLost,
+                        "the connection to \(endpoint.addressDescription) broke while the transaction body ran, so its WATCH was lost; nothing was committed"
+                            + (closingError.map { " (\($0.message))" } ?? ""))
+                }
                 if let results = try commit(commands) {
                     policy.committed(window: &contention)
                     return TransactionResult(

@@ -1,0 +1,41 @@
+import Dispatch
+import Foundation
+import Hiredis
+
+/// A key no other test uses: the test's name plus a random suffix, so a test never reads another test's data even if
+/// two tests ever shared a server.
+func uniqueKey(_ label: String = #function) -> String {
+    let name = label.prefix { $0 != "(" }
+    return "hiredis-tests:\(name):\(UInt32.random(in: .min ... .max))"
+}
+
+extension RedisReply {
+    /// A bulk reply holding `text` as UTF-8, for comparing replies.
+    static func bulkString(_ text: String) -> RedisReply { .bulk(Array(text.utf8)) }
+}
+
+extension RedisCommand {
+    /// `RedisCommand("GET", key)` for a key held in a variable.
+    init(_ name: String, key: String, _ arguments: RedisArgument...) {
+        self.init([RedisArgument(name), RedisArgument(key)] + arguments)
+    }
+}
+
+/// An action run on a thread of its own after a delay: a fault (a kill, a write) that must strike while the test's
+/// own thread is blocked inside a call. ``wait()`` joins it, so the test never ends with the action still pending.
+final class DelayedAction: Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
+        let finished = finished
+        let thread = Thread {
+            Thread.sleep(
+                forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            action()
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func wait() { finished.wait() }
+}
