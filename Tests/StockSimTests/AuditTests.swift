@@ -107,6 +107,9 @@ struct ConfigurationTests {
 
     @Test func backoffParsing() throws {
         #expect(try BackoffSetting(parsing: "none") == .none)
+        #expect(try BackoffSetting(parsing: "adaptive") == .standard)
+        #expect(try BackoffSetting(parsing: "adaptive:10,900") == .adaptive(baseMicroseconds: 10, capMicroseconds: 900))
+        #expect(SimulationConfiguration().backoff == .standard, "watch backs off adaptively by default")
         #expect(try BackoffSetting(parsing: "exponential:10,500") == .exponential(baseMicroseconds: 10, capMicroseconds: 500))
         #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "exponential:500,10") }
         #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "sometimes") }

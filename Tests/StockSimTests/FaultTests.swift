@@ -95,12 +95,16 @@ struct FaultTests {
 
     @Test func decrUnderFaultsReportsWhatItsNonAtomicLedgerLoses() throws {
         let result = try StocksimCLI.run([
-            "run", "--stock", "40000", "--workers", "4", "--strategy", "decr", "--chaos", "pause-redis:800",
+            // Eight workers: each is paused either in its DECRBY (unresolvable) or in its ledger write (recovered
+            // exactly); all eight in the second is a 1-in-256 chance.
+            "run", "--stock", "40000", "--workers", "8", "--strategy", "decr", "--chaos", "pause-redis:800",
             "--command-timeout", "200", "--json", "--quiet",
         ])
         let report = try result.report()
         #expect(report.faults.first?.kind == "pause-redis")
         #expect(report.unresolvedOrders >= 1, "a pause beyond the timeout leaves DECRBY replies lost")
+        #expect(report.unresolvedOrders == report.unknownOutcomes, "decr can resolve none of its lost replies")
+        #expect(report.recoveredOutcomes == 0)
         #expect(report.audit.notes.contains { $0.contains("ledger write is not atomic with the decrement") })
         // Whatever it lost is bounded by what it could not resolve, and the audit says which way it went.
         let missing = Int(report.stock.initial - (report.stock.final ?? 0)) - Int(report.sold)
