@@ -13,6 +13,8 @@ public struct AuditViolation: Sendable, Hashable, Codable, CustomStringConvertib
         case lostSale = "lost-sale"
         /// Demand exceeded supply but stock remains.
         case stuckStock = "stuck-stock"
+        /// A recorded cart order did not take every SKU it names.
+        case partialCart = "partial-cart"
     }
 
     public var kind: Kind
@@ -145,6 +147,109 @@ public enum Audit {
             } else if final >= Int64(range.lowerBound) {
                 violations.append(.init(.stuckStock, "demand lasted until the stock ran out, yet \(final) units remain (orders take \(evidence.quantity))"))
             }
+        }
+        return AuditResult(
+            passed: violations.isEmpty, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger",
+            violations: violations, notes: notes)
+    }
+}
+
+extension Audit {
+    /// The facts a catalog run's audit judges: one stock key per SKU, ledgers per group, carts.
+    struct CatalogEvidence {
+        var layout: CatalogLayout
+        /// Every SKU's initial stock.
+        var initialStock: Int64
+        /// Each SKU's final stock; `nil` for a key that is gone.
+        var finalStock: [Int64?]
+        var ledger: CatalogLedger?
+        var acknowledgedBySKU: [Int]
+        var acknowledgedOrders: Int
+        var rejectedOrders: Int
+        var deadWorkers: Int
+        var unresolvedOrders: Int
+        var unresolvedUnits: Int
+        var quantity: Quantity
+        var cartSize: Int
+        var ordersLimit: Int?
+        var demandCutShort: Bool
+    }
+
+    /// Judges a catalog run: every check of a single-key run, per SKU, plus `partial-cart`.
+    static func check(_ evidence: CatalogEvidence) -> AuditResult {
+        var found: [AuditViolation.Kind: [String]] = [:]
+        var notes: [String] = []
+        let layout = evidence.layout
+        let initial = evidence.initialStock
+        var unacknowledgedFromDead = 0
+        for sku in 0..<layout.skus {
+            let key = layout.stockKey(sku)
+            guard let final = evidence.finalStock[sku] else {
+                found[.conservation, default: []].append("\(key) is gone")
+                continue
+            }
+            let taken = initial - final
+            if final < 0 { found[.negativeStock, default: []].append("\(key) ended at \(final)") }
+            let acknowledged = Int64(evidence.acknowledgedBySKU[sku])
+            if let ledger = evidence.ledger {
+                let recorded = Int64(ledger.unitsBySKU[sku])
+                if recorded > initial { found[.oversell, default: []].append("\(key): \(recorded) sold of \(initial)") }
+                if recorded != taken {
+                    found[.conservation, default: []].append("\(key): ledger \(recorded), stock \(initial)→\(final) (\(taken) taken)")
+                }
+                if acknowledged > recorded {
+                    found[.lostSale, default: []].append("\(key): acknowledged \(acknowledged), ledger \(recorded)")
+                } else if acknowledged < recorded {
+                    if evidence.deadWorkers > 0 {
+                        unacknowledgedFromDead += Int(recorded - acknowledged)
+                    } else {
+                        found[.lostSale, default: []].append("\(key): ledger \(recorded), acknowledged only \(acknowledged)")
+                    }
+                }
+            } else {
+                if acknowledged > initial { found[.oversell, default: []].append("\(key): \(acknowledged) acknowledged of \(initial)") }
+                if acknowledged > taken || (acknowledged < taken && evidence.deadWorkers == 0 && evidence.unresolvedUnits == 0) {
+                    found[.conservation, default: []].append("\(key): acknowledged \(acknowledged), stock \(initial)→\(final)")
+                }
+            }
+        }
+        if let ledger = evidence.ledger {
+            if ledger.writes > ledger.fields {
+                found[.duplicateOrder, default: []].append("\(ledger.writes - ledger.fields) ledger entries written more than once (\(ledger.writes) writes, \(ledger.fields) entries)")
+            }
+            if !ledger.partialOrders.isEmpty {
+                found[.partialCart, default: []].append("\(ledger.partialOrders.count) recorded orders did not take every SKU they name, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))")
+            }
+            if ledger.malformed > 0 { notes.append("\(ledger.malformed) ledger entries are malformed") }
+        } else {
+            notes.append("no ledger (--no-ledger): checked acknowledged sales only")
+        }
+        if unacknowledgedFromDead > 0 {
+            notes.append("the ledgers hold \(unacknowledgedFromDead) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) committed before their report, not lost stock")
+        }
+        if evidence.unresolvedOrders > 0 {
+            notes.append("\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply mid-order; \(evidence.ledger == nil ? "without a ledger" : "with this strategy") their fate cannot be checked")
+        }
+        if !evidence.demandCutShort {
+            let minimum = Int64(evidence.quantity.range.lowerBound)
+            let maximum = Int64(evidence.quantity.range.upperBound)
+            let bounded = evidence.ordersLimit != nil
+            let threshold = bounded ? maximum : minimum
+            let filled = evidence.ledger?.orders ?? evidence.acknowledgedOrders
+            let demandExceeded = !bounded || (filled < (evidence.ordersLimit ?? 0) && evidence.rejectedOrders > 0)
+            if demandExceeded {
+                for group in 0..<layout.groups {
+                    let stocked = layout.skus(in: group).filter { (evidence.finalStock[$0] ?? 0) >= threshold }
+                    if stocked.count >= evidence.cartSize {
+                        found[.stuckStock, default: []].append("group \(group) still has \(stocked.count) SKUs with \(threshold)+ units, enough for a cart of \(evidence.cartSize)")
+                    }
+                }
+            }
+        }
+        let violations = AuditViolation.Kind.allCases.compactMap { kind -> AuditViolation? in
+            guard let details = found[kind] else { return nil }
+            let shown = details.prefix(5).joined(separator: "; ")
+            return AuditViolation(kind, details.count > 5 ? "\(shown); and \(details.count - 5) more" : shown)
         }
         return AuditResult(
             passed: violations.isEmpty, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger",

@@ -122,8 +122,10 @@ public struct Simulation: Sendable {
         let keys = StockKeys(stock: configuration.key)
         let ledger = StockLedger(keys: keys)
         let runID = Self.makeRunID()
-        let (initialStock, scriptSHA, namedWorkers) = try prepare(
-            connection: connection, keys: keys, ledger: ledger, runID: runID)
+        let (initialStock, scriptSHA, namedWorkers) =
+            configuration.isCatalog
+            ? try prepareCatalog(connection: connection, runID: runID)
+            : try prepare(connection: connection, keys: keys, ledger: ledger, runID: runID)
 
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
@@ -242,6 +244,7 @@ public struct Simulation: Sendable {
         var conflicts = 0
         var failures: [SimulationReport.WorkerFailure] = []
         var unknown = 0, recovered = 0, unresolvedOrders = 0, unresolvedUnits = 0, reconnects = 0
+        var acknowledgedBySKU = Array(repeating: 0, count: configuration.skus)
         var perWorker: [Int] = []
         var dead = 0
         for outcome in outcomes {
@@ -264,6 +267,9 @@ public struct Simulation: Sendable {
             unresolvedOrders += report.unresolvedOrders
             unresolvedUnits += report.unresolvedUnits
             reconnects += report.reconnects
+            for (sku, units) in report.unitsBySKU.enumerated() where sku < acknowledgedBySKU.count {
+                acknowledgedBySKU[sku] += units
+            }
             rejected += report.rejected
             gaveUp += report.gaveUp
             attempts += report.attempts
@@ -279,35 +285,64 @@ public struct Simulation: Sendable {
         let workerErrors = failures.compactMap(\.error)
         var incompleteReason: String? = workerErrors.first.map { "a worker stopped on an error: \($0)" }
 
-        // The truth, from Redis.
+        // The truth, from Redis. Reads are idempotent: after a fault (a restart, a killed connection) connect again
+        // and read once more.
+        let demandCutShort =
+            interrupted || !workerErrors.isEmpty || (dead > 0 && (configuration.orders != nil || dead == outcomes.count))
         var finalStock: Int64?
-        var contents: LedgerContents?
-        // Reads are idempotent: after a fault (a restart, a killed connection) connect again and read once more.
+        var sold: Int64 = Int64(acknowledged)
+        var orders = acknowledgedOrders
+        var skuReports: [SimulationReport.SKU]?
+        var audit = AuditResult(passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
         for attempt in 1...3 {
             do {
                 if !connection.isConnected { try connection.reconnect() }
-                let value = try connection.send("GET", RedisArgument(ledger.keys.stock))
-                finalStock = value.int
-                if configuration.ledger { contents = try ledger.read(on: connection) }
+                if configuration.isCatalog {
+                    let layout = configuration.layout
+                    let perSKU = Int64(configuration.initialStock ?? 0)
+                    let finals = try Self.readStocks(layout, on: connection)
+                    let contents = configuration.ledger ? try CatalogLedger.read(layout, on: connection) : nil
+                    finalStock = finals.contains(where: { $0 == nil }) ? nil : finals.reduce(0) { $0 + ($1 ?? 0) }
+                    sold = contents.map { Int64($0.unitsBySKU.reduce(0, +)) } ?? finalStock.map { initialStock - $0 } ?? sold
+                    orders = contents?.orders ?? orders
+                    skuReports = (0..<layout.skus).map { sku in
+                        SimulationReport.SKU(
+                            key: layout.stockKey(sku), group: layout.group(of: sku), initial: perSKU, final: finals[sku],
+                            sold: contents.map { Int64($0.unitsBySKU[sku]) } ?? finals[sku].map { perSKU - $0 } ?? 0,
+                            acknowledged: acknowledgedBySKU[sku])
+                    }
+                    audit = Audit.check(
+                        Audit.CatalogEvidence(
+                            layout: layout, initialStock: perSKU, finalStock: finals, ledger: contents,
+                            acknowledgedBySKU: acknowledgedBySKU, acknowledgedOrders: acknowledgedOrders,
+                            rejectedOrders: rejected, deadWorkers: dead, unresolvedOrders: unresolvedOrders,
+                            unresolvedUnits: unresolvedUnits, quantity: configuration.quantity,
+                            cartSize: configuration.cartSize, ordersLimit: configuration.orders,
+                            demandCutShort: demandCutShort))
+                } else {
+                    finalStock = try connection.send("GET", RedisArgument(ledger.keys.stock)).int
+                    let contents = configuration.ledger ? try ledger.read(on: connection) : nil
+                    sold = contents.map { Int64($0.units) } ?? finalStock.map { initialStock - $0 } ?? sold
+                    orders = contents?.orders ?? orders
+                    var evidence = Audit.Evidence(
+                        initialStock: initialStock, finalStock: finalStock, ledger: contents,
+                        acknowledgedUnits: acknowledged, acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected,
+                        deadWorkers: dead, quantity: configuration.quantity, ordersLimit: configuration.orders,
+                        demandCutShort: demandCutShort)
+                    evidence.unresolvedOrders = unresolvedOrders
+                    evidence.unresolvedUnits = unresolvedUnits
+                    audit = Audit.check(evidence)
+                }
                 break
             } catch where attempt < 3 && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse) {
                 connection.close()
                 continue
             } catch {
                 incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+                audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")
                 break
             }
         }
-        var evidence = Audit.Evidence(
-            initialStock: initialStock, finalStock: finalStock, ledger: contents, acknowledgedUnits: acknowledged,
-            acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, deadWorkers: dead,
-            quantity: configuration.quantity, ordersLimit: configuration.orders,
-            demandCutShort: interrupted || !workerErrors.isEmpty
-                || (dead > 0 && (configuration.orders != nil || dead == outcomes.count)))
-        evidence.unresolvedOrders = unresolvedOrders
-        evidence.unresolvedUnits = unresolvedUnits
-        let audit = Audit.check(evidence)
-        let sold = contents.map { Int64($0.units) } ?? finalStock.map { initialStock - $0 } ?? Int64(acknowledged)
         let sortedPerWorker = perWorker.sorted()
         func percentiles(_ histogram: Histogram<UInt64>) -> SimulationReport.Percentiles {
             guard histogram.totalCount > 0 else { return .init(p50: 0, p90: 0, p99: 0, p999: 0, max: 0) }
@@ -315,14 +350,14 @@ public struct Simulation: Sendable {
                 p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
                 p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max)
         }
-        return SimulationReport(
+        var result = SimulationReport(
             runId: runID, redis: endpoint.description, embedded: embedded, key: ledger.keys.stock,
             ledgerKey: ledger.keys.ledger, workers: configuration.workers, strategy: configuration.strategy,
             ledger: configuration.ledger, quantity: configuration.quantity.description,
             ordersLimit: configuration.orders, backoff: configuration.backoff.description,
             maxAttempts: configuration.maxAttempts, seed: configuration.seed,
             stock: .init(initial: initialStock, final: finalStock), sold: sold,
-            orders: contents?.orders ?? acknowledgedOrders, acknowledged: acknowledged,
+            orders: orders, acknowledged: acknowledged,
             acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected, gaveUpOrders: gaveUp, attempts: attempts,
             conflicts: conflicts, unknownOutcomes: unknown, recoveredOutcomes: recovered,
             unresolvedOrders: unresolvedOrders, unresolvedUnits: unresolvedUnits, reconnects: reconnects,
@@ -335,6 +370,77 @@ public struct Simulation: Sendable {
             spawnSeconds: spawnSeconds, workerPeakRssBytes: outcomes.map(\.peakRSSBytes).max() ?? 0,
             workerFailures: failures, completed: incompleteReason == nil, incompleteReason: incompleteReason,
             interrupted: interrupted, audit: audit)
+        result.skuCount = configuration.skus
+        result.groups = configuration.groups
+        result.skew = configuration.skew.description
+        result.cartSize = configuration.cartSize
+        result.skus = skuReports
+        if configuration.isCatalog {
+            let layout = configuration.layout
+            result.ledgerKey =
+                layout.groups == 1
+                ? layout.ledgerKey(group: 0) : "{\(configuration.key):g0…g\(layout.groups - 1)}:ledger"
+        }
+        return result
+    }
+
+    /// Checks every SKU key, sets the stock of each, resets each group's ledger and loads the cart script.
+    private func prepareCatalog(connection: RedisConnection, runID: String)
+        throws(SimulationError) -> (initialStock: Int64, scriptSHA: String, namedWorkers: Bool)
+    {
+        let layout = configuration.layout
+        let perSKU = Int64(configuration.initialStock ?? 0)
+        var step = "TYPE"
+        do {
+            let types = try connection.pipeline((0..<layout.skus).map { RedisCommand("TYPE", RedisArgument(layout.stockKey($0))) })
+            for (sku, type) in types.enumerated() {
+                if let refusal = type.errorReply { throw RedisError.server(refusal, command: "TYPE") }
+                guard let name = type.string, name == "none" || name == "string" else {
+                    throw SimulationError(
+                        .badServerState,
+                        "the key '\(layout.stockKey(sku))' holds a \(type.string ?? "\(type)"), not a stock count; choose another --key or delete it")
+                }
+            }
+            step = "SCRIPT LOAD"
+            let sha = configuration.strategy == .lua ? try CartSale.load(on: connection) : ""
+            let probe = StockKeys(stock: layout.stockKey(0), ledger: layout.ledgerKey(group: 0), run: layout.runKey(group: 0))
+            let named = try Preflight.check(
+                connection, strategy: configuration.strategy, keys: probe, scriptSHA: "", user: connection.endpoint.user,
+                skipScript: true)
+            step = "SET"
+            var commands = (0..<layout.skus).map { RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU)) }
+            for group in 0..<layout.groups {
+                commands.append(RedisCommand("DEL", RedisArgument(layout.ledgerKey(group: group)), RedisArgument(layout.runKey(group: group))))
+                commands.append(
+                    RedisCommand(
+                        "HSET", RedisArgument(layout.runKey(group: group)), "run_id", RedisArgument(runID), "ledger_writes", 0,
+                        "strategy", RedisArgument(configuration.strategy.rawValue)))
+            }
+            if let refusal = try connection.pipeline(commands).lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "SET")
+            }
+            return (perSKU * Int64(layout.skus), sha, named)
+        } catch let error as SimulationError {
+            throw error
+        } catch let error as RedisError {
+            if let refusal = error.reply {
+                throw Preflight.explain(refusal, command: step, strategy: configuration.strategy, keys: StockKeys(stock: layout.stockKey(0)), user: connection.endpoint.user)
+            }
+            throw SimulationError(.redisUnavailable, error.message)
+        } catch {
+            throw SimulationError(.redisUnavailable, "\(error)")
+        }
+    }
+
+    /// Every SKU's stock, `nil` for a key that is gone or not an integer.
+    static func readStocks(_ layout: CatalogLayout, on connection: RedisConnection) throws(RedisError) -> [Int64?] {
+        var values: [Int64?] = []
+        for start in stride(from: 0, to: layout.skus, by: 1000) {
+            let keys = (start..<min(start + 1000, layout.skus)).map { RedisArgument(layout.stockKey($0)) }
+            let reply = try connection.send(RedisCommand([RedisArgument("MGET")] + keys))
+            values += (reply.array ?? []).map(\.int)
+        }
+        return values
     }
 
     /// Splits `total` orders over `parts` workers as evenly as possible.

@@ -86,13 +86,22 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var seed: UInt64
     /// Faults to inject while the workers sell.
     public var chaos: ChaosPlan
+    /// Stock keys (SKUs), each with `initialStock` units; more than one makes a catalog run.
+    public var skus: Int
+    /// Groups the SKUs are dealt into; each group's keys share a Redis Cluster hash tag.
+    public var groups: Int
+    /// How demand spreads over a group's SKUs.
+    public var skew: Skew
+    /// Distinct SKUs per order, all from one group, taken atomically (all or none).
+    public var cartSize: Int
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, ledger: Bool = true, orders: Int? = nil,
         quantity: Quantity = .one, strategy: Strategy = .watch, workers: Int = SimulationConfiguration.defaultWorkers,
         maxAttempts: Int? = nil, backoff: BackoffSetting = .standard, connectTimeoutMilliseconds: Int = 2_000,
         commandTimeoutMilliseconds: Int = 10_000, reconnectTimeoutMilliseconds: Int = 10_000,
-        seed: UInt64 = UInt64.random(in: 0...UInt64.max), chaos: ChaosPlan = ChaosPlan()
+        seed: UInt64 = UInt64.random(in: 0...UInt64.max), chaos: ChaosPlan = ChaosPlan(), skus: Int = 1,
+        groups: Int = 1, skew: Skew = .uniform, cartSize: Int = 1
     ) {
         self.key = key
         self.initialStock = initialStock
@@ -108,7 +117,16 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         self.reconnectTimeoutMilliseconds = reconnectTimeoutMilliseconds
         self.seed = seed
         self.chaos = chaos
+        self.skus = skus
+        self.groups = groups
+        self.skew = skew
+        self.cartSize = cartSize
     }
+
+    /// True for a run over several SKUs or with carts; false for the classic single stock key.
+    public var isCatalog: Bool { skus > 1 || groups > 1 || cartSize > 1 }
+
+    var layout: CatalogLayout { CatalogLayout(key: key, skus: skus, groups: groups) }
 
     /// The number of CPU cores, as `ProcessPoolExecutor` sizes its pool.
     public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
@@ -127,6 +145,20 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
             throw ConfigurationError("max attempts must be at least 1, not \(maxAttempts)")
         }
         guard !key.isEmpty else { throw ConfigurationError("the stock key must not be empty") }
+        guard skus >= 1 else { throw ConfigurationError("skus must be at least 1, not \(skus)") }
+        guard groups >= 1, groups <= skus else {
+            throw ConfigurationError("groups must be from 1 to the number of SKUs (\(skus)), not \(groups)")
+        }
+        guard cartSize >= 1 else { throw ConfigurationError("cart size must be at least 1, not \(cartSize)") }
+        guard cartSize <= skus / groups else {
+            throw ConfigurationError(
+                cartSize > skus
+                    ? "cart size \(cartSize) is larger than --skus \(skus); a cart takes distinct SKUs, so raise --skus or lower --cart-size"
+                    : "cart size \(cartSize) is larger than the \(skus / groups) SKUs of a group; a cart draws from one group, so lower --groups or --cart-size")
+        }
+        if isCatalog, initialStock == nil {
+            throw ConfigurationError("--keep-stock works with a single stock key; drop --skus, --groups and --cart-size or pass --stock N")
+        }
         guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")
         }

@@ -32,6 +32,17 @@ public struct SimulationReport: Sendable, Codable {
         public var error: String?
     }
 
+    /// One SKU of a catalog run (`--skus`, `--cart-size`).
+    public struct SKU: Sendable, Codable, Hashable {
+        public var key: String
+        public var group: Int
+        public var initial: Int64
+        public var final: Int64?
+        /// Units of this SKU in its group's ledger.
+        public var sold: Int64
+        public var acknowledged: Int
+    }
+
     public var schemaVersion = 1
     public var runId: String
     /// The server, password masked; `embedded` says whether StockSim started it.
@@ -93,6 +104,12 @@ public struct SimulationReport: Sendable, Codable {
     public var faults: [InjectedFault] = []
     /// Planned faults whose point of progress the sale never reached.
     public var faultsNotInjected: Int = 0
+    /// Catalog runs: SKUs, groups, demand skew, SKUs per order, and every SKU's figures (`stock` holds the totals).
+    public var skuCount: Int = 1
+    public var groups: Int = 1
+    public var skew: String = "uniform"
+    public var cartSize: Int = 1
+    public var skus: [SKU]?
     public var audit: AuditResult
 
     /// The JSON document, keys in snake_case, sorted, pretty-printed.

@@ -12,6 +12,12 @@ public struct StockKeys: Sendable, Hashable, Codable {
     /// `ledger_writes − HLEN ledger` counts order ids recorded more than once.
     public let run: String
 
+    init(stock: String, ledger: String, run: String) {
+        self.stock = stock
+        self.ledger = ledger
+        self.run = run
+    }
+
     public init(stock: String) {
         self.stock = stock
         let tagged = Self.hasHashTag(stock)

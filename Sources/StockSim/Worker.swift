@@ -47,6 +47,8 @@ struct WorkerReport: Codable, Sendable {
     var unresolvedUnits: Int = 0
     /// Times the worker connected again after its connection failed.
     var reconnects: Int = 0
+    /// Catalog runs: units acknowledged per SKU.
+    var unitsBySKU: [Int] = []
     /// Why the worker stopped before its demand was met, if it did.
     var error: String?
     /// True when the worker stopped because the driver asked it to.
@@ -110,6 +112,9 @@ public enum WorkerProcess {
         _ assignment: WorkerAssignment, on connection: RedisConnection, into report: inout WorkerReport,
         latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
     ) {
+        if assignment.configuration.isCatalog {
+            return sellCarts(assignment, on: connection, into: &report, latency: &latency, retries: &retries)
+        }
         let configuration = assignment.configuration
         let keys = StockKeys(stock: configuration.key)
         let sale = configuration.strategy.makeSale(
@@ -177,6 +182,83 @@ public enum WorkerProcess {
         }
     }
 
+    /// The sales loop of a catalog run: each order takes its quantity of `cartSize` distinct in-stock SKUs of one
+    /// group, drawn by the skew; the worker stops when no group has that many SKUs left.
+    private static func sellCarts(
+        _ assignment: WorkerAssignment, on connection: RedisConnection, into report: inout WorkerReport,
+        latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+    ) {
+        let configuration = assignment.configuration
+        let layout = configuration.layout
+        let sale = CartSale(
+            strategy: configuration.strategy, layout: layout, ledger: configuration.ledger,
+            policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA)
+        report.unitsBySKU = Array(repeating: 0, count: layout.skus)
+        var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
+        var inStock = Set(0..<layout.skus)
+        let minimum = configuration.quantity.range.lowerBound
+        let clock = ContinuousClock()
+        var nextProgress = clock.now
+        var sequence = 0
+        let orderPrefix = "\(assignment.runID):\(assignment.index):"
+        while assignment.orderQuota.map({ sequence < $0 }) ?? true {
+            if stopRequested.load(ordering: .relaxed) {
+                report.stopped = true
+                return
+            }
+            let open = (0..<layout.groups).filter { group in
+                layout.skus(in: group).count(where: inStock.contains) >= configuration.cartSize
+            }
+            guard let group = open.randomElement(using: &random) else { return }  // Sold out everywhere.
+            let candidates = layout.skus(in: group).filter(inStock.contains)
+            sequence += 1
+            let order = CartOrder(
+                id: orderPrefix + String(sequence), units: Int.random(in: configuration.quantity.range, using: &random),
+                skus: configuration.skew.draw(configuration.cartSize, from: candidates, using: &random), group: group)
+            let started = clock.now
+            let outcome: CartOutcome?
+            do {
+                outcome = try surviving(
+                    units: order.units * order.skus.count, canVerify: sale.canVerify, configuration: configuration,
+                    connection: connection, report: &report, repairedSale: .sold(attempts: 1, conflicts: 0),
+                    ledger: StockLedger(keys: StockKeys(stock: layout.stockKey(order.skus[0])))
+                ) { verify in try sale.place(order, verify: verify, on: connection) }
+            } catch let error as RedisError {
+                report.error = error.message
+                return
+            } catch {
+                report.error = "\(error)"
+                return
+            }
+            guard let outcome else { continue }
+            let now = clock.now
+            switch outcome {
+            case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
+                if case .alreadyRecorded = outcome { report.recovered += 1 }
+                report.units += order.units * order.skus.count
+                for sku in order.skus { report.unitsBySKU[sku] += order.units }
+                report.orders += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+                latency.record(UInt64((now - started) / .microseconds(1)))
+                retries.record(UInt64(attempts - 1))
+            case .outOfStock(let remaining, let attempts, let conflicts):
+                report.rejected += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+                for (sku, left) in zip(order.skus, remaining) where left < minimum { inStock.remove(sku) }
+            case .gaveUp(let attempts, let conflicts):
+                report.gaveUp += 1
+                report.attempts += attempts
+                report.conflicts += conflicts
+            }
+            if now >= nextProgress {
+                nextProgress = now + .milliseconds(100)
+                emit("\(WorkerLine.progress) \(report.units) \(report.orders) \(report.attempts) \(report.conflicts)")
+            }
+        }
+    }
+
     /// Places one order and sees it through connection failures: reconnects with jittered backoff for up to the
     /// reconnect timeout, and after a lost reply retries the same order id only where the ledger makes that safe.
     ///
@@ -186,6 +268,20 @@ public enum WorkerProcess {
         orderID: String, units: Int, sale: any SaleStrategy, keys: StockKeys, configuration: SimulationConfiguration,
         connection: RedisConnection, report: inout WorkerReport
     ) throws -> OrderOutcome? {
+        try surviving(
+            units: units, canVerify: sale.canVerify, configuration: configuration, connection: connection,
+            report: &report, repairedSale: .sold(attempts: 1, conflicts: 0), ledger: StockLedger(keys: keys)
+        ) { verify in
+            try sale.place(orderID: orderID, units: units, verify: verify, on: connection)
+        }
+    }
+
+    /// The recovery loop shared by single-key and cart orders; `place` makes one attempt at the order.
+    static func surviving<Outcome>(
+        units: Int, canVerify: Bool, configuration: SimulationConfiguration, connection: RedisConnection,
+        report: inout WorkerReport, repairedSale: Outcome, ledger: StockLedger,
+        place: (_ verify: Bool) throws -> Outcome
+    ) throws -> Outcome? {
         let clock = ContinuousClock()
         var verify = false
         var failingSince: ContinuousClock.Instant?
@@ -194,15 +290,15 @@ public enum WorkerProcess {
                 if !connection.isConnected {
                     try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                 }
-                return try sale.place(orderID: orderID, units: units, verify: verify, on: connection)
+                return try place(verify)
             } catch let lost as DecrLedgerWriteLost {
                 // The units are taken; only the ledger entry is in doubt. Write it once, after reconnecting.
                 failingSince = failingSince ?? clock.now
                 while true {
                     do {
                         try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
-                        _ = try DecrLedgerWriteLost.complete(lost, ledger: StockLedger(keys: keys), on: connection)
-                        return .sold(attempts: 1, conflicts: 0)
+                        _ = try DecrLedgerWriteLost.complete(lost, ledger: ledger, on: connection)
+                        return repairedSale
                     } catch let error as RedisError where error.closesConnection {
                         continue
                     } catch let error as RedisError where error.isTransient {
@@ -225,7 +321,7 @@ public enum WorkerProcess {
                 let unknown = error.code == .outcomeUnknown || configuration.strategy != .watch
                 if unknown {
                     report.unknownOutcomes += 1
-                    guard sale.canVerify else {
+                    guard canVerify else {
                         report.unresolvedOrders += 1
                         report.unresolvedUnits += units
                         try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)

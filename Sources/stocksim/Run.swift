@@ -69,6 +69,18 @@ extension Stocksim {
         @Option(name: .long, help: "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only).")
         var chaos: String?
 
+        @Option(name: .long, parsing: .unconditional, help: "Stock keys (SKUs), each with --stock units: {KEY:gG}:sku:I.")
+        var skus = 1
+
+        @Option(name: .long, parsing: .unconditional, help: "Groups the SKUs are dealt into; a group's keys share a Redis Cluster hash tag.")
+        var groups = 1
+
+        @Option(name: .long, help: "How demand spreads over a group's SKUs: uniform or zipf:S (hot items).")
+        var skew = "uniform"
+
+        @Option(name: .long, parsing: .unconditional, help: "Distinct SKUs per order, from one group, taken all or none.")
+        var cartSize = 1
+
         @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
         var seed: UInt64?
 
@@ -89,7 +101,8 @@ extension Stocksim {
                 maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
                 connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
                 reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed ?? UInt64.random(in: 0...UInt64.max),
-                chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
+                chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan(), skus: skus, groups: groups,
+                skew: try Skew(parsing: skew), cartSize: cartSize)
             try configuration.validate()
             return configuration
         }

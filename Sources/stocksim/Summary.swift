@@ -8,6 +8,12 @@ enum Summary {
         let server = report.embedded ? "embedded redis-server \(report.redis)" : report.redis
         lines.append(
             "StockSim run \(report.runId): \(report.strategy), \(report.workers) workers, key \(report.key), \(server)")
+        if let skus = report.skus {
+            lines.append(
+                row("catalog", "\(report.skuCount) SKUs in \(report.groups) groups, \(report.cartSize) per order, demand \(report.skew)"))
+            let sold = skus.map(\.sold).sorted()
+            lines.append(row("per SKU sold", "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(sold.last ?? 0) units"))
+        }
         let remaining = report.stock.final.map { "\($0) remaining" } ?? "stock key gone"
         lines.append(
             row("sold", "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"))
