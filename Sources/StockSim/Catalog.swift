@@ -153,14 +153,8 @@ struct CartSale {
                 + keys + [RedisArgument(order.units), RedisArgument(ledger ? order.id : "")]
                 + order.skus.map { RedisArgument($0) }
             let evalsha = RedisCommand(arguments)
-            var reply = try connection.pipeline([evalsha])[0]
-            if case .error(let error) = reply, error.code == "NOSCRIPT" {
-                _ = try Self.load(on: connection)
-                reply = try connection.pipeline([evalsha])[0]
-            }
-            if case .error(let error) = reply {
-                if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
-                throw RedisError.server(error, command: "EVALSHA")
+            let reply = try evalStockScript(evalsha, on: connection) { connection throws(RedisError) in
+                try Self.load(on: connection)
             }
             guard let parts = reply.array, let status = parts.first?.int else {
                 throw RedisError(.protocolError, "the cart script answered \(reply)")

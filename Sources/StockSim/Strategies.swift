@@ -42,6 +42,24 @@ extension Strategy {
     }
 }
 
+/// Sends an EVALSHA of a stock script. NOSCRIPT (after SCRIPT FLUSH or a restart) means the script did not run, so
+/// it is loaded again and the same call sent once more; the script's own refusals become `StockKeyError`.
+func evalStockScript(
+    _ evalsha: RedisCommand, on connection: RedisConnection,
+    reload: (RedisConnection) throws(RedisError) -> String
+) throws -> RedisReply {
+    var reply = try connection.pipeline([evalsha])[0]
+    if case .error(let error) = reply, error.code == "NOSCRIPT" {
+        _ = try reload(connection)
+        reply = try connection.pipeline([evalsha])[0]
+    }
+    if case .error(let error) = reply {
+        if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
+        throw RedisError.server(error, command: "EVALSHA")
+    }
+    return reply
+}
+
 /// Reads a stock value, naming what is wrong when it is not an integer.
 func stockValue(_ reply: RedisReply, key: String) throws(StockKeyError) -> Int64 {
     if let value = reply.int { return value }
@@ -141,15 +159,8 @@ struct LuaSale: SaleStrategy {
         let evalsha = RedisCommand(
             "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
             RedisArgument(keys.run), RedisArgument(units), RedisArgument(ledger ? orderID : ""))
-        var reply = try connection.pipeline([evalsha])[0]
-        if case .error(let error) = reply, error.code == "NOSCRIPT" {
-            // NOSCRIPT: the script did not run, so loading it and sending the same call again is safe.
-            _ = try Self.load(on: connection)
-            reply = try connection.pipeline([evalsha])[0]
-        }
-        if case .error(let error) = reply {
-            if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
-            throw RedisError.server(error, command: "EVALSHA")
+        let reply = try evalStockScript(evalsha, on: connection) { connection throws(RedisError) in
+            try Self.load(on: connection)
         }
         guard let pair = reply.array, pair.count == 2, let sold = pair[0].int, let remaining = pair[1].int else {
             throw RedisError(.protocolError, "the stock script answered \(reply), not {sold, remaining}")

@@ -55,6 +55,34 @@ struct WorkerReport: Codable, Sendable {
     var stopped = false
 }
 
+extension WorkerReport {
+    mutating func recordSale(units: Int, attempts: Int, conflicts: Int) {
+        self.units += units
+        orders += 1
+        self.attempts += attempts
+        self.conflicts += conflicts
+    }
+
+    mutating func recordRefusal(attempts: Int, conflicts: Int) {
+        rejected += 1
+        self.attempts += attempts
+        self.conflicts += conflicts
+    }
+
+    mutating func recordGiveUp(attempts: Int, conflicts: Int) {
+        gaveUp += 1
+        self.attempts += attempts
+        self.conflicts += conflicts
+    }
+
+    /// Sends a `progress` line when the next one is due (about ten a second).
+    func emitProgress(at now: ContinuousClock.Instant, next: inout ContinuousClock.Instant) {
+        guard now >= next else { return }
+        next = now + .milliseconds(100)
+        WorkerProcess.emit("\(WorkerLine.progress) \(units) \(orders) \(attempts) \(conflicts)")
+    }
+}
+
 /// The driver ↔ worker protocol: lines on the worker's stdin and stdout.
 enum WorkerLine {
     static let ready = "ready"
@@ -149,36 +177,19 @@ public enum WorkerProcess {
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
             switch outcome {
-            case .sold(let attempts, let conflicts):
-                report.units += units
-                report.orders += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
+            case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
+                if case .alreadyRecorded = outcome { report.recovered += 1 }
+                report.recordSale(units: units, attempts: attempts, conflicts: conflicts)
                 latency.record(UInt64((now - started) / .microseconds(1)))
                 retries.record(UInt64(attempts - 1))
             case .outOfStock(let remaining, let attempts, let conflicts):
-                report.rejected += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
+                report.recordRefusal(attempts: attempts, conflicts: conflicts)
                 // Sold out for every order size: with unbounded demand, this worker's work is done.
                 if remaining < minimum { return }
             case .gaveUp(let attempts, let conflicts):
-                report.gaveUp += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
-            case .alreadyRecorded(let attempts, let conflicts):
-                report.units += units
-                report.orders += 1
-                report.recovered += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
-                latency.record(UInt64((now - started) / .microseconds(1)))
-                retries.record(UInt64(attempts - 1))
+                report.recordGiveUp(attempts: attempts, conflicts: conflicts)
             }
-            if now >= nextProgress {
-                nextProgress = now + .milliseconds(100)
-                emit("\(WorkerLine.progress) \(report.units) \(report.orders) \(report.attempts) \(report.conflicts)")
-            }
+            report.emitProgress(at: now, next: &nextProgress)
         }
     }
 
@@ -235,27 +246,17 @@ public enum WorkerProcess {
             switch outcome {
             case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
                 if case .alreadyRecorded = outcome { report.recovered += 1 }
-                report.units += order.units * order.skus.count
+                report.recordSale(units: order.units * order.skus.count, attempts: attempts, conflicts: conflicts)
                 for sku in order.skus { report.unitsBySKU[sku] += order.units }
-                report.orders += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
                 latency.record(UInt64((now - started) / .microseconds(1)))
                 retries.record(UInt64(attempts - 1))
             case .outOfStock(let remaining, let attempts, let conflicts):
-                report.rejected += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
+                report.recordRefusal(attempts: attempts, conflicts: conflicts)
                 for (sku, left) in zip(order.skus, remaining) where left < minimum { inStock.remove(sku) }
             case .gaveUp(let attempts, let conflicts):
-                report.gaveUp += 1
-                report.attempts += attempts
-                report.conflicts += conflicts
+                report.recordGiveUp(attempts: attempts, conflicts: conflicts)
             }
-            if now >= nextProgress {
-                nextProgress = now + .milliseconds(100)
-                emit("\(WorkerLine.progress) \(report.units) \(report.orders) \(report.attempts) \(report.conflicts)")
-            }
+            report.emitProgress(at: now, next: &nextProgress)
         }
     }
 
