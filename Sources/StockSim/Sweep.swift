@@ -201,7 +201,8 @@ public struct Sweep: Sendable {
         let strategies = configuration.strategies
         let total = configuration.repeats * strategies.count * counts.count
         var steps: [SweepStep] = []
-        for repetition in 1...max(1, configuration.repeats) {
+        guard configuration.repeats >= 1 else { return [] }
+        for repetition in 1...configuration.repeats {
             for strategy in strategies {
                 for workers in counts {
                     steps.append(

@@ -345,9 +345,10 @@ public struct SweepResult: Sendable, Codable {
         let p = parameters
         let server = embedded ? "embedded redis-server \(redis)" : redis
         let total = p.strategies.count * p.workerCounts.count * p.repeats
+        let workers = p.workerCounts.map(String.init).joined(separator: ", ")
         var lines = [
-            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) × \(p.workerCounts.count) worker counts "
-                + "× \(p.repeats) repeat\(p.repeats == 1 ? "" : "s") (\(runCount) of \(total) runs) of \(p.stock) units, "
+            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) workers, "
+                + "\(p.repeats) repeat\(p.repeats == 1 ? "" : "s") (\(runCount) of \(total) runs), \(p.stock) units per run, "
                 + "key \(p.key), \(server), \(String(format: "%.1f", elapsedSeconds)) s",
             "",
         ]
