@@ -264,13 +264,19 @@ public struct SweepChart: Sendable {
         var ticks: [Double] { (0...Int((top / step).rounded())).map { Double($0) * step } }
     }
 
-    /// 0 to a round number at or above `max`, in about five round steps (1, 2, 2.5 or 5 times a power of ten).
+    /// 0 to the lowest round number at or above `max` that takes at most seven round steps (1, 2, 2.5 or 5 times a
+    /// power of ten): the lines use the height of the panel, and the ticks stay apart.
     static func niceAxis(max: Double, floor: Double, ceiling: Double = .infinity) -> AxisRange {
         let span = Swift.min(Swift.max(max, floor), ceiling)
-        let rough = span / 5
-        let magnitude = pow(10, (log10(rough)).rounded(.down))
-        let step = ([1, 2, 2.5, 5, 10].first { $0 * magnitude >= rough } ?? 10) * magnitude
-        return AxisRange(top: (span / step).rounded(.up) * step, step: step)
+        let magnitude = pow(10, log10(span / 7).rounded(.down))
+        var best = AxisRange(top: 10 * magnitude * 7, step: 10 * magnitude)
+        for multiple in [1, 2, 2.5, 5, 10, 20] {
+            let step = multiple * magnitude
+            // A hair under, so that a max that is a whole number of steps does not round up to one more.
+            let steps = (span / step * (1 - 1e-9)).rounded(.up)
+            if steps <= 7, steps * step < best.top { best = AxisRange(top: steps * step, step: step) }
+        }
+        return best
     }
 
     /// A vertical axis: values from 0 to `range.top` onto pixels from `bottom` to `top`.

@@ -299,10 +299,12 @@ struct SweepOutputTests {
 
     @Test func axesEndOnRoundNumbers() {
         #expect(SweepChart.niceAxis(max: 42_000, floor: 1) == .init(top: 50_000, step: 10_000))
-        #expect(SweepChart.niceAxis(max: 58, floor: 1, ceiling: 100) == .init(top: 60, step: 20))
+        #expect(SweepChart.niceAxis(max: 58, floor: 1, ceiling: 100) == .init(top: 60, step: 10))
         #expect(SweepChart.niceAxis(max: 0, floor: 1, ceiling: 100) == .init(top: 1, step: 0.2))
         #expect(SweepChart.niceAxis(max: 99, floor: 1, ceiling: 100) == .init(top: 100, step: 20))
-        #expect(SweepChart.niceAxis(max: 11_500, floor: 1) == .init(top: 12_500, step: 2_500))
+        #expect(SweepChart.niceAxis(max: 11_500, floor: 1) == .init(top: 12_000, step: 2_000))
+        #expect(SweepChart.niceAxis(max: 61_100, floor: 1) == .init(top: 70_000, step: 10_000))
+        #expect(SweepChart.niceAxis(max: 60_000, floor: 1) == .init(top: 60_000, step: 10_000))
         #expect(SweepChart.rateLabel(12_500) == "12.5k")
         #expect(SweepChart.rateLabel(1_250) == "1.25k")
         #expect(SweepChart.rateLabel(2_000_000) == "2M")
