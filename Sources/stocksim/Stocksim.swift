@@ -14,7 +14,7 @@ struct Stocksim: ParsableCommand {
             130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Worker.self]
+        subcommands: [Run.self, Sweep.self, Worker.self]
     )
 
     /// Parses, runs, and turns every error into one line on stderr and a documented exit status.
@@ -31,7 +31,8 @@ struct Stocksim: ParsableCommand {
             }
             let message = self.message(for: error)
             if !message.isEmpty {
-                let hint = error is ValidationError || code == .validationFailure ? " (see 'stocksim run --help')" : ""
+                let subcommand = CommandLine.arguments.dropFirst().first == "sweep" ? "sweep" : "run"
+                let hint = error is ValidationError || code == .validationFailure ? " (see 'stocksim \(subcommand) --help')" : ""
                 FileHandle.standardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
             }
             Foundation.exit(code.rawValue)

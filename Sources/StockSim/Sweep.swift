@@ -1,0 +1,371 @@
+import EmbeddedRedis
+import Foundation
+import Hiredis
+public import Logging
+
+/// What a sweep runs: every strategy at every worker count, `repeats` times, each run on freshly set stock.
+public struct SweepConfiguration: Sendable, Hashable {
+    /// Worker counts, ascending, each once.
+    public var workerCounts: [Int]
+    /// Strategies, in the order given.
+    public var strategies: [Strategy]
+    /// Runs per point (a strategy at a worker count); the figures are medians over them.
+    public var repeats: Int
+    /// Everything else about a run: key, stock, ledger, quantity, retries, timeouts, seed. Its `strategy` and
+    /// `workers` are replaced point by point.
+    public var base: SimulationConfiguration
+
+    public init(
+        workerCounts: [Int], strategies: [Strategy], repeats: Int = 3,
+        base: SimulationConfiguration = SimulationConfiguration(initialStock: 20_000)
+    ) {
+        self.workerCounts = workerCounts
+        self.strategies = strategies
+        self.repeats = repeats
+        self.base = base
+    }
+
+    /// The configuration of one run.
+    public func configuration(strategy: Strategy, workers: Int) -> SimulationConfiguration {
+        var configuration = base
+        configuration.strategy = strategy
+        configuration.workers = workers
+        return configuration
+    }
+
+    /// Checks the numbers before anything touches Redis.
+    ///
+    /// - Throws: `ConfigurationError` with a message that says what to change.
+    public func validate() throws(ConfigurationError) {
+        guard !workerCounts.isEmpty else {
+            throw ConfigurationError("give at least one worker count, such as --workers 1,2,4 or 1-64x2")
+        }
+        for count in workerCounts { try Self.check(workerCount: count) }
+        guard !strategies.isEmpty else {
+            throw ConfigurationError("give at least one strategy, such as --strategy watch,lua")
+        }
+        guard repeats >= 1 else {
+            throw ConfigurationError(
+                "repeat must be at least 1, not \(repeats); --repeat 3 gives a median over three runs")
+        }
+        guard base.initialStock != nil else {
+            throw ConfigurationError("a sweep sets the stock before every run; give the initial stock (--stock N)")
+        }
+        try configuration(strategy: strategies[0], workers: workerCounts[0]).validate()
+    }
+
+    /// Parses worker counts: a count (`8`), a list (`1,2,4`), a range (`1-4`: 1, 2, 3, 4) or a geometric range
+    /// (`1-64x2`: 1, 2, 4, … 64, each step times 2, stopping at the last value not above the end), or a list of
+    /// these (`1,2,8-32x2`).
+    ///
+    /// - Returns: the counts, ascending, each once.
+    /// - Throws: `ConfigurationError` naming the item that is wrong and the forms accepted.
+    public static func workerCounts(parsing text: String) throws(ConfigurationError) -> [Int] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard items.contains(where: { !$0.isEmpty }) else {
+            throw ConfigurationError("no worker counts given; \(workerForms)")
+        }
+        var counts = Set<Int>()
+        for item in items {
+            guard !item.isEmpty else {
+                throw ConfigurationError(
+                    "workers '\(text)' has an empty item; separate counts with single commas, as 1,2,4")
+            }
+            counts.formUnion(try workerCounts(item: item))
+        }
+        return counts.sorted()
+    }
+
+    private static let workerForms = "write a count (8), a list (1,2,4), a range (1-4) or a geometric range (1-64x2)"
+
+    private static func workerCounts(item: String) throws(ConfigurationError) -> [Int] {
+        if let count = Int(item) {
+            try check(workerCount: count)
+            return [count]
+        }
+        let bounds = item.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let end = bounds.count == 2 ? bounds[1].split(separator: "x", omittingEmptySubsequences: false) : []
+        guard bounds.count == 2, end.count <= 2, let low = Int(bounds[0]), let high = end.first.flatMap({ Int($0) }),
+            let factor = end.count == 2 ? Int(end[1]) : 1
+        else {
+            throw ConfigurationError("workers '\(item)' is not a count or a range; \(workerForms)")
+        }
+        try check(workerCount: low)
+        try check(workerCount: high)
+        guard low <= high else {
+            throw ConfigurationError(
+                "worker range '\(item)' runs backwards; write the smaller number first, as \(high)-\(low)")
+        }
+        if end.count == 1 { return Array(low...high) }
+        guard factor >= 2 else {
+            throw ConfigurationError(
+                "worker range '\(item)' needs a factor of at least 2 after the x, as \(low)-\(high)x2")
+        }
+        return Array(sequence(first: low) { $0 * factor }.prefix { $0 <= high })
+    }
+
+    private static func check(workerCount: Int) throws(ConfigurationError) {
+        guard workerCount >= 1 else {
+            throw ConfigurationError("worker counts must be at least 1, not \(workerCount)")
+        }
+        guard workerCount <= 1024 else {
+            throw ConfigurationError("worker counts must be at most 1024, not \(workerCount)")
+        }
+    }
+
+    /// Parses a comma-separated list of strategies, such as `watch,lua,decr`.
+    ///
+    /// - Returns: the strategies in the order given, each once.
+    /// - Throws: `ConfigurationError` naming an unknown strategy and the known ones.
+    public static func strategies(parsing text: String) throws(ConfigurationError) -> [Strategy] {
+        var strategies: [Strategy] = []
+        let known = Strategy.allCases.map(\.rawValue).joined(separator: ", ")
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = item.trimmingCharacters(in: .whitespaces)
+            guard let strategy = Strategy(rawValue: name) else {
+                throw ConfigurationError(
+                    name.isEmpty
+                        ? "strategies '\(text)' has an empty item; write a comma-separated list such as watch,lua"
+                        : "unknown strategy '\(name)'; use \(known), comma-separated")
+            }
+            if !strategies.contains(strategy) { strategies.append(strategy) }
+        }
+        return strategies
+    }
+}
+
+/// One run of a sweep: which point and which repeat, and where it falls in the whole sweep.
+public struct SweepStep: Sendable, Hashable {
+    /// 1-based position of the run in the sweep.
+    public var index: Int
+    /// Runs in the whole sweep.
+    public var count: Int
+    public var strategy: Strategy
+    public var workers: Int
+    /// 1-based repeat of this point.
+    public var repetition: Int
+    public var repeats: Int
+}
+
+/// What a sweep reports while it runs.
+public struct SweepProgress: Sendable {
+    public enum Phase: Sendable {
+        /// The run is about to start: stock set, workers spawned.
+        case starting
+        /// The workers are selling; about ten times a second.
+        case selling(PoolProgress)
+        /// The run ended, audited.
+        case finished(SweepRun)
+    }
+
+    public var step: SweepStep
+    public var phase: Phase
+}
+
+/// A sweep: a simulation for every strategy at every worker count, repeated, against one Redis, to find how
+/// throughput and conflicts grow with the number of workers and which worker count is worth running.
+///
+/// ```swift
+/// let sweep = Sweep(
+///     configuration: SweepConfiguration(workerCounts: [1, 2, 4, 8], strategies: [.watch, .lua], repeats: 3),
+///     redis: .embedded, workerExecutable: pathToStocksim)
+/// let result = try sweep.run()
+/// for recommendation in result.recommendations { print(recommendation) }
+/// ```
+public struct Sweep: Sendable {
+    public var configuration: SweepConfiguration
+    /// With `.embedded`, one `redis-server` is started for the whole sweep and stopped at the end.
+    public var redis: RedisTarget
+    /// The `stocksim` binary, re-executed as `stocksim worker` for every worker process.
+    public var workerExecutable: String
+    public var workerArguments: [String]
+    public var logger: Logger
+
+    public init(
+        configuration: SweepConfiguration, redis: RedisTarget = .embedded, workerExecutable: String,
+        workerArguments: [String] = ["worker"], logger: Logger = Logger(label: "stocksim")
+    ) {
+        self.configuration = configuration
+        self.redis = redis
+        self.workerExecutable = workerExecutable
+        self.workerArguments = workerArguments
+        self.logger = logger
+    }
+
+    /// The runs in the order they happen. Repeats are rounds over every point, not runs back to back, so that a
+    /// passing slowdown of a shared machine spoils one repeat of several points, which the medians absorb, rather
+    /// than every repeat of one point.
+    public var steps: [SweepStep] {
+        let counts = configuration.workerCounts
+        let strategies = configuration.strategies
+        let total = configuration.repeats * strategies.count * counts.count
+        var steps: [SweepStep] = []
+        guard configuration.repeats >= 1 else { return [] }
+        for repetition in 1...configuration.repeats {
+            for strategy in strategies {
+                for workers in counts {
+                    steps.append(
+                        SweepStep(
+                            index: steps.count + 1, count: total, strategy: strategy, workers: workers,
+                            repetition: repetition, repeats: configuration.repeats))
+                }
+            }
+        }
+        return steps
+    }
+
+    /// Runs every step, each on freshly set stock, and aggregates the results.
+    ///
+    /// The sweep stops early, returning what it has, when a run could not complete (`completed == false`) or was
+    /// stopped (`interrupted == true`); runs that completed keep their figures.
+    ///
+    /// - Parameters:
+    ///   - progress: called as each run starts, about ten times a second while it sells, and when it ends.
+    ///   - shouldStop: polled as often; when it returns true the current run stops, is audited, and the sweep ends.
+    /// - Returns: every run's report, the aggregates per point and a recommended worker count per strategy.
+    /// - Throws: `SimulationError` when the sweep could not start: a bad configuration, Redis unreachable, or a first
+    ///   run that could not start (a bad stock key, workers that could not start).
+    public func run(
+        progress: (SweepProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }
+    ) throws(SimulationError) -> SweepResult {
+        do {
+            try configuration.validate()
+        } catch {
+            throw SimulationError(.invalidConfiguration, error.message)
+        }
+        var server: RedisServer?
+        defer { server?.stop() }
+        let url: String
+        switch redis {
+        case .embedded(let serverConfiguration):
+            do {
+                let started = try RedisServer(serverConfiguration)
+                server = started
+                url = started.url
+                logger.info("started redis-server", metadata: ["address": "\(started.endpoint.addressDescription)"])
+            } catch {
+                throw SimulationError(.redisUnavailable, error.message)
+            }
+        case .url(let given):
+            url = given
+        }
+        let endpoint: RedisEndpoint
+        do {
+            endpoint = try RedisEndpoint(url: url)
+        } catch {
+            throw SimulationError(.invalidConfiguration, error.message)
+        }
+        // The sweep's own connection reads INFO around every run; it reconnects by itself after a failure.
+        let monitor: RedisConnection
+        do {
+            monitor = try RedisConnection(
+                endpoint: endpoint,
+                options: .init(
+                    connectTimeout: .milliseconds(configuration.base.connectTimeoutMilliseconds),
+                    commandTimeout: .milliseconds(configuration.base.commandTimeoutMilliseconds),
+                    reconnect: .onNextCommand, clientName: "stocksim-sweep"))
+        } catch {
+            throw SimulationError(.redisUnavailable, error.message)
+        }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let keys = StockKeys(stock: configuration.base.key)
+        var runs: [SweepStep: SweepRun] = [:]
+        var incompleteReason: String?
+        var interrupted = false
+        for step in steps {
+            if shouldStop() {
+                interrupted = true
+                break
+            }
+            progress(SweepProgress(step: step, phase: .starting))
+            if step.index > 1 {
+                // Deleting the previous run's ledger here, outside the measured window, keeps its cost out of
+                // the next run's Redis CPU (the run would delete it itself after the first INFO).
+                _ = try? monitor.send("DEL", RedisArgument(keys.ledger))
+            }
+            let simulation = Simulation(
+                configuration: configuration.configuration(strategy: step.strategy, workers: step.workers),
+                redis: .url(url), workerExecutable: workerExecutable, workerArguments: workerArguments, logger: logger)
+            let cpuBefore = Self.redisCPUSeconds(monitor)
+            var report: SimulationReport
+            do {
+                report = try simulation.run(
+                    progress: { progress(SweepProgress(step: step, phase: .selling($0))) }, shouldStop: shouldStop)
+            } catch {
+                if runs.isEmpty { throw error }
+                incompleteReason = "run \(step.index) (\(Self.describe(step))) could not start: \(error.message)"
+                break
+            }
+            let cpuAfter = Self.redisCPUSeconds(monitor)
+            report.embedded = server != nil
+            let run = SweepRun(
+                repetition: step.repetition,
+                redisCpuPercent: Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),
+                report: report)
+            runs[step] = run
+            logger.info(
+                "run ended",
+                metadata: [
+                    "run": "\(step.index)/\(step.count)", "strategy": "\(step.strategy)", "workers": "\(step.workers)",
+                    "sales_per_second": "\(Int(report.salesPerSecond))",
+                    "redis_cpu_percent": "\(run.redisCpuPercent.map { "\(Int($0))" } ?? "unknown")",
+                ])
+            progress(SweepProgress(step: step, phase: .finished(run)))
+            if report.interrupted {
+                interrupted = true
+                break
+            }
+            if !report.completed {
+                incompleteReason =
+                    "run \(step.index) (\(Self.describe(step))) did not complete: \(report.incompleteReason ?? "unknown reason")"
+                break
+            }
+        }
+
+        var points: [SweepPoint] = []
+        for strategy in configuration.strategies {
+            for workers in configuration.workerCounts {
+                let pointRuns = runs.filter { $0.key.strategy == strategy && $0.key.workers == workers }
+                    .sorted { $0.key.index < $1.key.index }.map(\.value)
+                if !pointRuns.isEmpty {
+                    points.append(SweepPoint(strategy: strategy, workers: workers, runs: pointRuns))
+                }
+            }
+        }
+        return SweepResult(
+            parameters: SweepParameters(configuration), redis: endpoint.description, embedded: server != nil,
+            points: points, completed: incompleteReason == nil, incompleteReason: incompleteReason,
+            interrupted: interrupted, elapsedSeconds: (clock.now - start) / .seconds(1))
+    }
+
+    static func describe(_ step: SweepStep) -> String {
+        "\(step.strategy), \(step.workers) worker\(step.workers == 1 ? "" : "s"), repeat \(step.repetition) of \(step.repeats)"
+    }
+
+    /// The server's CPU time so far, user plus system, or `nil` when INFO could not be read.
+    static func redisCPUSeconds(_ connection: RedisConnection) -> Double? {
+        guard let info = try? connection.send("INFO", "cpu").string else { return nil }
+        return redisCPUSeconds(info: info)
+    }
+
+    /// `used_cpu_sys` + `used_cpu_user` from the text of `INFO cpu`.
+    static func redisCPUSeconds(info: String) -> Double? {
+        var fields: [Substring: Double] = [:]
+        for line in info.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespaces)) else { continue }
+            fields[parts[0]] = value
+        }
+        guard let system = fields["used_cpu_sys"], let user = fields["used_cpu_user"] else { return nil }
+        return system + user
+    }
+
+    /// CPU seconds over elapsed seconds, as a percentage of one core.
+    static func cpuPercent(before: Double?, after: Double?, elapsed: Double) -> Double? {
+        guard let before, let after, after >= before, elapsed > 0 else { return nil }
+        return 100 * (after - before) / elapsed
+    }
+}

@@ -1,0 +1,282 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StockSim
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Stocksim {
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sweep",
+            abstract: "Run every strategy at every worker count, repeated, and recommend a worker count per strategy.",
+            discussion: """
+                Every run starts on freshly set stock, against one Redis: with no --redis, one private redis-server \
+                for the whole sweep. Prints a table of median sales per second (min–max over the repeats), conflict \
+                rate, p99 latency, p99 retries per sale and Redis's CPU use per strategy and worker count, then the \
+                smallest worker count per strategy whose median is within 5% of the best. Exit status: 0 every \
+                audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value; \
+                130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
+                """)
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Worker counts: 8, a list 1,2,4, a range 1-4, or a geometric range 1-64x2 (1, 2, 4, … 64).",
+                valueName: "counts"))
+        var workers = "1-64x2"
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Strategies, comma-separated: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).",
+                valueName: "strategies"))
+        var strategy = "watch,lua,decr"
+
+        @Option(
+            name: .customLong("repeat"), parsing: .unconditional,
+            help: ArgumentHelp("Runs per strategy and worker count; the table shows their median.", valueName: "n"))
+        var repeats = 3
+
+        @Option(
+            name: .long,
+            help:
+                "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else one embedded redis-server for the whole sweep."
+        )
+        var redis: String?
+
+        @Option(name: .long, help: "The stock key.")
+        var key = "stock:count"
+
+        @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before every run.")
+        var stock = 20_000
+
+        @Flag(
+            name: .long,
+            help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
+        var noLedger = false
+
+        @Option(name: .long, help: "Units per order: N, or a range such as 1-3 (no partial fills).")
+        var quantity = "1"
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "watch: attempts per order before giving it up (default: no limit).")
+        var maxAttempts: Int?
+
+        @Option(name: .long, help: "watch: backoff after a conflict: none, exponential, or exponential:BASE_US,CAP_US.")
+        var backoff = "none"
+
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
+        var connectTimeout = 2_000
+
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
+        var commandTimeout = 10_000
+
+        @Option(
+            name: .long,
+            help: "Seed for random order sizes, the same for every run (default: one random seed for the sweep).")
+        var seed: UInt64?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write a CSV file: a header and one row per strategy and worker count.", valueName: "file"))
+        var csv: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write a JSON document: the parameters, every run's report, the aggregates and the recommendations.",
+                valueName: "file"))
+        var json: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write an SVG chart: sales per second and conflict rate against workers, one line per strategy.",
+                valueName: "file"))
+        var svg: String?
+
+        @Flag(name: .long, help: "Print no progress.")
+        var quiet = false
+
+        @Flag(name: .long, help: "Log what the driver does, on stderr.")
+        var verbose = false
+
+        /// The configuration these flags describe.
+        func sweepConfiguration() throws -> SweepConfiguration {
+            let base = SimulationConfiguration(
+                key: key, initialStock: stock, ledger: !noLedger, quantity: try Quantity(parsing: quantity),
+                maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
+                connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
+                seed: seed ?? UInt64.random(in: 0...UInt64.max))
+            let configuration = SweepConfiguration(
+                workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
+                strategies: try SweepConfiguration.strategies(parsing: strategy), repeats: repeats, base: base)
+            try configuration.validate()
+            return configuration
+        }
+
+        /// The files to write, by flag.
+        var outputs: [(flag: String, path: String)] {
+            [("--csv", csv), ("--json", json), ("--svg", svg)].compactMap { flag, path in path.map { (flag, $0) } }
+        }
+
+        func validate() throws {
+            do {
+                _ = try sweepConfiguration()
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.message)
+            }
+            // Refuse an output path that cannot be written before spending minutes on the sweep.
+            for (flag, path) in outputs {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                else {
+                    throw ValidationError(
+                        "\(flag) \(path): the directory \(directory) does not exist; create it or choose another path")
+                }
+                guard access(directory, W_OK) == 0 else {
+                    throw ValidationError(
+                        "\(flag) \(path): the directory \(directory) is not writable; choose another path")
+                }
+            }
+        }
+
+        func run() throws {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = verbose ? .info : .warning
+                return handler
+            }
+            let configuration = try sweepConfiguration()
+            let target: RedisTarget =
+                (redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"]).map { .url($0) } ?? .embedded
+            let sweep = StockSim.Sweep(
+                configuration: configuration, redis: target, workerExecutable: Run.executablePath(),
+                logger: Logger(label: "stocksim"))
+            Run.installSignalHandlers()
+            let display = SweepProgressDisplay(enabled: !quiet, stock: stock)
+            let result: SweepResult
+            do {
+                result = try sweep.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
+            } catch {
+                display.finish()
+                let status: Int32 = error.code == .invalidConfiguration ? ExitCode.validationFailure.rawValue : 2
+                FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
+                throw ExitCode(status)
+            }
+            display.finish()
+            print(result.table())
+            try write(result)
+
+            let signal = stopSignal.load(ordering: .relaxed)
+            if result.interrupted, signal != 0 {
+                throw failure(
+                    "stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the table above covers the runs that ended",
+                    status: 128 + signal)
+            }
+            if let reason = result.incompleteReason {
+                throw failure("the sweep stopped: \(reason); the table above covers the runs before it", status: 2)
+            }
+            if !result.auditsPassed {
+                let failed = result.points.filter { !$0.auditsPassed }
+                let kinds = Set(failed.flatMap { $0.runs.flatMap { $0.report.audit.violations.map(\.kind.rawValue) } })
+                    .sorted().joined(separator: ", ")
+                let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
+                throw failure(
+                    "the audit found violations (\(kinds)) in \(places); --json FILE has each run's report", status: 1)
+            }
+        }
+
+        /// Writes the files asked for; a partial sweep's files say that it is partial.
+        private func write(_ result: SweepResult) throws {
+            for (flag, path) in outputs {
+                do {
+                    let contents: Data
+                    switch flag {
+                    case "--csv": contents = Data(result.csv().utf8)
+                    case "--json": contents = try result.json() + Data("\n".utf8)
+                    default: contents = Data(SweepChart(result).svg().utf8)
+                    }
+                    try contents.write(to: URL(fileURLWithPath: path), options: .atomic)
+                } catch {
+                    throw failure(
+                        "cannot write \(flag) \(path): \(error.localizedDescription); choose another path", status: 2)
+                }
+            }
+        }
+
+        /// Prints one line on stderr and returns the exit status to throw.
+        private func failure(_ message: String, status: Int32) -> ExitCode {
+            FileHandle.standardError.write(Data("stocksim: \(message)\n".utf8))
+            return ExitCode(status)
+        }
+    }
+}
+
+/// The sweep's progress on stderr: on a terminal one line, redrawn in place, with the run's position in the sweep
+/// and its live figures; otherwise a line as each run ends, and a live line every few seconds of a long run.
+final class SweepProgressDisplay {
+    private let enabled: Bool
+    private let stock: Int
+    private let terminal: Bool
+    private var lastPlainLine = -Double.infinity
+    private var drewLine = false
+
+    init(enabled: Bool, stock: Int) {
+        self.enabled = enabled
+        self.stock = stock
+        self.terminal = isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(_ progress: SweepProgress) {
+        guard enabled else { return }
+        let step = progress.step
+        let prefix =
+            "[\(step.index)/\(step.count)] \(step.strategy), \(step.workers) worker\(step.workers == 1 ? "" : "s"), repeat \(step.repetition)/\(step.repeats)"
+        switch progress.phase {
+        case .starting:
+            if terminal { draw(prefix + ": starting") }
+            lastPlainLine = 0
+        case .selling(let pool):
+            let line = prefix + ": " + ProgressDisplay.line(pool, total: stock)
+            if terminal {
+                draw(line)
+            } else if pool.elapsed - lastPlainLine >= 3 {
+                lastPlainLine = pool.elapsed
+                write(line + "\n")
+            }
+        case .finished(let run):
+            let report = run.report
+            let cpu = run.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?"
+            let line =
+                prefix
+                + ": \(Summary.grouped(report.salesPerSecond)) sales/s, conflicts \(Summary.percent(report.conflictRate)), "
+                + "redis cpu \(cpu), audit \(report.audit.passed ? "passed" : "FAILED")"
+            if terminal { draw(line) } else { write(line + "\n") }
+        }
+    }
+
+    func finish() {
+        if drewLine {
+            write("\n")
+            drewLine = false
+        }
+    }
+
+    private func draw(_ line: String) {
+        write("\r\u{1B}[2K" + line)
+        drewLine = true
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
