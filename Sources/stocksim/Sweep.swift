@@ -67,14 +67,29 @@ extension Stocksim {
             help: "watch: attempts per order before giving it up (default: no limit).")
         var maxAttempts: Int?
 
-        @Option(name: .long, help: "watch: backoff after a conflict: none, exponential, or exponential:BASE_US,CAP_US.")
-        var backoff = "none"
+        @Option(name: .long, help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US.")
+        var backoff = "adaptive"
 
         @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
         var connectTimeout = 2_000
 
         @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
         var commandTimeout = 10_000
+
+        @Option(name: .long, parsing: .unconditional, help: "Milliseconds a worker keeps reconnecting before it gives up.")
+        var reconnectTimeout = 10_000
+
+        @Option(name: .long, parsing: .unconditional, help: "Stock keys (SKUs) per run, each with --stock units.")
+        var skus = 1
+
+        @Option(name: .long, parsing: .unconditional, help: "Groups the SKUs are dealt into (one hash tag each).")
+        var groups = 1
+
+        @Option(name: .long, help: "How demand spreads over a group's SKUs: uniform or zipf:S.")
+        var skew = "uniform"
+
+        @Option(name: .long, parsing: .unconditional, help: "Distinct SKUs per order, from one group, all or none.")
+        var cartSize = 1
 
         @Option(
             name: .long,
@@ -113,7 +128,9 @@ extension Stocksim {
                 key: key, initialStock: stock, ledger: !noLedger, quantity: try Quantity(parsing: quantity),
                 maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
                 connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
-                seed: seed ?? UInt64.random(in: 0...UInt64.max))
+                reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed ?? UInt64.random(in: 0...UInt64.max),
+                skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize)
+            try base.validate()
             let configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
                 strategies: try SweepConfiguration.strategies(parsing: strategy), repeats: repeats, base: base)
