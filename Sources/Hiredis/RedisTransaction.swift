@@ -35,8 +35,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Retry at once, without limit: the classic redis-py loop.
     public static let immediate = RetryPolicy()
 
-    /// Adaptive backoff from 20 µs up to 100 ms, without an attempt limit: the policy that holds up under contention.
-    public static let adaptive = RetryPolicy(backoff: .adaptive(base: .microseconds(20), cap: .milliseconds(100)))
+    /// Adaptive backoff from 1 ms up to 200 ms, without an attempt limit: the policy that holds up under contention.
+    public static let adaptive = RetryPolicy(backoff: .adaptive(base: .milliseconds(1), cap: .milliseconds(200)))
 
     /// The sleep before the attempt that follows the `streak`-th conflict in a row.
     func delay(

@@ -24,7 +24,7 @@ struct AdaptiveBackoffTests {
 
     @Test("the sleep after a conflict is drawn below the window")
     func delayIsBelowTheWindow() {
-        let policy = RetryPolicy.adaptive
+        let policy = RetryPolicy(backoff: .adaptive(base: .microseconds(20), cap: .seconds(1)))
         var window = ContentionWindow()
         var generator = SplitMix64(seed: 1)
         for streak in 1...12 {
@@ -32,6 +32,12 @@ struct AdaptiveBackoffTests {
             #expect(pause >= .zero && pause < window.current)
         }
         #expect(window.current == .microseconds(20) * 2048)
+    }
+
+    @Test("the standard policy starts at 1 ms and stops at 200 ms")
+    func standardPolicy() {
+        #expect(RetryPolicy.adaptive.backoff == .adaptive(base: .milliseconds(1), cap: .milliseconds(200)))
+        #expect(RetryPolicy.adaptive.maxAttempts == nil)
     }
 
     @Test("a connection carries what it learned into its next transaction, and commits through forced conflicts")
@@ -43,7 +49,8 @@ struct AdaptiveBackoffTests {
         let stock = uniqueKey()
         try connection.send(RedisCommand("SET", key: stock, 100))
         let sale = OptimisticTransaction(
-            watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock), policy: .adaptive)
+            watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock),
+            policy: RetryPolicy(backoff: .adaptive(base: .microseconds(20), cap: .milliseconds(100))))
         let first = try connection.run(sale) { attempt -> TransactionDecision<Void> in
             if attempt.number <= 5 { try rival.send(RedisCommand("DECR", key: stock)) }
             return .commit([RedisCommand("DECR", key: stock)])
