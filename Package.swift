@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StockSim", targets: ["StockSim"]),
         .executable(name: "stocksim", targets: ["stocksim"]),
         .executable(name: "hiredis-benchmark", targets: ["HiredisBenchmark"]),
+        .executable(name: "stocksim-benchmark", targets: ["StockSimBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -68,6 +69,16 @@ let package = Package(
         .executableTarget(
             name: "HiredisBenchmark",
             dependencies: ["Hiredis", "EmbeddedRedis"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "StockSimBenchmark",
+            dependencies: [
+                "StockSim",
+                "EmbeddedRedis",
+                "Spawn",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,276 @@
+import Dispatch
+import EmbeddedRedis
+import Foundation
+import Logging
+import Spawn
+import StockSim
+import Synchronization
+
+/// One invocation: a private redis-server, the references found, and every run, round by round.
+struct Benchmark {
+    let options: Options
+
+    /// What each worker count runs in one round. StockSim and the references alternate, so that whatever the
+    /// machine does during a round hits the things a ratio compares alike.
+    static let contenders: [Contender] = [
+        Report.watch, .cLoop(lua: false), Report.watchNoLedger, .redisPy, Report.lua, .cLoop(lua: true),
+        Report.luaNoLedger,
+    ]
+
+    /// The redis-py snippet sells the full stock up to 10 workers (target 2 compares there) and a tenth of it
+    /// beyond: its plain retry loop slows to well under 1k sales/s at many workers, so the full stock would take
+    /// minutes per run. It is compared as a rate.
+    static func redisPyStock(stock: Int, workers: Int) -> Int {
+        workers <= 10 ? stock : max(1, stock / 10)
+    }
+
+    /// The package root, from this file's path: `Sources/StockSimBenchmark/Benchmark.swift`.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Runs everything and prints the tables and the targets.
+    ///
+    /// - Throws: `SetupFailure` when the benchmark cannot run, or a run it measured failed.
+    func run() throws(SetupFailure) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let stocksim = try locateStocksim()
+        let referenceDirectory = try locateReferences()
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let server: RedisServer
+        do {
+            server = try RedisServer()
+        } catch {
+            throw SetupFailure("cannot start redis-server: \(error.message)")
+        }
+        defer { server.stop() }
+        let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
+        defer { signalSources.forEach { $0.cancel() } }
+        guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
+
+        let workers = options.measuredWorkers
+        let added = Options.requiredWorkers.filter { !options.workers.contains($0) }
+        let redisVersion =
+            (try? capture("redis-server", ["--version"], scratch: scratch))?.stdout.split(separator: " ")
+            .first(where: { $0.hasPrefix("v=") }).map { "redis-server \($0.dropFirst(2))" } ?? "redis-server"
+        print(
+            "stocksim-benchmark: stock \(grouped(Double(options.stock))) units per run; workers "
+                + workers.map(String.init).joined(separator: ", ")
+                + (added.isEmpty
+                    ? "" : " (\(added.map(String.init).joined(separator: " and ")) added: the targets use them)")
+                + "; \(options.repeats) round\(options.repeats == 1 ? "" : "s"), each figure the median of the rounds")
+        print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
+        print("StockSim: \(stocksim), default adaptive backoff, 1 unit per order")
+        let (cLoop, redisPy) = findReferences(in: referenceDirectory, scratch: scratch)
+        print("")
+        fflush(nil)  // the header before the progress lines on stderr
+
+        var measurements = Measurements()
+        for round in 1...options.repeats {
+            for count in workers {
+                var contenders = Self.contenders.filter { contender in
+                    switch contender {
+                    case .stocksim: true
+                    case .cLoop: cLoop != nil
+                    case .redisPy: redisPy != nil
+                    }
+                }
+                // Alternate the order too, so that neither side always runs first.
+                if round.isMultiple(of: 2) { contenders.reverse() }
+                var progress: [String] = []
+                for contender in contenders {
+                    let sample: Sample
+                    switch contender {
+                    case .stocksim(let strategy, let ledger):
+                        sample = try runStockSim(
+                            strategy: strategy, ledger: ledger, workers: count, url: server.url, stocksim: stocksim)
+                    case .cLoop(let lua):
+                        guard let cLoop else { continue }
+                        let run = try cLoop.run(
+                            port: port, stock: options.stock, workers: count, lua: lua, scratch: scratch)
+                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                    case .redisPy:
+                        guard let redisPy else { continue }
+                        let stock = Self.redisPyStock(stock: options.stock, workers: count)
+                        let run = try redisPy.run(port: port, stock: stock, workers: count, scratch: scratch)
+                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                    }
+                    measurements.record(sample, for: contender, workers: count)
+                    progress.append("\(contender) \(grouped(sample.salesPerSecond))")
+                }
+                let elapsed = Int((clock.now - start) / .seconds(1))
+                FileHandle.standardError.write(
+                    Data(
+                        "round \(round)/\(options.repeats), \(count) worker\(count == 1 ? "" : "s"): \(progress.joined(separator: ", ")) sales/s  [\(elapsed / 60)m\(String(format: "%02d", elapsed % 60))s]\n"
+                            .utf8))
+            }
+        }
+
+        let report = Report(
+            measurements: measurements, workers: workers, hasCLoop: cLoop != nil, hasRedisPy: redisPy != nil,
+            stock: options.stock,
+            redisPyReducedStock: redisPy == nil
+                ? [:]
+                : Dictionary(
+                    uniqueKeysWithValues: workers.compactMap { count in
+                        let stock = Self.redisPyStock(stock: options.stock, workers: count)
+                        return stock == options.stock ? nil : (count, stock)
+                    }))
+        print("sales per second; ratio = StockSim's median ÷ the other's median, both measured in the same rounds")
+        print("")
+        print(report.tables)
+        print("targets (each from runs of this invocation against this redis-server):")
+        let targets = report.targets
+        for target in targets { print("  \(target.status.rawValue)  \(target.line)") }
+        let passed = targets.filter { $0.status == .pass }.count
+        let failed = targets.filter { $0.status == .fail }.count
+        let skipped = targets.filter { $0.status == .skip }.count
+        let seconds = Int((clock.now - start) / .seconds(1))
+        print(
+            "\(passed) passed, \(failed) failed, \(skipped) skipped; measured in \(seconds / 60)m\(String(format: "%02d", seconds % 60))s"
+        )
+    }
+
+    /// One StockSim run against the shared server. A run that did not complete or failed its audit is no figure.
+    func runStockSim(strategy: Strategy, ledger: Bool, workers: Int, url: String, stocksim: String) throws(SetupFailure)
+        -> Sample
+    {
+        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
+        let simulation = Simulation(
+            configuration: SimulationConfiguration(
+                initialStock: options.stock, ledger: ledger, strategy: strategy, workers: workers),
+            redis: .url(url), workerExecutable: stocksim, logger: Logger(label: "stocksim-benchmark"))
+        let report: SimulationReport
+        do {
+            report = try simulation.run()
+        } catch {
+            throw SetupFailure("\(name) could not run: \(error.message)")
+        }
+        guard report.completed else {
+            throw SetupFailure("\(name) did not complete: \(report.incompleteReason ?? "a worker failed")")
+        }
+        guard report.audit.passed else {
+            let violations = report.audit.violations.map(\.description).joined(separator: "; ")
+            throw SetupFailure(
+                "\(name) failed its audit (\(violations)); a run that fails its audit is no benchmark figure")
+        }
+        return Sample(salesPerSecond: report.salesPerSecond, conflictRate: report.conflictRate)
+    }
+
+    /// `--stocksim`, or the `stocksim` binary beside this program.
+    func locateStocksim() throws(SetupFailure) -> String {
+        let path =
+            options.stocksim
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("stocksim").path
+        guard access(path, X_OK) == 0 else {
+            throw SetupFailure(
+                "no stocksim binary at \(path); build it with 'swift build -c release --product stocksim', or pass --stocksim PATH"
+            )
+        }
+        return path
+    }
+
+    /// `--reference-dir`, or `../shared/reference` beside the package root; `nil` when that default is absent.
+    ///
+    /// - Throws: `SetupFailure` when `--reference-dir` names no directory or `--python` no program.
+    func locateReferences() throws(SetupFailure) -> String? {
+        if let python = options.python, ChildProcess.which(python) == nil {
+            throw SetupFailure("--python \(python) is not an executable (nor a program in PATH)")
+        }
+        if let given = options.referenceDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw SetupFailure("--reference-dir \(given) is not a directory")
+            }
+            return given
+        }
+        let directory = Self.defaultReferenceDirectory
+        return FileManager.default.fileExists(atPath: directory) ? directory : nil
+    }
+
+    static var defaultReferenceDirectory: String {
+        packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference").path
+    }
+
+    /// Compiles and checks the references in `directory`, and prints what it found. A reference that is absent or
+    /// cannot run here is skipped with a line that says why.
+    func findReferences(in directory: String?, scratch: String) -> (CLoopReference?, RedisPyReference?) {
+        guard let directory else {
+            print(
+                "references: \(Self.defaultReferenceDirectory) is absent, so there is nothing to compare with: printing StockSim's own figures only (pass --reference-dir PATH)"
+            )
+            return (nil, nil)
+        }
+
+        var cLoop: CLoopReference?
+        let source = directory + "/c_watch_decr.c"
+        if FileManager.default.fileExists(atPath: source) {
+            do {
+                let compiled = try CLoopReference(compiling: source, into: scratch)
+                cLoop = compiled
+                print(
+                    "C reference: \(source), compiled with cc -O2 -lhiredis; plain and lua modes, same stock and workers"
+                )
+            } catch {
+                print("C reference: skipped, \(error.message)")
+            }
+        } else {
+            print("C reference: skipped, \(source) is absent")
+        }
+
+        var redisPy: RedisPyReference?
+        let script = directory + "/redis_py_reduce_stock.py"
+        if FileManager.default.fileExists(atPath: script) {
+            let python = options.python ?? "python3"
+            do {
+                let found = try RedisPyReference(script: script, python: python, scratch: scratch)
+                redisPy = found
+                print(
+                    "redis-py reference: \(script) with \(found.python) (redis \(found.packageVersion)), --workers W --tasks W"
+                )
+            } catch {
+                print("redis-py reference: skipped, \(error.message)")
+            }
+        } else {
+            print("redis-py reference: skipped, \(script) is absent")
+        }
+        return (cLoop, redisPy)
+    }
+
+    /// A private temp dir for the compiled C reference and the children's stderr.
+    func makeScratchDirectory() throws(SetupFailure) -> String {
+        var template = Array("\(NSTemporaryDirectory())/stocksim-benchmark-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw SetupFailure("cannot create a temp dir: \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made)
+    }
+
+    /// The signal that is stopping the benchmark, or 0. Set first by the handler, so that the failure the main thread
+    /// sees next (its reference killed, its server gone) is not reported as one.
+    static let stopSignal = Atomic<Int32>(0)
+
+    /// On SIGINT or SIGTERM: kill the reference run in progress, stop the redis-server, remove the scratch dir, exit
+    /// 128 + signal. The workers of a StockSim run see their stdin close when this process ends, and exit.
+    static func stopOnSignal(server: RedisServer, scratch: String) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                Self.stopSignal.store(number, ordering: .sequentiallyConsistent)
+                let group = runningReferenceGroup.load(ordering: .sequentiallyConsistent)
+                if group > 0 { kill(-group, SIGKILL) }
+                server.stop()
+                try? FileManager.default.removeItem(atPath: scratch)
+                let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+                FileHandle.standardError.write(
+                    Data("stocksim-benchmark: stopped by \(name) before the end; the redis-server was stopped\n".utf8))
+                exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
+    }
+}

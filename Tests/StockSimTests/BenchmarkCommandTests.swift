@@ -1,0 +1,191 @@
+import Foundation
+import Spawn
+import Testing
+
+/// `stocksim-benchmark` end to end, on tiny stocks: what it prints, its exit statuses, and that it leaves nothing
+/// running. No figure is asserted: speed depends on the machine, and a benchmark reports, it does not gate.
+@Suite("stocksim-benchmark", .serialized)
+struct BenchmarkCommandTests {
+    /// The `stocksim-benchmark` binary built beside this test bundle.
+    static var executable: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("stocksim-benchmark").path
+    }
+
+    /// A temp dir that is removed at the end of the test.
+    final class TemporaryDirectory {
+        let path: String
+        init() throws {
+            path =
+                FileManager.default.temporaryDirectory.appendingPathComponent("benchmark-test-\(UUID().uuidString)")
+                .path
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+
+        @discardableResult
+        func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
+            let file = path + "/" + name
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            if executable { chmod(file, 0o755) }
+            return file
+        }
+    }
+
+    /// Runs the benchmark with a private TMPDIR (its redis-server's temp dir goes there) and returns what it printed.
+    func benchmark(_ arguments: [String]) throws -> StocksimCLI.Result {
+        let tmpdir = try TemporaryDirectory()
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = tmpdir.path
+        let out = tmpdir.path + "/stdout"
+        let err = tmpdir.path + "/stderr"
+        let clock = ContinuousClock()
+        let start = clock.now
+        let child = try ChildProcess.spawn(
+            Self.executable, arguments: arguments, environment: environment.map { "\($0)=\($1)" }, stdout: .file(out),
+            stderr: .file(err), processGroup: nil)
+        let status = child.wait(timeout: .seconds(300))
+        let result = StocksimCLI.Result(
+            status: status, stdout: TextFile.read(out), stderr: TextFile.read(err),
+            seconds: (clock.now - start) / .seconds(1), tmpdir: tmpdir.path)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty, "left running: \(StocksimCLI.leftovers(of: result))")
+        return result
+    }
+
+    /// A stand-in for python3 that says it has redis 9.9.9 and prints `line` for the snippet's run.
+    func fakePython(in directory: TemporaryDirectory, printing line: String, status: Int = 0) throws -> String {
+        try directory.write(
+            "python",
+            """
+            #!/bin/sh
+            if [ "$1" = "-c" ]; then echo 9.9.9; exit 0; fi
+            stock=0
+            while [ $# -gt 0 ]; do [ "$1" = "--stock" ] && stock=$2; shift; done
+            echo "\(line)" | sed "s/STOCK/$stock/"
+            exit \(status)
+            """, executable: true)
+    }
+
+    @Test(arguments: [
+        (["--stock", "0"], "--stock takes a positive whole number"),
+        (["--workers", "1,,4"], "--workers takes worker counts"),
+        (["--workers", "2000"], "'2000' is not one"),
+        (["--repeat", "many"], "--repeat takes a positive whole number, not 'many'"),
+        (["--frobnicate"], "unknown option '--frobnicate'"),
+        (["--stock"], "--stock needs a value"),
+    ])
+    func badFlagsExit64WithOneLine(arguments: [String], message: String) throws {
+        let result = try benchmark(arguments)
+        #expect(result.exitCode == 64)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func setupFailuresExit2WithOneLine() throws {
+        for (arguments, message) in [
+            (["--stocksim", "/nonexistent/stocksim"], "no stocksim binary at /nonexistent/stocksim"),
+            (
+                ["--reference-dir", "/nonexistent/reference"],
+                "--reference-dir /nonexistent/reference is not a directory"
+            ),
+            (["--python", "/nonexistent/python3"], "--python /nonexistent/python3 is not an executable"),
+        ] {
+            let result = try benchmark(arguments)
+            #expect(result.exitCode == 2, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+    }
+
+    @Test func withoutReferencesItSaysSoAndPrintsStockSimsOwnFigures() throws {
+        let empty = try TemporaryDirectory()
+        let result = try benchmark(["--stock", "300", "--workers", "2", "--repeat", "2", "--reference-dir", empty.path])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(out.contains("workers 1, 2, 10 (1 and 10 added: the targets use them); 2 rounds"), "\(out)")
+        #expect(out.contains("C reference: skipped, \(empty.path)/c_watch_decr.c is absent"))
+        #expect(out.contains("redis-py reference: skipped, \(empty.path)/redis_py_reduce_stock.py is absent"))
+        #expect(!out.contains("C watch  ratio") && !out.contains("C lua  ratio"), "\(out)")
+        // A row per worker count in each of the four tables.
+        let rows = out.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("10 ") }
+        #expect(rows.count == 4, "\(out)")
+        #expect(out.contains("SKIP  1. watch --no-ledger ÷ C watch loop, 1 worker: no C reference in this run"))
+        #expect(out.contains("SKIP  2. watch --no-ledger ÷ redis-py snippet, 10 workers: no redis-py reference"))
+        #expect(out.contains("SKIP  5. no collapse: watch at 64 workers was not measured"))
+        // The ledger-cost target needs no reference: it is measured, whatever its verdict.
+        let ledger = out.split(separator: "\n").filter { $0.contains("4. ledger cost: watch ÷ watch --no-ledger") }
+        #expect(ledger.count == 2)
+        #expect(ledger.allSatisfy { $0.contains("PASS") || $0.contains("FAIL") }, "\(ledger)")
+        // Progress goes to stderr: a line per round and worker count.
+        #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == 6, "\(result.stderr)")
+    }
+
+    @Test func comparesWithTheCLoopAndTheRedisPySnippet() throws {
+        let reference = try TemporaryDirectory()
+        let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "shared/reference/c_watch_decr.c")
+        let haveC = FileManager.default.fileExists(atPath: shared.path) && ChildProcess.which("cc") != nil
+        if haveC { try FileManager.default.copyItem(atPath: shared.path, toPath: reference.path + "/c_watch_decr.c") }
+        try reference.write("redis_py_reduce_stock.py", "# stand-in: the fake python below prints the result\n")
+        let python = try fakePython(
+            in: reference,
+            printing: "sold=STOCK conflicts=7 final=0 seconds=1.000 sales_per_s=1000 oversell_check=ok")
+        let result = try benchmark([
+            "--stock", "200", "--workers", "12", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(
+            out.contains("redis-py reference: \(reference.path)/redis_py_reduce_stock.py with \(python) (redis 9.9.9)"))
+        #expect(out.contains("1,000 (1,000–1,000) *"), "\(out)")
+        #expect(out.contains("* at 12 workers redis-py sold 20 units (the stock ÷ 10), not 200"), "\(out)")
+        #expect(out.contains("2. watch --no-ledger ÷ redis-py snippet, 10 workers: "), "\(out)")
+        #expect(out.contains(" / 1,000 sales/s = "), "\(out)")
+        if haveC {
+            #expect(out.contains("C reference: \(reference.path)/c_watch_decr.c, compiled with cc -O2 -lhiredis"))
+            for target in [
+                "1. watch --no-ledger ÷ C watch loop, 1 worker: ", "3. lua --no-ledger ÷ C lua loop, 10 workers: ",
+            ] {
+                let line = out.split(separator: "\n").first { $0.contains(target) }
+                #expect(line.map { $0.contains("PASS") || $0.contains("FAIL") } == true, "\(target) in \(out)")
+            }
+        }
+    }
+
+    @Test func aReferenceRunThatFailsItsCheckStopsTheBenchmark() throws {
+        let reference = try TemporaryDirectory()
+        try reference.write("redis_py_reduce_stock.py", "# stand-in\n")
+        let python = try fakePython(
+            in: reference,
+            printing: "sold=STOCK conflicts=0 final=-3 seconds=1.000 sales_per_s=1000 oversell_check=FAIL",
+            status: 1)
+        let result = try benchmark([
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+        ])
+        #expect(result.exitCode == 2)
+        let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("round ") }
+        #expect(errors.count == 1, "\(result.stderr)")
+        #expect(
+            errors.first?.contains("the redis-py reference (--stock 100 --workers 1 --tasks 1) exited with status 1")
+                == true)
+        #expect(errors.first?.contains("oversell_check=FAIL") == true, "\(result.stderr)")
+    }
+
+    @Test func aPythonWithoutRedisIsSkippedWithTheInstallCommand() throws {
+        let reference = try TemporaryDirectory()
+        try reference.write("redis_py_reduce_stock.py", "# stand-in\n")
+        let python = try reference.write(
+            "python", "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'redis'\" >&2\nexit 1\n", executable: true
+        )
+        let result = try benchmark([
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(
+            result.stdout.contains(
+                "redis-py reference: skipped, \(python) has no 'redis' package; install it with 'pip install redis'"))
+        #expect(result.stdout.contains("SKIP  2."))
+    }
+}

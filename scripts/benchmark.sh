@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one command that runs the benchmark: installs libhiredis-dev and redis-server when missing, makes sure a Python
+# with the `redis` package is at hand for the redis-py reference (a venv in .venv-benchmark/, or `pip install --user`
+# when venvs are unavailable), builds stocksim and stocksim-benchmark in release mode the way scripts/stocksim.sh does,
+# and runs the benchmark with your arguments.
+#   scripts/benchmark.sh                                   # the default: stock 20000, workers 1,2,4,8,16,32,64, 3 rounds
+#   scripts/benchmark.sh --workers 1,10 --repeat 5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+# A Python that can `import redis`. Without one the benchmark still runs and says that it skipped redis-py.
+python=python3
+venv=.venv-benchmark
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "benchmark: python3 is not installed; the redis-py reference will be skipped (apt-get install python3 python3-venv)" >&2
+elif python3 -c 'import redis' 2>/dev/null; then
+  python=python3
+elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import redis' 2>/dev/null; then
+  python="$venv/bin/python"
+elif python3 -m venv "$venv" >/dev/null 2>&1 && "$venv/bin/python" -m pip install -q redis >&2; then
+  echo "benchmark: installed the redis package into $venv/" >&2
+  python="$venv/bin/python"
+elif python3 -m pip install -q --user redis >&2 && python3 -c 'import redis' 2>/dev/null; then
+  echo "benchmark: installed the redis package with pip install --user" >&2
+  python=python3
+else
+  echo "benchmark: could not install the redis package (pip install redis; on Debian, apt-get install python3-venv first); the redis-py reference will be skipped" >&2
+fi
+
+# Statically linked Swift runtime, as scripts/stocksim.sh builds it: the workers' figures match what users run.
+swift build -c release --product stocksim --static-swift-stdlib --scratch-path .build-release >&2
+swift build -c release --product stocksim-benchmark --static-swift-stdlib --scratch-path .build-release >&2
+exec .build-release/release/stocksim-benchmark --python "$python" "$@"
