@@ -32,10 +32,12 @@ protocol SaleStrategy {
 
 extension Strategy {
     /// The implementation of this strategy for the given keys.
-    func makeSale(keys: StockKeys, ledger: Bool, policy: RetryPolicy, scriptSHA: String) -> any SaleStrategy {
+    func makeSale(
+        keys: StockKeys, ledger: Bool, policy: RetryPolicy, scriptSHA: String, quantities: ClosedRange<Int> = 1...1
+    ) -> any SaleStrategy {
         switch self {
         case .watch: WatchSale(keys: keys, ledger: ledger, policy: policy)
-        case .lua: LuaSale(keys: keys, ledger: ledger, sha: scriptSHA)
+        case .lua: LuaSale(keys: keys, ledger: ledger, sha: scriptSHA, quantities: quantities)
         case .decr: DecrSale(keys: keys, ledger: ledger)
         case .unsafe: UnsafeSale(keys: keys, ledger: ledger)
         }
@@ -115,32 +117,45 @@ struct WatchSale: SaleStrategy {
 /// One EVALSHA of a check-and-decrement script that also writes the ledger. The script is loaded once per
 /// connection and reloaded on NOSCRIPT (after SCRIPT FLUSH or a server restart).
 struct LuaSale: SaleStrategy {
+    /// One key and one argument without a ledger (`EVALSHA sha 1 stock units`), three keys and two with one
+    /// (`… 3 stock ledger run units order`). It answers an integer, the cheapest reply: the stock left after a sale,
+    /// or −1 − remaining when the order is refused; `RECORDED` when the order id is already in the ledger.
     static let script = """
         local v = redis.call('GET', KEYS[1])
         if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[1] .. ' does not exist') end
         local n = tonumber(v)
-        if not n or n ~= math.floor(n) then
-          return redis.error_reply('NOTINT the stock key ' .. KEYS[1] .. ' holds ' .. v .. ', not an integer')
-        end
-        if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {2, n} end
+        if not n then return redis.error_reply('NOTINT the stock key ' .. KEYS[1] .. ' holds ' .. v .. ', not an integer') end
+        if ARGV[2] and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return redis.status_reply('RECORDED') end
         local q = tonumber(ARGV[1])
-        if n < q then return {0, n} end
+        if n < q then
+          if n < 0 then n = 0 end
+          return -1 - n
+        end
         local left = redis.call('DECRBY', KEYS[1], q)
-        if ARGV[2] ~= '' then
+        if ARGV[2] then
           redis.call('HSETNX', KEYS[2], ARGV[2], q)
           redis.call('HINCRBY', KEYS[3], 'ledger_writes', 1)
         end
-        return {1, left}
+        return left
         """
     let keys: StockKeys
     let ledger: Bool
     /// The script's SHA1, as the driver's `SCRIPT LOAD` returned it.
     let sha: String
+    /// Without a ledger every call for the same quantity is the same command: built once, by quantity.
+    private let unrecorded: [Int: RedisCommand]
 
-    init(keys: StockKeys, ledger: Bool, sha: String) {
+    init(keys: StockKeys, ledger: Bool, sha: String, quantities: ClosedRange<Int> = 1...1) {
         self.keys = keys
         self.ledger = ledger
         self.sha = sha
+        var unrecorded: [Int: RedisCommand] = [:]
+        if !ledger, quantities.count <= 1024 {
+            for units in quantities {
+                unrecorded[units] = RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument(units))
+            }
+        }
+        self.unrecorded = unrecorded
     }
 
     /// Loads the script on the server and returns its SHA1.
@@ -156,19 +171,20 @@ struct LuaSale: SaleStrategy {
     var canVerify: Bool { ledger }
 
     func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
-        let evalsha = RedisCommand(
-            "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
-            RedisArgument(keys.run), RedisArgument(units), RedisArgument(ledger ? orderID : ""))
+        let evalsha =
+            ledger
+            ? RedisCommand(
+                "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
+                RedisArgument(keys.run), RedisArgument(units), RedisArgument(orderID))
+            : unrecorded[units] ?? RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument(units))
         let reply = try evalStockScript(evalsha, on: connection) { connection throws(RedisError) in
             try Self.load(on: connection)
         }
-        guard let pair = reply.array, pair.count == 2, let sold = pair[0].int, let remaining = pair[1].int else {
-            throw RedisError(.protocolError, "the stock script answered \(reply), not {sold, remaining}")
-        }
-        switch sold {
-        case 1: return .sold(attempts: 1, conflicts: 0)
-        case 2: return .alreadyRecorded(attempts: 1, conflicts: 0)
-        default: return .outOfStock(remaining: remaining, attempts: 1, conflicts: 0)
+        switch reply {
+        case .integer(let left) where left >= 0: return .sold(attempts: 1, conflicts: 0)
+        case .integer(let refused): return .outOfStock(remaining: -1 - refused, attempts: 1, conflicts: 0)
+        case .status("RECORDED"): return .alreadyRecorded(attempts: 1, conflicts: 0)
+        default: throw RedisError(.protocolError, "the stock script answered \(reply), not a stock count")
         }
     }
 }

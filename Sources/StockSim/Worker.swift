@@ -147,7 +147,7 @@ public enum WorkerProcess {
         let keys = StockKeys(stock: configuration.key)
         let sale = configuration.strategy.makeSale(
             keys: keys, ledger: configuration.ledger, policy: configuration.retryPolicy,
-            scriptSHA: assignment.scriptSHA)
+            scriptSHA: assignment.scriptSHA, quantities: configuration.quantity.range)
         var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
         let minimum = configuration.quantity.range.lowerBound
         let clock = ContinuousClock()
