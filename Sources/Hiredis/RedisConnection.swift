@@ -120,10 +120,18 @@ public final class RedisConnection {
     ///   `.connectionLost` or `.protocolError` (the connection is closed), `.misuse` on a closed connection.
     @discardableResult
     public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
-        try append(command)
-        let reply = try readReply()
+        let reply = try request(command)
         if case .error(let error) = reply { throw RedisError.server(error, command: command.name) }
         return reply
+    }
+
+    /// Sends one command and returns its reply as it came, an error reply included (as one element of a pipeline).
+    ///
+    /// - Throws: `RedisError` `.timeout`, `.connectionLost` or `.protocolError` (the connection is closed), `.misuse`
+    ///   on a closed connection. Never `.serverError`: an error reply is returned.
+    public func request(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        try append(command)
+        return try readReply()
     }
 
     /// `send(RedisCommand(name, arguments...))`.

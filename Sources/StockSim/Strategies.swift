@@ -50,10 +50,10 @@ func evalStockScript(
     _ evalsha: RedisCommand, on connection: RedisConnection,
     reload: (RedisConnection) throws(RedisError) -> String
 ) throws -> RedisReply {
-    var reply = try connection.pipeline([evalsha])[0]
+    var reply = try connection.request(evalsha)
     if case .error(let error) = reply, error.code == "NOSCRIPT" {
         _ = try reload(connection)
-        reply = try connection.pipeline([evalsha])[0]
+        reply = try connection.request(evalsha)
     }
     if case .error(let error) = reply {
         if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
@@ -131,9 +131,9 @@ struct LuaSale: SaleStrategy {
           if n < 0 then n = 0 end
           return -1 - n
         end
-        local left = redis.call('DECRBY', KEYS[1], q)
+        local left = redis.call('DECRBY', KEYS[1], ARGV[1])
         if ARGV[2] then
-          redis.call('HSETNX', KEYS[2], ARGV[2], q)
+          redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1])
           redis.call('HINCRBY', KEYS[3], 'ledger_writes', 1)
         end
         return left

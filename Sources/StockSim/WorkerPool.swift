@@ -139,6 +139,7 @@ final class WorkerPool {
     ) -> (outcomes: [WorkerOutcome], elapsed: Double) {
         let clock = ContinuousClock()
         let start = clock.now
+        let startNanoseconds = monotonicNanoseconds()
         for index in workers.indices { send(Array("\(WorkerLine.go)\n".utf8), to: index) }
         var stopSentAt: ContinuousClock.Instant?
         var nextProgress = start + .milliseconds(100)
@@ -162,7 +163,13 @@ final class WorkerPool {
                 for worker in workers where worker.open { worker.process.signal(SIGKILL) }
             }
         }
-        let elapsed = (clock.now - start) / .seconds(1)
+        var elapsed = (clock.now - start) / .seconds(1)
+        // The sale ended when the last worker's sales loop did; reporting and exiting come after. A worker that died
+        // has no such stamp, and then the whole span counts.
+        let reports = workers.compactMap(\.report)
+        if reports.count == workers.count, let last = reports.map(\.finishedNanoseconds).max(), last > startNanoseconds {
+            elapsed = Double(last - startNanoseconds) / 1e9
+        }
         progress(sum(elapsed: elapsed))
         return (reap(), elapsed)
     }
