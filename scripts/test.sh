@@ -10,6 +10,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   shift
   # LeakSanitizer runs at exit in every process, the worker processes included; a leak fails the run.
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+  # Only leaks inside the toolchain's own libraries are suppressed; each is named and explained in the file.
+  export LSAN_OPTIONS="suppressions=$PWD/.ci/lsan.supp:${LSAN_OPTIONS:-}"
   # Every test is a Swift Testing test: skip the empty XCTest pass, whose runner leaks a few objects of its own.
   exec swift test --scratch-path .build-asan --sanitize=address --disable-xctest "$@"
 fi

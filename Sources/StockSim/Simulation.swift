@@ -294,7 +294,12 @@ public struct Simulation: Sendable {
         var orders = acknowledgedOrders
         var skuReports: [SimulationReport.SKU]?
         var audit = AuditResult(passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
-        for attempt in 1...3 {
+        // A paused, restarting or briefly unreachable server is waited for, with backoff, for up to the reconnect
+        // timeout, as the workers do.
+        let clock = ContinuousClock()
+        let readBackDeadline = clock.now + .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000))
+        var pause = Duration.milliseconds(20)
+        while true {
             do {
                 if !connection.isConnected { try connection.reconnect() }
                 if configuration.isCatalog {
@@ -334,8 +339,13 @@ public struct Simulation: Sendable {
                     audit = Audit.check(evidence)
                 }
                 break
-            } catch where attempt < 3 && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse) {
+            } catch where clock.now + pause < readBackDeadline
+                && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse
+                    || error.reply?.code == "LOADING")
+            {
                 connection.close()
+                Thread.sleep(forTimeInterval: pause / .seconds(1))
+                pause = min(pause * 2, .milliseconds(500))
                 continue
             } catch {
                 incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"

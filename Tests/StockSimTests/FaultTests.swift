@@ -51,7 +51,7 @@ struct FaultTests {
 
     @Test func pauseLongerThanTheCommandTimeoutIsAnUnknownOutcomeNotAFailure() throws {
         let result = try StocksimCLI.run([
-            "run", "--stock", "8000", "--workers", "3", "--strategy", "lua", "--chaos", "pause-redis:1200",
+            "run", "--stock", "40000", "--workers", "3", "--strategy", "lua", "--chaos", "pause-redis:1200",
             "--command-timeout", "300", "--json", "--quiet",
         ])
         #expect(result.exitCode == 0, "\(result.stderr)")
@@ -60,6 +60,7 @@ struct FaultTests {
         #expect(report.unknownOutcomes >= 1)
         #expect(report.unresolvedOrders == 0)
         #expect(report.faults.first?.detail == "CLIENT PAUSE 1200 ALL")
+        #expect((report.faults.first?.atUnits ?? 0) < 40000, "the pause struck while workers sold")
     }
 
     @Test(arguments: [Strategy.watch, .lua])
