@@ -27,8 +27,8 @@ extension Stocksim {
         @Option(name: .long, help: "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server.")
         var redis: String?
 
-        @Option(name: .long, help: "The stock key.")
-        var key = "stock:count"
+        @OptionGroup(title: "Sale")
+        var sale: SaleOptions
 
         @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before the run.")
         var stock = 10_000
@@ -36,14 +36,8 @@ extension Stocksim {
         @Flag(name: .long, help: "Take the key's current value as the initial stock instead of setting it.")
         var keepStock = false
 
-        @Flag(name: .long, help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
-        var noLedger = false
-
         @Option(name: .long, parsing: .unconditional, help: "Orders in total; default: buy until the stock runs out.")
         var orders: Int?
-
-        @Option(name: .long, help: "Units per order: N, or a range such as 1-3 (no partial fills).")
-        var quantity = "1"
 
         @Option(name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
         var strategy: Strategy = .watch
@@ -51,35 +45,8 @@ extension Stocksim {
         @Option(name: .long, parsing: .unconditional, help: "Worker processes (default: the number of CPU cores).")
         var workers = SimulationConfiguration.defaultWorkers
 
-        @Option(name: .long, parsing: .unconditional, help: "watch: attempts per order before giving it up (default: no limit).")
-        var maxAttempts: Int?
-
-        @Option(name: .long, help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US.")
-        var backoff = "adaptive"
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
-        var connectTimeout = 2_000
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
-        var commandTimeout = 10_000
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds a worker keeps reconnecting (jittered backoff) before it gives up.")
-        var reconnectTimeout = 10_000
-
         @Option(name: .long, help: "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only).")
         var chaos: String?
-
-        @Option(name: .long, parsing: .unconditional, help: "Stock keys (SKUs), each with --stock units: {KEY:gG}:sku:I.")
-        var skus = 1
-
-        @Option(name: .long, parsing: .unconditional, help: "Groups the SKUs are dealt into; a group's keys share a Redis Cluster hash tag.")
-        var groups = 1
-
-        @Option(name: .long, help: "How demand spreads over a group's SKUs: uniform or zipf:S (hot items).")
-        var skew = "uniform"
-
-        @Option(name: .long, parsing: .unconditional, help: "Distinct SKUs per order, from one group, taken all or none.")
-        var cartSize = 1
 
         @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
         var seed: UInt64?
@@ -95,14 +62,10 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
-            let configuration = SimulationConfiguration(
-                key: key, initialStock: keepStock ? nil : stock, ledger: !noLedger, orders: orders,
-                quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers,
-                maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
-                connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
-                reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed ?? UInt64.random(in: 0...UInt64.max),
-                chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan(), skus: skus, groups: groups,
-                skew: try Skew(parsing: skew), cartSize: cartSize)
+            let configuration = try sale.configuration(
+                initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy, workers: workers,
+                seed: seed ?? UInt64.random(in: 0...UInt64.max),
+                chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
             try configuration.validate()
             return configuration
         }

@@ -48,48 +48,11 @@ extension Stocksim {
         )
         var redis: String?
 
-        @Option(name: .long, help: "The stock key.")
-        var key = "stock:count"
+        @OptionGroup(title: "Sale")
+        var sale: SaleOptions
 
         @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before every run.")
         var stock = 20_000
-
-        @Flag(
-            name: .long,
-            help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
-        var noLedger = false
-
-        @Option(name: .long, help: "Units per order: N, or a range such as 1-3 (no partial fills).")
-        var quantity = "1"
-
-        @Option(
-            name: .long, parsing: .unconditional,
-            help: "watch: attempts per order before giving it up (default: no limit).")
-        var maxAttempts: Int?
-
-        @Option(name: .long, help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US.")
-        var backoff = "adaptive"
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
-        var connectTimeout = 2_000
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
-        var commandTimeout = 10_000
-
-        @Option(name: .long, parsing: .unconditional, help: "Milliseconds a worker keeps reconnecting before it gives up.")
-        var reconnectTimeout = 10_000
-
-        @Option(name: .long, parsing: .unconditional, help: "Stock keys (SKUs) per run, each with --stock units.")
-        var skus = 1
-
-        @Option(name: .long, parsing: .unconditional, help: "Groups the SKUs are dealt into (one hash tag each).")
-        var groups = 1
-
-        @Option(name: .long, help: "How demand spreads over a group's SKUs: uniform or zipf:S.")
-        var skew = "uniform"
-
-        @Option(name: .long, parsing: .unconditional, help: "Distinct SKUs per order, from one group, all or none.")
-        var cartSize = 1
 
         @Option(
             name: .long,
@@ -124,12 +87,7 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func sweepConfiguration() throws -> SweepConfiguration {
-            let base = SimulationConfiguration(
-                key: key, initialStock: stock, ledger: !noLedger, quantity: try Quantity(parsing: quantity),
-                maxAttempts: maxAttempts, backoff: try BackoffSetting(parsing: backoff),
-                connectTimeoutMilliseconds: connectTimeout, commandTimeoutMilliseconds: commandTimeout,
-                reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed ?? UInt64.random(in: 0...UInt64.max),
-                skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize)
+            let base = try sale.configuration(initialStock: stock, seed: seed ?? UInt64.random(in: 0...UInt64.max))
             try base.validate()
             let configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
