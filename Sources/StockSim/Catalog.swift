@@ -91,12 +91,7 @@ struct CartOrder {
 }
 
 /// A cart order's outcome; `remaining` is what the strategy saw of each SKU, in the order's SKU order.
-enum CartOutcome: Equatable {
-    case sold(attempts: Int, conflicts: Int)
-    case outOfStock(remaining: [Int64], attempts: Int, conflicts: Int)
-    case gaveUp(attempts: Int, conflicts: Int)
-    case alreadyRecorded(attempts: Int, conflicts: Int)
-}
+typealias CartOutcome = SaleOutcome<[Int64]>
 
 /// Takes every SKU of a cart or none of them.
 struct CartSale {
@@ -133,19 +128,7 @@ struct CartSale {
                 if verify, ledger, try attempt.connection.send(check).int == 1 { return .abort(nil) }
                 return remaining.allSatisfy({ $0 >= order.units }) ? .commit(commands, remaining) : .abort(remaining)
             }
-            switch result.outcome {
-            case .committed(let results, _):
-                if let refusal = results.lazy.compactMap(\.errorReply).first {
-                    throw RedisError.server(refusal, command: "DECRBY inside EXEC")
-                }
-                return .sold(attempts: result.attempts, conflicts: result.conflicts)
-            case .aborted(nil):
-                return .alreadyRecorded(attempts: result.attempts, conflicts: result.conflicts)
-            case .aborted(let remaining?):
-                return .outOfStock(remaining: remaining, attempts: result.attempts, conflicts: result.conflicts)
-            case .exhausted:
-                return .gaveUp(attempts: result.attempts, conflicts: result.conflicts)
-            }
+            return try CartOutcome(result)
         case .lua:
             let arguments: [RedisArgument] =
                 [RedisArgument("EVALSHA"), RedisArgument(scriptSHA), RedisArgument(keys.count + 2),

@@ -1,16 +1,39 @@
 import Hiredis
 
-/// How one order ended.
-enum OrderOutcome: Equatable {
+/// How one order ended; `Remaining` is what the strategy saw of the stock (one count, or one per SKU of a cart).
+enum SaleOutcome<Remaining: Equatable>: Equatable {
     /// The units were taken (and recorded, with a ledger).
     case sold(attempts: Int, conflicts: Int)
-    /// Fewer units were left than the order asked for; `remaining` is what the strategy saw.
-    case outOfStock(remaining: Int64, attempts: Int, conflicts: Int)
+    /// Fewer units were left than the order asked for.
+    case outOfStock(remaining: Remaining, attempts: Int, conflicts: Int)
     /// `watch` only: every attempt the retry policy allowed conflicted.
     case gaveUp(attempts: Int, conflicts: Int)
     /// A retry after an unknown outcome found the order already in the ledger: the lost reply was a commit.
     case alreadyRecorded(attempts: Int, conflicts: Int)
+
+    /// The outcome of a `watch` transaction whose body aborts with `nil` for "already recorded" and with what it
+    /// saw for "out of stock".
+    ///
+    /// - Throws: `RedisError` when a command inside EXEC was refused.
+    init(_ result: TransactionResult<Remaining?>) throws {
+        switch result.outcome {
+        case .committed(let results, _):
+            if let refusal = results.lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "DECRBY inside EXEC")
+            }
+            self = .sold(attempts: result.attempts, conflicts: result.conflicts)
+        case .aborted(nil):
+            self = .alreadyRecorded(attempts: result.attempts, conflicts: result.conflicts)
+        case .aborted(let remaining?):
+            self = .outOfStock(remaining: remaining, attempts: result.attempts, conflicts: result.conflicts)
+        case .exhausted:
+            self = .gaveUp(attempts: result.attempts, conflicts: result.conflicts)
+        }
+    }
 }
+
+/// A single-key order's outcome.
+typealias OrderOutcome = SaleOutcome<Int64>
 
 /// A failure of the data in Redis rather than of the connection: the stock key went missing or holds a non-integer.
 struct StockKeyError: Error, CustomStringConvertible {
@@ -98,19 +121,7 @@ struct WatchSale: SaleStrategy {
             if verify, let check, try attempt.connection.send(check).int == 1 { return .abort(nil) }
             return remaining >= units ? .commit(commands, remaining) : .abort(remaining)
         }
-        switch result.outcome {
-        case .committed(let results, _):
-            if let refusal = results.lazy.compactMap(\.errorReply).first {
-                throw RedisError.server(refusal, command: "DECRBY inside EXEC")
-            }
-            return .sold(attempts: result.attempts, conflicts: result.conflicts)
-        case .aborted(nil):
-            return .alreadyRecorded(attempts: result.attempts, conflicts: result.conflicts)
-        case .aborted(let remaining?):
-            return .outOfStock(remaining: remaining, attempts: result.attempts, conflicts: result.conflicts)
-        case .exhausted:
-            return .gaveUp(attempts: result.attempts, conflicts: result.conflicts)
-        }
+        return try OrderOutcome(result)
     }
 }
 

@@ -39,6 +39,13 @@ struct Stocksim: ParsableCommand {
         }
     }
 
+    /// Prints a run or sweep that could not start as one line on stderr; returns its status: 64 for a bad
+    /// configuration, 2 for everything else.
+    static func exit(for error: SimulationError) -> ExitCode {
+        FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
+        return error.code == .invalidConfiguration ? .validationFailure : ExitCode(2)
+    }
+
     /// `stocksim` alone prints help.
     func run() throws {
         print(Self.helpMessage())

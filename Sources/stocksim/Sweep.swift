@@ -143,9 +143,7 @@ extension Stocksim {
                 result = try sweep.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
             } catch {
                 display.finish()
-                let status: Int32 = error.code == .invalidConfiguration ? ExitCode.validationFailure.rawValue : 2
-                FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
-                throw ExitCode(status)
+                throw Stocksim.exit(for: error)
             }
             display.finish()
             print(result.table())
