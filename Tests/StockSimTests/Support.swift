@@ -100,17 +100,18 @@ struct StocksimCLI {
     static func leftovers(of result: Result) -> [String] { leftovers(tmpdir: result.tmpdir) }
 
     static func leftovers(tmpdir: String) -> [String] {
-        let marker = Array("TMPDIR=\(tmpdir)".utf8)
+        let marker = "TMPDIR=\(tmpdir)"
         var found: [String] = []
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for pid in entries where Int(pid) != nil {
-            let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
+            // TextFile.read, not FileManager: /proc files are often empty, and FoundationEssentials leaks the buffer
+            // of an empty file, which LeakSanitizer reports against the suite.
+            let environ = TextFile.read("/proc/\(pid)/environ")
             let directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
-            if environ.split(separator: 0).contains(where: { Array($0) == marker }) || directory.hasPrefix(tmpdir + "/") {
-                let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
-                    .map { String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? "?"
+            if environ.split(separator: "\0").contains(where: { $0 == marker }) || directory.hasPrefix(tmpdir + "/") {
+                let command = TextFile.read("/proc/\(pid)/cmdline").replacingOccurrences(of: "\0", with: " ")
                 // A zombie has no environ to read, so anything found here is alive.
-                found.append("\(pid): \(command)")
+                found.append("\(pid): \(command.isEmpty ? "?" : command)")
             }
         }
         return found
