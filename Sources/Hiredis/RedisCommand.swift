@@ -27,25 +27,35 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     }
 }
 
-/// A command encoded once as an argument vector (all arguments in one byte buffer plus their end offsets), ready to
-/// be queued on a connection any number of times. Build hot-path commands once and reuse them.
+/// A command encoded once in Redis's wire format (RESP: `*N`, then `$len` and the bytes of each argument), ready to
+/// be queued on a connection any number of times with a single copy. Build hot-path commands once and reuse them.
 public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
-    /// The arguments' bytes, back to back.
-    let bytes: [UInt8]
-    /// The end offset in `bytes` of each argument.
-    let ends: [Int]
+    /// The whole command as the server reads it.
+    let encoded: [UInt8]
+    /// Where each argument's bytes are in `encoded`, the command name first.
+    let spans: [Range<Int>]
 
     /// - Parameter arguments: the command name followed by its arguments; must not be empty.
     public init(_ arguments: [RedisArgument]) {
-        var bytes: [UInt8] = []
-        var ends: [Int] = []
-        ends.reserveCapacity(arguments.count)
-        for argument in arguments {
-            argument.append(to: &bytes)
-            ends.append(bytes.count)
+        var encoded: [UInt8] = []
+        var spans: [Range<Int>] = []
+        spans.reserveCapacity(arguments.count)
+        encoded.append(UInt8(ascii: "*"))
+        encoded.append(contentsOf: String(arguments.count).utf8)
+        encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+        var argument: [UInt8] = []
+        for item in arguments {
+            argument.removeAll(keepingCapacity: true)
+            item.append(to: &argument)
+            encoded.append(UInt8(ascii: "$"))
+            encoded.append(contentsOf: String(argument.count).utf8)
+            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            spans.append(encoded.count..<encoded.count + argument.count)
+            encoded.append(contentsOf: argument)
+            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
         }
-        self.bytes = bytes
-        self.ends = ends
+        self.encoded = encoded
+        self.spans = spans
     }
 
     /// `RedisCommand("SET", "key", "value")`.
@@ -54,45 +64,19 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The number of arguments, the command name included.
-    public var count: Int { ends.count }
+    public var count: Int { spans.count }
 
     /// The command name as sent (for messages), without its arguments, which may be secrets.
     public var name: String {
-        guard let end = ends.first else { return "" }
-        return String(decoding: bytes[0..<end], as: UTF8.self).uppercased()
+        guard let span = spans.first else { return "" }
+        return String(decoding: encoded[span], as: UTF8.self).uppercased()
     }
 
     /// The arguments, as bytes.
-    public var arguments: [[UInt8]] {
-        var start = 0
-        return ends.map { end in
-            defer { start = end }
-            return Array(bytes[start..<end])
-        }
-    }
+    public var arguments: [[UInt8]] { spans.map { Array(encoded[$0]) } }
 
     public var description: String { name }
 
-    /// Calls `body` with the C argument vector: pointers into `bytes` and their lengths.
-    func withArgv<R>(_ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
-        let count = ends.count
-        return bytes.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!)  // non-empty: checked before any call
-            return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
-                    var start = 0
-                    for index in 0..<count {
-                        let end = ends[index]
-                        argv[index] = (base + start).assumingMemoryBound(to: CChar.self)
-                        lengths[index] = end - start
-                        start = end
-                    }
-                    return body(argv.baseAddress!, UnsafePointer(lengths.baseAddress!))
-                }
-            }
-        }
-    }
-
-    /// True when the command can be sent: it has a name and the buffer is not empty.
-    var isSendable: Bool { !ends.isEmpty && ends[0] > 0 }
+    /// True when the command can be sent: it has a name that is not empty.
+    var isSendable: Bool { spans.first.map { !$0.isEmpty } ?? false }
 }

@@ -160,8 +160,9 @@ public final class RedisConnection {
     func append(_ command: RedisCommand) throws(RedisError) {
         guard command.isSendable else { throw RedisError(.misuse, "cannot send an empty command") }
         let context = try liveContext()
-        let status = command.withArgv { argv, lengths in
-            redisAppendCommandArgv(context, Int32(command.count), argv, lengths)
+        // Already in wire format: hiredis copies the bytes into its output buffer as they are.
+        let status = command.encoded.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
         }
         guard status == REDIS_OK else {
             throw fail(context, errno: ENOMEM, during: "queueing \(command.name)")

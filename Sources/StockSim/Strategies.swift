@@ -153,20 +153,20 @@ struct LuaSale: SaleStrategy {
     let ledger: Bool
     /// The script's SHA1, as the driver's `SCRIPT LOAD` returned it.
     let sha: String
-    /// Without a ledger every call for the same quantity is the same command: built once, by quantity.
-    private let unrecorded: [Int: RedisCommand]
+    /// Without a ledger every call for the same quantity is the same command: built once, indexed by quantity minus
+    /// `smallest`.
+    private let unrecorded: [RedisCommand]
+    private let smallest: Int
 
     init(keys: StockKeys, ledger: Bool, sha: String, quantities: ClosedRange<Int> = 1...1) {
         self.keys = keys
         self.ledger = ledger
         self.sha = sha
-        var unrecorded: [Int: RedisCommand] = [:]
-        if !ledger, quantities.count <= 1024 {
-            for units in quantities {
-                unrecorded[units] = RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument(units))
-            }
-        }
-        self.unrecorded = unrecorded
+        smallest = quantities.lowerBound
+        unrecorded =
+            ledger || quantities.count > 1024
+            ? []
+            : quantities.map { RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument($0)) }
     }
 
     /// Loads the script on the server and returns its SHA1.
@@ -187,7 +187,9 @@ struct LuaSale: SaleStrategy {
             ? RedisCommand(
                 "EVALSHA", RedisArgument(sha), 3, RedisArgument(keys.stock), RedisArgument(keys.ledger),
                 RedisArgument(keys.run), RedisArgument(units), RedisArgument(orderID))
-            : unrecorded[units] ?? RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument(units))
+            : unrecorded.indices.contains(units - smallest)
+                ? unrecorded[units - smallest]
+                : RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument(units))
         let reply = try evalStockScript(evalsha, on: connection) { connection throws(RedisError) in
             try Self.load(on: connection)
         }

@@ -159,6 +159,7 @@ public enum WorkerProcess {
         let sale = configuration.strategy.makeSale(
             keys: keys, ledger: configuration.ledger, policy: configuration.retryPolicy,
             scriptSHA: assignment.scriptSHA, quantities: configuration.quantity.range)
+        let ledger = StockLedger(keys: keys)
         var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
         let minimum = configuration.quantity.range.lowerBound
         let clock = ContinuousClock()
@@ -177,8 +178,8 @@ public enum WorkerProcess {
             do {
                 // Only a ledger needs the order's id; without one, spare the string.
                 outcome = try placeSurvivingFaults(
-                    orderID: configuration.ledger ? orderPrefix + String(sequence) : "", units: units, sale: sale, keys: keys,
-                    configuration: configuration, connection: connection, report: &report)
+                    orderID: configuration.ledger ? orderPrefix + String(sequence) : "", units: units, sale: sale,
+                    ledger: ledger, configuration: configuration, connection: connection, report: &report)
             } catch let error as RedisError {
                 report.error = error.message
                 return
@@ -278,12 +279,12 @@ public enum WorkerProcess {
     /// - Returns: the outcome, or `nil` when the order's fate cannot be known (counted as unresolved).
     /// - Throws: `WorkerStop` when Redis stays unreachable; `RedisError` / `StockKeyError` for failures no retry fixes.
     static func placeSurvivingFaults(
-        orderID: String, units: Int, sale: any SaleStrategy, keys: StockKeys, configuration: SimulationConfiguration,
+        orderID: String, units: Int, sale: any SaleStrategy, ledger: StockLedger, configuration: SimulationConfiguration,
         connection: RedisConnection, report: inout WorkerReport
     ) throws -> OrderOutcome? {
         try surviving(
             units: units, canVerify: sale.canVerify, configuration: configuration, connection: connection,
-            report: &report, repairedSale: .sold(attempts: 1, conflicts: 0), ledger: StockLedger(keys: keys)
+            report: &report, repairedSale: .sold(attempts: 1, conflicts: 0), ledger: ledger
         ) { verify in
             try sale.place(orderID: orderID, units: units, verify: verify, on: connection)
         }

@@ -24,6 +24,14 @@ struct Benchmark {
         workers <= 10 ? stock : max(1, stock / 10)
     }
 
+    /// One EVALSHA per sale runs about five times as fast as WATCH/MULTI/EXEC, so at the default stock a lua run at
+    /// 10 workers would last a quarter of a second, and start-up and the scheduler's noise would decide its ratio. The
+    /// lua runs (StockSim's and the C loop's alike) sell the stock times the worker count, up to five times it, which
+    /// keeps each near a second or more.
+    static func scriptedStock(stock: Int, workers: Int) -> Int {
+        stock * min(workers, 5)
+    }
+
     /// The package root, from this file's path: `Sources/StockSimBenchmark/Benchmark.swift`.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -84,16 +92,18 @@ struct Benchmark {
                     switch contender {
                     case .stocksim(let strategy, let ledger):
                         sample = try runStockSim(
-                            strategy: strategy, ledger: ledger, workers: count, url: server.url, stocksim: stocksim)
+                            strategy: strategy, ledger: ledger, stock: stock(for: contender, workers: count),
+                            workers: count, url: server.url, stocksim: stocksim)
                     case .cLoop(let lua):
                         guard let cLoop else { continue }
                         let run = try cLoop.run(
-                            port: port, stock: options.stock, workers: count, lua: lua, scratch: scratch)
+                            port: port, stock: stock(for: contender, workers: count), workers: count, lua: lua,
+                            scratch: scratch)
                         sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
                     case .redisPy:
                         guard let redisPy else { continue }
-                        let stock = Self.redisPyStock(stock: options.stock, workers: count)
-                        let run = try redisPy.run(port: port, stock: stock, workers: count, scratch: scratch)
+                        let run = try redisPy.run(
+                            port: port, stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
                         sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
                     }
                     measurements.record(sample, for: contender, workers: count)
@@ -132,14 +142,23 @@ struct Benchmark {
         )
     }
 
+    /// The units `contender` sells per run at `workers` workers: the stock, or for the scripted (lua) runs, more.
+    func stock(for contender: Contender, workers: Int) -> Int {
+        switch contender {
+        case .stocksim(.lua, _), .cLoop(lua: true): Self.scriptedStock(stock: options.stock, workers: workers)
+        case .redisPy: Self.redisPyStock(stock: options.stock, workers: workers)
+        default: options.stock
+        }
+    }
+
     /// One StockSim run against the shared server. A run that did not complete or failed its audit is no figure.
-    func runStockSim(strategy: Strategy, ledger: Bool, workers: Int, url: String, stocksim: String) throws(SetupFailure)
-        -> Sample
+    func runStockSim(strategy: Strategy, ledger: Bool, stock: Int, workers: Int, url: String, stocksim: String)
+        throws(SetupFailure) -> Sample
     {
         let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
         let simulation = Simulation(
             configuration: SimulationConfiguration(
-                initialStock: options.stock, ledger: ledger, strategy: strategy, workers: workers),
+                initialStock: stock, ledger: ledger, strategy: strategy, workers: workers),
             redis: .url(url), workerExecutable: stocksim, logger: Logger(label: "stocksim-benchmark"))
         let report: SimulationReport
         do {

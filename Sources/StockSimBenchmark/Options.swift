@@ -26,7 +26,8 @@ struct Options {
         against one private redis-server, round by round so that drift on a shared machine hits both alike. Prints
         medians with their min–max, ratios, and a PASS/FAIL line per performance target.
 
-          --stock N             units sold per run (default 20000)
+          --stock N             units sold per run (default 20000); lua runs, StockSim's and the C loop's, sell
+                                N × min(workers, 5) so that they last about a second
           --workers LIST        comma-separated worker counts (default 1,2,4,8,16,32,64); 1 and 10 are always
                                 measured, because the targets use them
           --repeat R            rounds; every figure is the median of R runs (default 3)

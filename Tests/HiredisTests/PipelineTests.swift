@@ -44,6 +44,26 @@ struct PipelineTests {
         #expect(replies == (1...500).map { .integer(Int64($0)) })
     }
 
+    @Test("a command is sent in wire format with each argument's byte length: empty, holding CRLF and RESP, 1 MiB")
+    func argumentsAreLengthPrefixed() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(endpoint: server.endpoint)
+        let key = uniqueKey()
+        let tricky = "a\r\n*1\r\n$4\r\nPING\r\n"
+        let large = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+
+        let command = RedisCommand("HSET", key: key, "", "empty name", "crlf", RedisArgument(tricky), "large", .bytes(large))
+        #expect(command.count == 8)
+        #expect(command.arguments[2] == [] && command.arguments[5] == Array(tricky.utf8))
+        #expect(try connection.send(command) == .integer(3))
+        let replies = try connection.pipeline([
+            RedisCommand("HGET", key: key, ""), RedisCommand("HGET", key: key, "crlf"), RedisCommand("HSTRLEN", key: key, "large"),
+            RedisCommand("PING"),
+        ])
+        #expect(replies == [.bulkString("empty name"), .bulkString(tricky), .integer(1 << 20), .status("PONG")])
+    }
+
     @Test("error replies are elements of the result, not thrown, and the commands after them still run")
     func errorsAreElements() throws {
         let server = try RedisServer()
