@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HiredisTests",
-            dependencies: ["Hiredis", "EmbeddedRedis"],
+            dependencies: ["Hiredis", "EmbeddedRedis", "Spawn"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

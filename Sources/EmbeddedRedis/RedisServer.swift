@@ -10,6 +10,9 @@ import Glibc
 /// A private `redis-server` process: started from `PATH` on a free loopback port (or a unix socket) with a temp dir of
 /// its own, and stopped — its files removed — by ``stop()`` or when the value is released.
 ///
+/// It does not outlive its owner: a watchdog (a `/bin/sh` waiting on a pipe only the owner holds) stops the server
+/// and removes its dir when the owning process dies without stopping it, by SIGKILL included.
+///
 /// Used by the tests, the benchmarks and `stocksim`'s embedded default. It never touches a server it did not start.
 public final class RedisServer: Sendable {
     public struct Configuration: Sendable {
@@ -75,7 +78,7 @@ public final class RedisServer: Sendable {
     /// The loopback port, or `nil` with a unix socket.
     public let port: Int?
     private let executablePath: String
-    private let process: Mutex<ChildProcess?>
+    private let process: Mutex<Launched?>
 
     /// Starts a server and waits until it answers.
     ///
@@ -101,12 +104,19 @@ public final class RedisServer: Sendable {
         // A free port found by binding port 0 can be taken by someone else before redis-server binds it: try again.
         for _ in 0..<5 {
             let port = configuration.unixSocket ? nil : Self.freeLoopbackPort()
-            do {
+            do throws(StartError) {
                 try Self.writeConfiguration(configuration, directory: directory, port: port)
-                let child = try Self.launch(executablePath, directory: directory)
-                try Self.waitUntilReady(child, endpoint: Self.endpoint(configuration, directory, port), timeout: configuration.startTimeout, directory: directory)
+                let launched = try Self.launch(executablePath, directory: directory)
+                do throws(StartError) {
+                    try Self.waitUntilReady(
+                        launched.server, endpoint: Self.endpoint(configuration, directory, port),
+                        timeout: configuration.startTimeout, directory: directory)
+                } catch {
+                    launched.watchdog?.disarm()
+                    throw error
+                }
                 self.port = port
-                self.process.withLock { $0 = child }
+                self.process.withLock { $0 = launched }
                 return
             } catch {
                 lastError = error
@@ -136,7 +146,10 @@ public final class RedisServer: Sendable {
     }
 
     /// The pid of the running server, or `nil` once it was stopped or killed.
-    public var pid: Int32? { process.withLock { $0?.pid } }
+    public var pid: Int32? { process.withLock { $0?.server.pid } }
+
+    /// The pid of the watchdog that stops the server if this process dies without stopping it, or `nil`.
+    public var watchdogPID: Int32? { process.withLock { $0?.watchdog?.process.pid } }
 
     /// Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its temp dir. Safe to call more than once.
     public func stop() {
@@ -154,14 +167,16 @@ public final class RedisServer: Sendable {
     /// - Throws: `StartError` as ``init(_:)``.
     public func restart() throws(StartError) {
         halt(signal: SIGTERM)
-        let child = try Self.launch(executablePath, directory: directory)
-        process.withLock { $0 = child }
-        do {
-            try Self.waitUntilReady(child, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
+        let launched = try Self.launch(executablePath, directory: directory)
+        process.withLock { $0 = launched }
+        do throws(StartError) {
+            try Self.waitUntilReady(
+                launched.server, endpoint: endpoint, timeout: configuration.startTimeout, directory: directory)
         } catch {
             // waitUntilReady has reaped the child (it exited, or was killed at the timeout): forget its pid, which the
             // system may already have given to another process that stop() would then signal.
-            process.withLock { if $0 == child { $0 = nil } }
+            process.withLock { if $0?.server == launched.server { $0 = nil } }
+            launched.watchdog?.disarm()
             throw error
         }
     }
@@ -170,13 +185,68 @@ public final class RedisServer: Sendable {
     public var log: String { Self.log(directory) }
 
     private func halt(signal: Int32) {
-        let child = process.withLock { current -> ChildProcess? in
+        let launched = process.withLock { current -> Launched? in
             defer { current = nil }
             return current
         }
-        guard let child else { return }
-        child.signal(signal)
-        child.wait(timeout: .seconds(5))
+        guard let launched else { return }
+        // First the watchdog, so that it never signals a pid the system has reused after the server was reaped.
+        launched.watchdog?.disarm()
+        launched.server.signal(signal)
+        launched.server.wait(timeout: .seconds(5))
+    }
+
+    /// A running server and its watchdog.
+    private struct Launched: Sendable {
+        var server: ChildProcess
+        var watchdog: Watchdog?
+    }
+
+    /// A `/bin/sh` in a process group of its own that reads one line from a pipe whose write end only the owner holds
+    /// (close-on-exec, so no worker inherits it). The owner writes `disarm` before it stops the server itself; end of
+    /// file without it means the owner died, and then the watchdog stops the server (SIGTERM, SIGKILL after 5 s) and
+    /// removes its dir.
+    struct Watchdog: Sendable {
+        let process: ChildProcess
+        let writeEnd: Int32
+
+        static let script = """
+            if read -r word && [ "$word" = disarm ]; then exit 0; fi
+            # Alive, and not a zombie its new parent has yet to reap.
+            alive() { kill -0 "$1" 2>/dev/null && case $(cat "/proc/$1/stat" 2>/dev/null) in *") Z "*) false ;; esac; }
+            kill -TERM "$1" 2>/dev/null
+            i=0
+            while alive "$1"; do
+              i=$((i + 1))
+              if [ "$i" -gt 50 ]; then kill -KILL "$1" 2>/dev/null; break; fi
+              sleep 0.1
+            done
+            rm -rf -- "$2"
+            """
+
+        /// Starts a watchdog over `server`; `nil` when `/bin/sh` cannot be started (the server then runs unguarded).
+        init?(server: ChildProcess, directory: String) {
+            guard let pipe = try? Spawn.Pipe() else { return nil }
+            defer { close(pipe.readEnd) }
+            guard
+                let process = try? ChildProcess.spawn(
+                    "/bin/sh", arguments: ["-c", Self.script, "stocksim-redis-watchdog", String(server.pid), directory],
+                    stdin: .descriptor(pipe.readEnd), stdout: .devNull, stderr: .devNull, processGroup: 0)
+            else {
+                close(pipe.writeEnd)
+                return nil
+            }
+            self.process = process
+            writeEnd = pipe.writeEnd
+        }
+
+        /// Tells the watchdog the owner is stopping the server itself, and reaps it.
+        func disarm() {
+            let line = Array("disarm\n".utf8)
+            _ = line.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+            close(writeEnd)
+            process.wait(timeout: .seconds(5))
+        }
     }
 
     // MARK: Starting
@@ -216,15 +286,17 @@ public final class RedisServer: Sendable {
         }
     }
 
-    private static func launch(_ executable: String, directory: String) throws(StartError) -> ChildProcess {
+    private static func launch(_ executable: String, directory: String) throws(StartError) -> Launched {
+        let server: ChildProcess
         do {
             // Its own process group: a Ctrl-C at the terminal reaches stocksim, which then stops the server itself.
-            return try ChildProcess.spawn(
+            server = try ChildProcess.spawn(
                 executable, arguments: ["\(directory)/redis.conf"], stdout: .file("\(directory)/stdout.log"),
                 stderr: .file("\(directory)/stdout.log"), processGroup: 0)
         } catch {
             throw StartError(message: "cannot start \(executable): \(error.message)", notInstalled: false)
         }
+        return Launched(server: server, watchdog: Watchdog(server: server, directory: directory))
     }
 
     private static func waitUntilReady(

@@ -1,6 +1,7 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import Spawn
 import Testing
 
 #if canImport(Glibc)
@@ -73,6 +74,30 @@ struct RedisServerTests {
         }
         #expect(kill(pid, 0) == -1 && errno == ESRCH, "pid \(pid) is gone")
         #expect(!FileManager.default.fileExists(atPath: directory))
+    }
+
+    @Test("a watchdog runs beside each server; stop(), kill() and restart() disarm it, so it never removes kept files")
+    func watchdogFollowsTheServer() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let watchdog = try #require(server.watchdogPID)
+        #expect(kill(watchdog, 0) == 0, "the watchdog runs")
+        let command = TextFile.read("/proc/\(watchdog)/cmdline").split(separator: "\0").map(String.init)
+        #expect(command.contains("stocksim-redis-watchdog"))
+        #expect(command.suffix(2) == [String(try #require(server.pid)), server.directory], "it guards this server")
+
+        // kill() keeps the files: the watchdog was told the owner is stopping the server, not that the owner died.
+        server.kill()
+        #expect(server.watchdogPID == nil)
+        #expect(kill(watchdog, 0) == -1 && errno == ESRCH, "the watchdog was reaped")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(FileManager.default.fileExists(atPath: server.directory + "/redis.conf"))
+
+        try server.restart()
+        let second = try #require(server.watchdogPID)
+        #expect(second != watchdog && kill(second, 0) == 0, "a restarted server has a watchdog of its own")
+        server.stop()
+        #expect(kill(second, 0) == -1 && errno == ESRCH)
     }
 
     @Test("a missing executable is a clear error with notInstalled == true")

@@ -132,6 +132,24 @@ struct FaultTests {
         #expect(StocksimCLI.leftovers(of: result).isEmpty)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: result.tmpdir))?.filter { $0.hasPrefix("stocksim-redis") }.isEmpty == true)
     }
+
+    @Test func sigkillOfTheDriverLeavesNoServerWorkerOrTempDirBehind() throws {
+        let run = try StocksimCLI.start(["run", "--stock", "10000000", "--workers", "2", "--quiet"])
+        // The driver, its redis-server and the server's watchdog, two workers.
+        #expect(StocksimCLI.waitUntil { StocksimCLI.leftovers(tmpdir: run.tmpdir).count >= 5 })
+        Thread.sleep(forTimeInterval: 0.3)
+        run.child.signal(SIGKILL)
+        let result = run.finish()
+        #expect(result.status == .signaled(SIGKILL))
+        // Workers see their stdin close; the watchdog sees its pipe close, stops the server and removes its dir.
+        #expect(
+            StocksimCLI.waitUntil(timeout: .seconds(15)) { StocksimCLI.leftovers(of: result).isEmpty },
+            "\(StocksimCLI.leftovers(of: result))")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: result.tmpdir)) ?? []
+        #expect(StocksimCLI.waitUntil(timeout: .seconds(5)) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: result.tmpdir)) ?? []).allSatisfy { !$0.hasPrefix("stocksim-redis") }
+        }, "\(left)")
+    }
 }
 
 /// A server that goes away, or changes under the run, started by the test and given with --redis.

@@ -189,14 +189,15 @@ struct LeftoverCheckTests {
         var found: [String] = []
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)
-        while found.count < 4, clock.now < deadline {  // driver, redis-server, two workers
+        while found.count < 5, clock.now < deadline {  // driver, redis-server, its watchdog, two workers
             Thread.sleep(forTimeInterval: 0.05)
             found = StocksimCLI.leftovers(tmpdir: tmpdir)
         }
         child.signal(SIGINT)
         #expect(child.wait() == .exited(130))
-        #expect(found.count == 4, "found: \(found)")
+        #expect(found.count == 5, "found: \(found)")
         #expect(found.contains { $0.contains("redis-server") })
+        #expect(found.contains { $0.contains("stocksim-redis-watchdog") })
         #expect(found.filter { $0.hasSuffix("worker ") }.count == 2)
         #expect(StocksimCLI.leftovers(tmpdir: tmpdir).isEmpty)
     }
