@@ -1,6 +1,6 @@
+import Foundation
 public import Hiredis
 import Spawn
-import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -97,7 +97,9 @@ public final class RedisServer: Sendable {
         self.process = Mutex(nil)
         var template = Array("\(NSTemporaryDirectory())/stocksim-redis-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw StartError(message: "cannot create a temp dir for redis-server: \(String(cString: strerror(errno)))", notInstalled: false)
+            throw StartError(
+                message: "cannot create a temp dir for redis-server: \(String(cString: strerror(errno)))",
+                notInstalled: false)
         }
         directory = String(cString: made)
         var lastError: StartError?
@@ -230,7 +232,8 @@ public final class RedisServer: Sendable {
             defer { close(pipe.readEnd) }
             guard
                 let process = try? ChildProcess.spawn(
-                    "/bin/sh", arguments: ["-c", Self.script, "stocksim-redis-watchdog", String(server.pid), directory],
+                    "/bin/sh",
+                    arguments: ["-c", Self.script, "stocksim-redis-watchdog", String(server.pid), directory],
                     stdin: .descriptor(pipe.readEnd), stdout: .devNull, stderr: .devNull, processGroup: 0)
             else {
                 close(pipe.writeEnd)
@@ -258,7 +261,9 @@ public final class RedisServer: Sendable {
         return .unix(path: "\(directory)/redis.sock", password: configuration.password)
     }
 
-    private static func writeConfiguration(_ configuration: Configuration, directory: String, port: Int?) throws(StartError) {
+    private static func writeConfiguration(_ configuration: Configuration, directory: String, port: Int?)
+        throws(StartError)
+    {
         var lines = [
             "bind 127.0.0.1",
             "port \(port ?? 0)",
@@ -280,7 +285,8 @@ public final class RedisServer: Sendable {
         }
         lines += configuration.extraConfiguration
         do {
-            try (lines.joined(separator: "\n") + "\n").write(toFile: "\(directory)/redis.conf", atomically: true, encoding: .utf8)
+            try (lines.joined(separator: "\n") + "\n").write(
+                toFile: "\(directory)/redis.conf", atomically: true, encoding: .utf8)
         } catch {
             throw StartError(message: "cannot write \(directory)/redis.conf: \(error)", notInstalled: false)
         }
@@ -309,7 +315,8 @@ public final class RedisServer: Sendable {
         while clock.now < deadline {
             if let ended = child.poll() {
                 throw StartError(
-                    message: "redis-server \(ended) before it answered: \(lastLines(log(directory)))", notInstalled: false)
+                    message: "redis-server \(ended) before it answered: \(lastLines(log(directory)))",
+                    notInstalled: false)
             }
             if let connection = try? RedisConnection(
                 endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),

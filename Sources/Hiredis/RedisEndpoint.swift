@@ -38,7 +38,9 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A unix-socket endpoint.
-    public static func unix(path: String, user: String? = nil, password: String? = nil, database: Int = 0) -> RedisEndpoint {
+    public static func unix(path: String, user: String? = nil, password: String? = nil, database: Int = 0)
+        -> RedisEndpoint
+    {
         RedisEndpoint(address: .unix(path: path), user: user, password: password, database: database)
     }
 
@@ -61,7 +63,9 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
         case "unix":
             try self.init(unixURLRest: rest, bad: bad)
         case "rediss":
-            throw bad("TLS (rediss://) is not supported by libhiredis 0.14; use redis:// on a trusted network or a TLS tunnel")
+            throw bad(
+                "TLS (rediss://) is not supported by libhiredis 0.14; use redis:// on a trusted network or a TLS tunnel"
+            )
         default:
             throw bad("unknown scheme '\(scheme)'; use redis:// or unix://")
         }
@@ -72,7 +76,8 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
         var authority = Substring(rest)
         var path: Substring = ""
         if let query = authority.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            throw bad("query and fragment ('\(authority[query...])') are not supported; put the database in the path, as /db")
+            throw bad(
+                "query and fragment ('\(authority[query...])') are not supported; put the database in the path, as /db")
         }
         if let slash = authority.firstIndex(of: "/") {
             path = authority[authority.index(after: slash)...]
@@ -87,12 +92,16 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
                 let rawUser = credentials[..<colon]
                 let rawPassword = credentials[credentials.index(after: colon)...]
                 guard let u = Self.percentDecoded(rawUser) else { throw bad("the user name has a bad percent-escape") }
-                guard let p = Self.percentDecoded(rawPassword) else { throw bad("the password has a bad percent-escape") }
+                guard let p = Self.percentDecoded(rawPassword) else {
+                    throw bad("the password has a bad percent-escape")
+                }
                 user = u.isEmpty ? nil : u
                 password = p
             } else {
                 // redis://secret@host is the common password-only form (as redis-py reads it).
-                guard let p = Self.percentDecoded(credentials) else { throw bad("the password has a bad percent-escape") }
+                guard let p = Self.percentDecoded(credentials) else {
+                    throw bad("the password has a bad percent-escape")
+                }
                 password = p
             }
         }

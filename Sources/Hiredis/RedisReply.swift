@@ -70,7 +70,8 @@ public enum RedisReply: Sendable, Hashable {
             guard digit < 10 else { return nil }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (next, o2) =
-                negative ? times10.subtractingReportingOverflow(Int64(digit)) : times10.addingReportingOverflow(Int64(digit))
+                negative
+                ? times10.subtractingReportingOverflow(Int64(digit)) : times10.addingReportingOverflow(Int64(digit))
             guard !o1, !o2 else { return nil }
             value = next
             index += 1

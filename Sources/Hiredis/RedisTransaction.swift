@@ -40,7 +40,8 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// The sleep before the attempt that follows the `streak`-th conflict in a row.
     func delay(
-        afterConflictStreak streak: Int, window: inout ContentionWindow, using generator: inout some RandomNumberGenerator
+        afterConflictStreak streak: Int, window: inout ContentionWindow,
+        using generator: inout some RandomNumberGenerator
     ) -> Duration {
         let ceiling: Duration
         switch backoff {
@@ -252,7 +253,7 @@ extension RedisConnection {
         do {
             for _ in 0...commands.count { queueReplies.append(try readReply()) }
             exec = try readReply()
-        } catch where error.closesConnection {
+        } catch  where error.closesConnection {
             throw RedisError(
                 .outcomeUnknown,
                 "the transaction's outcome is unknown: \(error.message) after EXEC was sent; check whether it committed before retrying",

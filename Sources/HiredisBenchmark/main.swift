@@ -27,7 +27,9 @@ struct Options {
     }
 
     static func positive(_ text: String, _ flag: String) throws -> Int {
-        guard let value = Int(text), value > 0 else { throw Failure("\(flag) takes a positive whole number, not '\(text)'") }
+        guard let value = Int(text), value > 0 else {
+            throw Failure("\(flag) takes a positive whole number, not '\(text)'")
+        }
         return value
     }
 }
@@ -43,7 +45,8 @@ let key = "stock:count"
 func wrapperRound(_ endpoint: RedisEndpoint, stock: Int) throws -> Double {
     let connection = try RedisConnection(endpoint: endpoint)
     try connection.send("SET", RedisArgument(key), RedisArgument(stock))
-    let transaction = OptimisticTransaction(watching: [RedisArgument(key)], read: RedisCommand("GET", RedisArgument(key)))
+    let transaction = OptimisticTransaction(
+        watching: [RedisArgument(key)], read: RedisCommand("GET", RedisArgument(key)))
     let decrement = [RedisCommand("DECR", RedisArgument(key))]
     var sold = 0
     let clock = ContinuousClock()
@@ -69,7 +72,8 @@ func referenceRound(_ binary: String, port: Int, stock: Int) throws -> Double {
     let child = try ChildProcess.spawn(
         binary, arguments: [String(port), String(stock), "1"], stdout: .descriptor(pipe.writeEnd), processGroup: nil)
     close(pipe.writeEnd)
-    let output = String(decoding: FileHandle(fileDescriptor: pipe.readEnd, closeOnDealloc: true).readDataToEndOfFile(), as: UTF8.self)
+    let output = String(
+        decoding: FileHandle(fileDescriptor: pipe.readEnd, closeOnDealloc: true).readDataToEndOfFile(), as: UTF8.self)
     child.wait()
     guard output.contains("check=ok"),
         let field = output.split(separator: " ").first(where: { $0.hasPrefix("sales_per_s=") }),
@@ -82,7 +86,8 @@ func compileReference(_ explicit: String?) -> String? {
     let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     let source =
-        explicit ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/c_watch_decr.c").path
+        explicit
+        ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/c_watch_decr.c").path
     guard FileManager.default.fileExists(atPath: source) else {
         print("reference: \(source) is not present; printing the wrapper's own figure only")
         return nil
@@ -110,7 +115,9 @@ do {
     defer { server.stop() }
     let reference = compileReference(options.reference)
     defer { if let reference { unlink(reference) } }
-    print("single-key WATCH/GET + MULTI/DECR/EXEC, 1 connection, stock \(options.stock), \(options.rounds) rounds, redis-server on \(server.endpoint.addressDescription)")
+    print(
+        "single-key WATCH/GET + MULTI/DECR/EXEC, 1 connection, stock \(options.stock), \(options.rounds) rounds, redis-server on \(server.endpoint.addressDescription)"
+    )
     var wrapper: [Double] = []
     var c: [Double] = []
     for round in 1...options.rounds {
@@ -127,7 +134,8 @@ do {
     }
     var summary = "median: wrapper \(Int(median(wrapper))) sales/s"
     if !c.isEmpty {
-        summary += ", C reference \(Int(median(c))) sales/s, ratio \(String(format: "%.2f", median(wrapper) / median(c)))× (target ≥ 0.90×)"
+        summary +=
+            ", C reference \(Int(median(c))) sales/s, ratio \(String(format: "%.2f", median(wrapper) / median(c)))× (target ≥ 0.90×)"
     }
     print(summary)
 } catch {

@@ -94,7 +94,7 @@ public struct ChildProcess: Sendable, Hashable {
         var cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArgv { free(pointer) } }
         let cEnv: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
-        defer { cEnv?.forEach { free($0) } }
+        defer { for pointer in cEnv ?? [] { free(pointer) } }
 
         var pid: pid_t = 0
         let status: Int32 =
@@ -197,7 +197,8 @@ public struct Pipe: Sendable {
     public init() throws(ChildProcess.SpawnError) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
-            throw ChildProcess.SpawnError(message: "cannot create a pipe: \(String(cString: strerror(errno)))", errno: errno)
+            throw ChildProcess.SpawnError(
+                message: "cannot create a pipe: \(String(cString: strerror(errno)))", errno: errno)
         }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)

@@ -89,8 +89,11 @@ public enum Audit {
         let initial = evidence.initialStock
         let acknowledged = Int64(evidence.acknowledgedUnits)
         guard let final = evidence.finalStock else {
-            violations.append(.init(.conservation, "the stock key is gone: \(initial) units went in and nothing can be counted out"))
-            return AuditResult(passed: false, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger", violations: violations, notes: notes)
+            violations.append(
+                .init(.conservation, "the stock key is gone: \(initial) units went in and nothing can be counted out"))
+            return AuditResult(
+                passed: false, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger", violations: violations,
+                notes: notes)
         }
         let taken = initial - final
         if final < 0 {
@@ -99,53 +102,97 @@ public enum Audit {
         if let ledger = evidence.ledger {
             let recorded = Int64(ledger.units)
             if recorded > initial {
-                violations.append(.init(.oversell, "the ledger holds \(recorded) units sold from an initial stock of \(initial): \(recorded - initial) oversold"))
+                violations.append(
+                    .init(
+                        .oversell,
+                        "the ledger holds \(recorded) units sold from an initial stock of \(initial): \(recorded - initial) oversold"
+                    ))
             }
             if recorded != taken {
-                violations.append(.init(.conservation, "the ledger holds \(recorded) units but the stock went from \(initial) to \(final) (\(taken) taken)"))
+                violations.append(
+                    .init(
+                        .conservation,
+                        "the ledger holds \(recorded) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                    ))
             }
             if ledger.writes > ledger.orders {
-                violations.append(.init(.duplicateOrder, "\(ledger.writes - ledger.orders) order ids were recorded more than once (\(ledger.writes) ledger writes for \(ledger.orders) distinct orders)"))
+                violations.append(
+                    .init(
+                        .duplicateOrder,
+                        "\(ledger.writes - ledger.orders) order ids were recorded more than once (\(ledger.writes) ledger writes for \(ledger.orders) distinct orders)"
+                    ))
             }
             if ledger.malformed > 0 {
                 notes.append("\(ledger.malformed) ledger entries do not hold a positive unit count")
             }
             if acknowledged > recorded {
-                violations.append(.init(.lostSale, "workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"))
+                violations.append(
+                    .init(
+                        .lostSale,
+                        "workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"
+                    ))
             } else if acknowledged < recorded {
                 if evidence.deadWorkers > 0 {
-                    notes.append("the ledger holds \(recorded - acknowledged) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) that were committed before their report, not lost stock")
+                    notes.append(
+                        "the ledger holds \(recorded - acknowledged) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) that were committed before their report, not lost stock"
+                    )
                 } else {
-                    violations.append(.init(.lostSale, "the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"))
+                    violations.append(
+                        .init(
+                            .lostSale,
+                            "the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"
+                        ))
                 }
             }
         } else {
             notes.append("no ledger (--no-ledger): checked acknowledged sales only")
             if acknowledged > initial {
-                violations.append(.init(.oversell, "workers acknowledged \(acknowledged) units sold from an initial stock of \(initial): \(acknowledged - initial) oversold"))
+                violations.append(
+                    .init(
+                        .oversell,
+                        "workers acknowledged \(acknowledged) units sold from an initial stock of \(initial): \(acknowledged - initial) oversold"
+                    ))
             }
             if acknowledged != taken {
                 if acknowledged < taken && taken - acknowledged <= Int64(evidence.unresolvedUnits) {
-                    notes.append("\(taken - acknowledged) units were taken from the stock by orders whose reply was lost (\(evidence.unresolvedOrders) unresolved orders, \(evidence.unresolvedUnits) units): without a ledger their fate cannot be checked")
+                    notes.append(
+                        "\(taken - acknowledged) units were taken from the stock by orders whose reply was lost (\(evidence.unresolvedOrders) unresolved orders, \(evidence.unresolvedUnits) units): without a ledger their fate cannot be checked"
+                    )
                 } else if acknowledged < taken && evidence.deadWorkers > 0 {
-                    notes.append("\(taken - acknowledged) units were taken from the stock without an acknowledgement: sales of the \(evidence.deadWorkers) dead worker(s)")
+                    notes.append(
+                        "\(taken - acknowledged) units were taken from the stock without an acknowledgement: sales of the \(evidence.deadWorkers) dead worker(s)"
+                    )
                 } else {
-                    violations.append(.init(.conservation, "workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"))
+                    violations.append(
+                        .init(
+                            .conservation,
+                            "workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                        ))
                 }
             }
         }
         if evidence.unresolvedOrders > 0, evidence.ledger != nil {
-            notes.append("\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger")
+            notes.append(
+                "\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger"
+            )
         }
         if !evidence.demandCutShort, final >= 0 {
             let range = evidence.quantity.range
             if let limit = evidence.ordersLimit {
                 let filled = evidence.ledger?.orders ?? evidence.acknowledgedOrders
                 if filled < limit, evidence.rejectedOrders > 0, final >= Int64(range.upperBound) {
-                    violations.append(.init(.stuckStock, "\(evidence.rejectedOrders) orders were refused as out of stock, yet \(final) units remain, enough for any order of \(evidence.quantity)"))
+                    violations.append(
+                        .init(
+                            .stuckStock,
+                            "\(evidence.rejectedOrders) orders were refused as out of stock, yet \(final) units remain, enough for any order of \(evidence.quantity)"
+                        ))
                 }
             } else if final >= Int64(range.lowerBound) {
-                violations.append(.init(.stuckStock, "demand lasted until the stock ran out, yet \(final) units remain (orders take \(evidence.quantity))"))
+                violations.append(
+                    .init(
+                        .stuckStock,
+                        "demand lasted until the stock ran out, yet \(final) units remain (orders take \(evidence.quantity))"
+                    ))
             }
         }
         return AuditResult(
@@ -195,7 +242,8 @@ extension Audit {
                 let recorded = Int64(ledger.unitsBySKU[sku])
                 if recorded > initial { found[.oversell, default: []].append("\(key): \(recorded) sold of \(initial)") }
                 if recorded != taken {
-                    found[.conservation, default: []].append("\(key): ledger \(recorded), stock \(initial)→\(final) (\(taken) taken)")
+                    found[.conservation, default: []].append(
+                        "\(key): ledger \(recorded), stock \(initial)→\(final) (\(taken) taken)")
                 }
                 if acknowledged > recorded {
                     found[.lostSale, default: []].append("\(key): acknowledged \(acknowledged), ledger \(recorded)")
@@ -203,32 +251,46 @@ extension Audit {
                     if evidence.deadWorkers > 0 {
                         unacknowledgedFromDead += Int(recorded - acknowledged)
                     } else {
-                        found[.lostSale, default: []].append("\(key): ledger \(recorded), acknowledged only \(acknowledged)")
+                        found[.lostSale, default: []].append(
+                            "\(key): ledger \(recorded), acknowledged only \(acknowledged)")
                     }
                 }
             } else {
-                if acknowledged > initial { found[.oversell, default: []].append("\(key): \(acknowledged) acknowledged of \(initial)") }
-                if acknowledged > taken || (acknowledged < taken && evidence.deadWorkers == 0 && evidence.unresolvedUnits == 0) {
-                    found[.conservation, default: []].append("\(key): acknowledged \(acknowledged), stock \(initial)→\(final)")
+                if acknowledged > initial {
+                    found[.oversell, default: []].append("\(key): \(acknowledged) acknowledged of \(initial)")
+                }
+                if acknowledged > taken
+                    || (acknowledged < taken && evidence.deadWorkers == 0 && evidence.unresolvedUnits == 0)
+                {
+                    found[.conservation, default: []].append(
+                        "\(key): acknowledged \(acknowledged), stock \(initial)→\(final)")
                 }
             }
         }
         if let ledger = evidence.ledger {
             if ledger.writes > ledger.fields {
-                found[.duplicateOrder, default: []].append("\(ledger.writes - ledger.fields) ledger entries written more than once (\(ledger.writes) writes, \(ledger.fields) entries)")
+                found[.duplicateOrder, default: []].append(
+                    "\(ledger.writes - ledger.fields) ledger entries written more than once (\(ledger.writes) writes, \(ledger.fields) entries)"
+                )
             }
             if !ledger.partialOrders.isEmpty {
-                found[.partialCart, default: []].append("\(ledger.partialOrders.count) recorded orders did not take every SKU they name, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))")
+                found[.partialCart, default: []].append(
+                    "\(ledger.partialOrders.count) recorded orders did not take every SKU they name, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))"
+                )
             }
             if ledger.malformed > 0 { notes.append("\(ledger.malformed) ledger entries are malformed") }
         } else {
             notes.append("no ledger (--no-ledger): checked acknowledged sales only")
         }
         if unacknowledgedFromDead > 0 {
-            notes.append("the ledgers hold \(unacknowledgedFromDead) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) committed before their report, not lost stock")
+            notes.append(
+                "the ledgers hold \(unacknowledgedFromDead) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) committed before their report, not lost stock"
+            )
         }
         if evidence.unresolvedOrders > 0 {
-            notes.append("\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply mid-order; \(evidence.ledger == nil ? "without a ledger" : "with this strategy") their fate cannot be checked")
+            notes.append(
+                "\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply mid-order; \(evidence.ledger == nil ? "without a ledger" : "with this strategy") their fate cannot be checked"
+            )
         }
         if !evidence.demandCutShort {
             let minimum = Int64(evidence.quantity.range.lowerBound)
@@ -241,7 +303,9 @@ extension Audit {
                 for group in 0..<layout.groups {
                     let stocked = layout.skus(in: group).filter { (evidence.finalStock[$0] ?? 0) >= threshold }
                     if stocked.count >= evidence.cartSize {
-                        found[.stuckStock, default: []].append("group \(group) still has \(stocked.count) SKUs with \(threshold)+ units, enough for a cart of \(evidence.cartSize)")
+                        found[.stuckStock, default: []].append(
+                            "group \(group) still has \(stocked.count) SKUs with \(threshold)+ units, enough for a cart of \(evidence.cartSize)"
+                        )
                     }
                 }
             }

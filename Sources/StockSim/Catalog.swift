@@ -106,8 +106,14 @@ struct CartSale {
         guard ledger else { return [] }
         let ledgerKey = RedisArgument(layout.ledgerKey(group: order.group))
         return order.skus.map { sku in
-            RedisCommand("HSETNX", ledgerKey, RedisArgument("\(order.id)|\(sku)"), RedisArgument("\(order.units)/\(order.skus.count)"))
-        } + [RedisCommand("HINCRBY", RedisArgument(layout.runKey(group: order.group)), "ledger_writes", RedisArgument(order.skus.count))]
+            RedisCommand(
+                "HSETNX", ledgerKey, RedisArgument("\(order.id)|\(sku)"),
+                RedisArgument("\(order.units)/\(order.skus.count)"))
+        } + [
+            RedisCommand(
+                "HINCRBY", RedisArgument(layout.runKey(group: order.group)), "ledger_writes",
+                RedisArgument(order.skus.count))
+        ]
     }
 
     var canVerify: Bool { ledger && (strategy == .watch || strategy == .lua) }
@@ -119,10 +125,13 @@ struct CartSale {
             let transaction = OptimisticTransaction(
                 watching: keys, read: RedisCommand([RedisArgument("MGET")] + keys), policy: policy)
             let commands =
-                order.skus.map { RedisCommand("DECRBY", RedisArgument(layout.stockKey($0)), RedisArgument(order.units)) }
+                order.skus.map {
+                    RedisCommand("DECRBY", RedisArgument(layout.stockKey($0)), RedisArgument(order.units))
+                }
                 + recordCommands(order)
             let check = RedisCommand(
-                "HEXISTS", RedisArgument(layout.ledgerKey(group: order.group)), RedisArgument("\(order.id)|\(order.skus[0])"))
+                "HEXISTS", RedisArgument(layout.ledgerKey(group: order.group)),
+                RedisArgument("\(order.id)|\(order.skus[0])"))
             let result = try connection.run(transaction) { attempt throws -> TransactionDecision<[Int64]?> in
                 let remaining = try values(attempt.read, order)
                 if verify, ledger, try attempt.connection.send(check).int == 1 { return .abort(nil) }
@@ -131,8 +140,11 @@ struct CartSale {
             return try CartOutcome(result)
         case .lua:
             let arguments: [RedisArgument] =
-                [RedisArgument("EVALSHA"), RedisArgument(scriptSHA), RedisArgument(keys.count + 2),
-                 RedisArgument(layout.ledgerKey(group: order.group)), RedisArgument(layout.runKey(group: order.group))]
+                [
+                    RedisArgument("EVALSHA"), RedisArgument(scriptSHA), RedisArgument(keys.count + 2),
+                    RedisArgument(layout.ledgerKey(group: order.group)),
+                    RedisArgument(layout.runKey(group: order.group)),
+                ]
                 + keys + [RedisArgument(order.units), RedisArgument(ledger ? order.id : "")]
                 + order.skus.map { RedisArgument($0) }
             let evalsha = RedisCommand(arguments)
@@ -155,13 +167,18 @@ struct CartSale {
                 taken.append(key)
                 if (left.int ?? -1) < 0 {
                     // One SKU fell short: give back every decrement this order made.
-                    let replies = try connection.pipeline(taken.map { RedisCommand("INCRBY", RedisArgument($0), RedisArgument(order.units)) })
-                    let remaining = replies.map { $0.int ?? 0 } + Array(repeating: Int64(order.units), count: order.skus.count - taken.count)
+                    let replies = try connection.pipeline(
+                        taken.map { RedisCommand("INCRBY", RedisArgument($0), RedisArgument(order.units)) })
+                    let remaining =
+                        replies.map { $0.int ?? 0 }
+                        + Array(repeating: Int64(order.units), count: order.skus.count - taken.count)
                     return .outOfStock(remaining: remaining, attempts: 1, conflicts: 0)
                 }
             }
             let replies = try connection.pipeline(recordCommands(order))
-            if let refusal = replies.lazy.compactMap(\.errorReply).first { throw RedisError.server(refusal, command: "HSETNX") }
+            if let refusal = replies.lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "HSETNX")
+            }
             return .sold(attempts: 1, conflicts: 0)
         case .unsafe:
             let remaining = try values(connection.send(RedisCommand([RedisArgument("MGET")] + keys)), order)
@@ -172,7 +189,9 @@ struct CartSale {
                 RedisCommand("SET", RedisArgument(layout.stockKey(sku)), RedisArgument(value - Int64(order.units)))
             }
             let replies = try connection.pipeline(sets + recordCommands(order))
-            if let refusal = replies.lazy.compactMap(\.errorReply).first { throw RedisError.server(refusal, command: "SET") }
+            if let refusal = replies.lazy.compactMap(\.errorReply).first {
+                throw RedisError.server(refusal, command: "SET")
+            }
             return .sold(attempts: 1, conflicts: 0)
         }
     }
@@ -232,15 +251,19 @@ struct CatalogLedger {
 
     /// Reads every group's ledger with HSCAN.
     static func read(_ layout: CatalogLayout, on connection: RedisConnection) throws(RedisError) -> CatalogLedger {
-        var result = CatalogLedger(unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [], malformed: 0)
+        var result = CatalogLedger(
+            unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
+            malformed: 0)
         for group in 0..<layout.groups {
             var cursor = "0"
             var seen = Set<String>()
             var cartSizes: [String: (expected: Int, found: Int)] = [:]
             repeat {
                 let reply = try connection.send(
-                    RedisCommand("HSCAN", RedisArgument(layout.ledgerKey(group: group)), RedisArgument(cursor), "COUNT", 1000))
-                guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array else {
+                    RedisCommand(
+                        "HSCAN", RedisArgument(layout.ledgerKey(group: group)), RedisArgument(cursor), "COUNT", 1000))
+                guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array
+                else {
                     throw RedisError(.protocolError, "HSCAN answered \(reply)")
                 }
                 cursor = next
@@ -264,7 +287,8 @@ struct CatalogLedger {
             } while cursor != "0"
             result.orders += cartSizes.count
             result.partialOrders += cartSizes.filter { $0.value.found < $0.value.expected }.map(\.key).sorted()
-            result.writes += Int(try connection.send("HGET", RedisArgument(layout.runKey(group: group)), "ledger_writes").int ?? 0)
+            result.writes += Int(
+                try connection.send("HGET", RedisArgument(layout.runKey(group: group)), "ledger_writes").int ?? 0)
         }
         return result
     }

@@ -26,7 +26,8 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
             let parts = item.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let count = Int(parts[1]), count >= 0 else {
                 throw ConfigurationError(
-                    "chaos item '\(item)' should be NAME:NUMBER, as in kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500")
+                    "chaos item '\(item)' should be NAME:NUMBER, as in kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500"
+                )
             }
             switch parts[0] {
             case "kill-worker": killWorker = count
@@ -83,7 +84,8 @@ final class Nemesis {
     /// Faults whose point was never reached (the sale ended first).
     var notInjected: Int { schedule.count }
 
-    init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String) {
+    init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String)
+    {
         random = WorkerRandom(seed: seed ^ 0xC4A0_5C4A_05C4_A05C)
         var kinds: [String] = []
         kinds += Array(repeating: "kill-worker", count: plan.killWorker)
@@ -170,7 +172,7 @@ final class Nemesis {
         guard let connection else { throw RedisError(.misuse, "the nemesis has no connection") }
         do {
             return try connection.send(command)
-        } catch where error.closesConnection || error.code == .misuse {
+        } catch  where error.closesConnection || error.code == .misuse {
             return try connection.send(command)
         }
     }

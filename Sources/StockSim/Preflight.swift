@@ -39,7 +39,12 @@ enum Preflight {
     ) throws(SimulationError) -> Bool {
         var commands = commands(for: strategy, keys: keys, scriptSHA: scriptSHA)
         // A cart run's script takes other arguments; its EVALSHA permission is checked by the same rule, with no keys.
-        if skipScript { commands = commands.filter { $0.name != "EVALSHA" } + (strategy == .lua ? [RedisCommand("EVALSHA", RedisArgument(String(repeating: "0", count: 40)), 0)] : []) }
+        if skipScript {
+            commands =
+                commands.filter { $0.name != "EVALSHA" }
+                + (strategy == .lua
+                    ? [RedisCommand("EVALSHA", RedisArgument(String(repeating: "0", count: 40)), 0)] : [])
+        }
         commands.append(RedisCommand("CLIENT", "SETNAME", "stocksim-preflight"))
         do {
             if strategy == .watch {
@@ -59,7 +64,9 @@ enum Preflight {
             throw error
         } catch let error as RedisError {
             if let refusal = error.reply {
-                throw explain(refusal, command: strategy == .watch ? "WATCH" : "MULTI", strategy: strategy, keys: keys, user: user)
+                throw explain(
+                    refusal, command: strategy == .watch ? "WATCH" : "MULTI", strategy: strategy, keys: keys, user: user
+                )
             }
             throw SimulationError(.redisUnavailable, error.message)
         } catch {
@@ -76,16 +83,19 @@ enum Preflight {
         case "NOAUTH":
             return SimulationError(
                 .redisUnavailable,
-                "the server requires a password (\(refusal)); give it in the URL: redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port")
+                "the server requires a password (\(refusal)); give it in the URL: redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port"
+            )
         case "NOPERM":
             let who = user ?? "default"
             return SimulationError(
                 .badServerState,
-                "the ACL user '\(who)' may not run \(name), which the \(strategy) strategy needs (\(refusal)); grant it, as in ACL SETUSER \(who) +\(name.lowercased().split(separator: " ").first ?? "") ~\(keys.stock) ~\(keys.ledger) ~\(keys.run), or choose another --strategy")
+                "the ACL user '\(who)' may not run \(name), which the \(strategy) strategy needs (\(refusal)); grant it, as in ACL SETUSER \(who) +\(name.lowercased().split(separator: " ").first ?? "") ~\(keys.stock) ~\(keys.ledger) ~\(keys.run), or choose another --strategy"
+            )
         case "OOM":
             return SimulationError(
                 .badServerState,
-                "Redis is out of memory and refuses writes (\(refusal)); free memory, raise maxmemory, or set an eviction policy other than noeviction")
+                "Redis is out of memory and refuses writes (\(refusal)); free memory, raise maxmemory, or set an eviction policy other than noeviction"
+            )
         default:
             return SimulationError(.badServerState, "Redis refused \(name): \(refusal)")
         }

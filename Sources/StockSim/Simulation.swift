@@ -2,8 +2,8 @@ public import EmbeddedRedis
 import Foundation
 import Hiredis
 import Histogram
-import Spawn
 public import Logging
+import Spawn
 
 /// Where the simulation's Redis is.
 public enum RedisTarget: Sendable {
@@ -102,7 +102,8 @@ public struct Simulation: Sendable {
             if configuration.chaos.restartRedis > 0 {
                 throw SimulationError(
                     .invalidConfiguration,
-                    "--chaos restart-redis works only on the embedded server, which StockSim owns; drop --redis or the restart-redis item")
+                    "--chaos restart-redis works only on the embedded server, which StockSim owns; drop --redis or the restart-redis item"
+                )
             }
             url = given
         }
@@ -144,7 +145,8 @@ public struct Simulation: Sendable {
             throw SimulationError(.workersFailedToStart, error.message)
         }
         let spawnSeconds = (clock.now - spawnStart) / .seconds(1)
-        logger.info("workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
+        logger.info(
+            "workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
         let demand = configuration.orders.map { min(Int(initialStock), $0 * configuration.quantity.range.upperBound) }
         let nemesis =
             configuration.chaos.isEmpty
@@ -153,10 +155,12 @@ public struct Simulation: Sendable {
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? Int(initialStock),
                 endpoint: endpoint, server: server, runID: runID)
         var interrupted = false
-        let (outcomes, elapsed) = pool.run(progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) }) {
-            if !interrupted, shouldStop() { interrupted = true }
-            return interrupted
-        }
+        let (outcomes, elapsed) = pool.run(
+            progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) },
+            shouldStop: {
+                if !interrupted, shouldStop() { interrupted = true }
+                return interrupted
+            })
         var result = report(
             outcomes: outcomes, elapsed: elapsed, spawnSeconds: spawnSeconds, initialStock: initialStock,
             connection: connection, ledger: ledger, runID: runID, endpoint: endpoint, interrupted: interrupted,
@@ -187,7 +191,8 @@ public struct Simulation: Sendable {
                 guard type != "none" else {
                     throw SimulationError(
                         .badServerState,
-                        "--keep-stock: the key '\(key)' does not exist; set it first (SET \(key) 100) or pass --stock N")
+                        "--keep-stock: the key '\(key)' does not exist; set it first (SET \(key) 100) or pass --stock N"
+                    )
                 }
                 guard type == "string" else {
                     throw SimulationError(
@@ -208,7 +213,8 @@ public struct Simulation: Sendable {
             step = "SCRIPT LOAD"
             if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
             let namedWorkers = try Preflight.check(
-                connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha, user: connection.endpoint.user)
+                connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha, user: connection.endpoint.user
+            )
             step = "SET"
             if configuration.initialStock != nil {
                 try connection.send("SET", RedisArgument(key), RedisArgument(initial))
@@ -221,7 +227,8 @@ public struct Simulation: Sendable {
         } catch let error as RedisError {
             if let refusal = error.reply {
                 throw Preflight.explain(
-                    refusal, command: step, strategy: configuration.strategy, keys: keys, user: connection.endpoint.user)
+                    refusal, command: step, strategy: configuration.strategy, keys: keys, user: connection.endpoint.user
+                )
             }
             throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
         } catch {
@@ -243,7 +250,11 @@ public struct Simulation: Sendable {
         var attempts = 0
         var conflicts = 0
         var failures: [SimulationReport.WorkerFailure] = []
-        var unknown = 0, recovered = 0, unresolvedOrders = 0, unresolvedUnits = 0, reconnects = 0
+        var unknown = 0
+        var recovered = 0
+        var unresolvedOrders = 0
+        var unresolvedUnits = 0
+        var reconnects = 0
         var acknowledgedBySKU = Array(repeating: 0, count: configuration.skus)
         var perWorker: [Int] = []
         var dead = 0
@@ -257,7 +268,9 @@ public struct Simulation: Sendable {
                 conflicts += outcome.lastProgress.conflicts
                 perWorker.append(outcome.lastProgress.units)
                 failures.append(
-                    .init(worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description, error: nil))
+                    .init(
+                        worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description,
+                        error: nil))
                 continue
             }
             acknowledged += report.units
@@ -279,7 +292,9 @@ public struct Simulation: Sendable {
             for pair in report.retries where pair.count == 2 { retries.record(pair[0], count: pair[1]) }
             if let error = report.error {
                 failures.append(
-                    .init(worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description, error: error))
+                    .init(
+                        worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description,
+                        error: error))
             }
         }
         let workerErrors = failures.compactMap(\.error)
@@ -288,12 +303,14 @@ public struct Simulation: Sendable {
         // The truth, from Redis. Reads are idempotent: after a fault (a restart, a killed connection) connect again
         // and read once more.
         let demandCutShort =
-            interrupted || !workerErrors.isEmpty || (dead > 0 && (configuration.orders != nil || dead == outcomes.count))
+            interrupted || !workerErrors.isEmpty
+            || (dead > 0 && (configuration.orders != nil || dead == outcomes.count))
         var finalStock: Int64?
         var sold: Int64 = Int64(acknowledged)
         var orders = acknowledgedOrders
         var skuReports: [SimulationReport.SKU]?
-        var audit = AuditResult(passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
+        var audit = AuditResult(
+            passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
         // A paused, restarting or briefly unreachable server is waited for, with backoff, for up to the reconnect
         // timeout, as the workers do.
         let clock = ContinuousClock()
@@ -308,11 +325,14 @@ public struct Simulation: Sendable {
                     let finals = try Self.readStocks(layout, on: connection)
                     let contents = configuration.ledger ? try CatalogLedger.read(layout, on: connection) : nil
                     finalStock = finals.contains(where: { $0 == nil }) ? nil : finals.reduce(0) { $0 + ($1 ?? 0) }
-                    sold = contents.map { Int64($0.unitsBySKU.reduce(0, +)) } ?? finalStock.map { initialStock - $0 } ?? sold
+                    sold =
+                        contents.map { Int64($0.unitsBySKU.reduce(0, +)) } ?? finalStock.map { initialStock - $0 }
+                        ?? sold
                     orders = contents?.orders ?? orders
                     skuReports = (0..<layout.skus).map { sku in
                         SimulationReport.SKU(
-                            key: layout.stockKey(sku), group: layout.group(of: sku), initial: perSKU, final: finals[sku],
+                            key: layout.stockKey(sku), group: layout.group(of: sku), initial: perSKU,
+                            final: finals[sku],
                             sold: contents.map { Int64($0.unitsBySKU[sku]) } ?? finals[sku].map { perSKU - $0 } ?? 0,
                             acknowledged: acknowledgedBySKU[sku])
                     }
@@ -331,7 +351,8 @@ public struct Simulation: Sendable {
                     orders = contents?.orders ?? orders
                     var evidence = Audit.Evidence(
                         initialStock: initialStock, finalStock: finalStock, ledger: contents,
-                        acknowledgedUnits: acknowledged, acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejected,
+                        acknowledgedUnits: acknowledged, acknowledgedOrders: acknowledgedOrders,
+                        rejectedOrders: rejected,
                         deadWorkers: dead, quantity: configuration.quantity, ordersLimit: configuration.orders,
                         demandCutShort: demandCutShort)
                     evidence.unresolvedOrders = unresolvedOrders
@@ -339,7 +360,8 @@ public struct Simulation: Sendable {
                     audit = Audit.check(evidence)
                 }
                 break
-            } catch where clock.now + pause < readBackDeadline
+            } catch
+                where clock.now + pause < readBackDeadline
                 && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse
                     || error.reply?.code == "LOADING")
             {
@@ -348,7 +370,8 @@ public struct Simulation: Sendable {
                 pause = min(pause * 2, .milliseconds(500))
                 continue
             } catch {
-                incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+                incompleteReason =
+                    incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
                 audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")
                 break
             }
@@ -375,7 +398,8 @@ public struct Simulation: Sendable {
             elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
             retriesPerSale: percentiles(retries), latencyUs: percentiles(latency),
             perWorkerSold: .init(
-                min: sortedPerWorker.first ?? 0, median: sortedPerWorker.isEmpty ? 0 : sortedPerWorker[sortedPerWorker.count / 2],
+                min: sortedPerWorker.first ?? 0,
+                median: sortedPerWorker.isEmpty ? 0 : sortedPerWorker[sortedPerWorker.count / 2],
                 max: sortedPerWorker.last ?? 0),
             spawnSeconds: spawnSeconds, workerPeakRssBytes: outcomes.map(\.peakRSSBytes).max() ?? 0,
             workerFailures: failures, completed: incompleteReason == nil, incompleteReason: incompleteReason,
@@ -402,28 +426,38 @@ public struct Simulation: Sendable {
         let perSKU = Int64(configuration.initialStock ?? 0)
         var step = "TYPE"
         do {
-            let types = try connection.pipeline((0..<layout.skus).map { RedisCommand("TYPE", RedisArgument(layout.stockKey($0))) })
+            let types = try connection.pipeline(
+                (0..<layout.skus).map { RedisCommand("TYPE", RedisArgument(layout.stockKey($0))) })
             for (sku, type) in types.enumerated() {
                 if let refusal = type.errorReply { throw RedisError.server(refusal, command: "TYPE") }
                 guard let name = type.string, name == "none" || name == "string" else {
                     throw SimulationError(
                         .badServerState,
-                        "the key '\(layout.stockKey(sku))' holds a \(type.string ?? "\(type)"), not a stock count; choose another --key or delete it")
+                        "the key '\(layout.stockKey(sku))' holds a \(type.string ?? "\(type)"), not a stock count; choose another --key or delete it"
+                    )
                 }
             }
             step = "SCRIPT LOAD"
             let sha = configuration.strategy == .lua ? try CartSale.load(on: connection) : ""
-            let probe = StockKeys(stock: layout.stockKey(0), ledger: layout.ledgerKey(group: 0), run: layout.runKey(group: 0))
+            let probe = StockKeys(
+                stock: layout.stockKey(0), ledger: layout.ledgerKey(group: 0), run: layout.runKey(group: 0))
             let named = try Preflight.check(
-                connection, strategy: configuration.strategy, keys: probe, scriptSHA: "", user: connection.endpoint.user,
+                connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
+                user: connection.endpoint.user,
                 skipScript: true)
             step = "SET"
-            var commands = (0..<layout.skus).map { RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU)) }
+            var commands = (0..<layout.skus).map {
+                RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU))
+            }
             for group in 0..<layout.groups {
-                commands.append(RedisCommand("DEL", RedisArgument(layout.ledgerKey(group: group)), RedisArgument(layout.runKey(group: group))))
                 commands.append(
                     RedisCommand(
-                        "HSET", RedisArgument(layout.runKey(group: group)), "run_id", RedisArgument(runID), "ledger_writes", 0,
+                        "DEL", RedisArgument(layout.ledgerKey(group: group)), RedisArgument(layout.runKey(group: group))
+                    ))
+                commands.append(
+                    RedisCommand(
+                        "HSET", RedisArgument(layout.runKey(group: group)), "run_id", RedisArgument(runID),
+                        "ledger_writes", 0,
                         "strategy", RedisArgument(configuration.strategy.rawValue)))
             }
             if let refusal = try connection.pipeline(commands).lazy.compactMap(\.errorReply).first {
@@ -434,7 +468,9 @@ public struct Simulation: Sendable {
             throw error
         } catch let error as RedisError {
             if let refusal = error.reply {
-                throw Preflight.explain(refusal, command: step, strategy: configuration.strategy, keys: StockKeys(stock: layout.stockKey(0)), user: connection.endpoint.user)
+                throw Preflight.explain(
+                    refusal, command: step, strategy: configuration.strategy,
+                    keys: StockKeys(stock: layout.stockKey(0)), user: connection.endpoint.user)
             }
             throw SimulationError(.redisUnavailable, error.message)
         } catch {

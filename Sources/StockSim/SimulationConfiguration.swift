@@ -1,5 +1,5 @@
-import Hiredis
 import Foundation
+import Hiredis
 
 /// How a worker takes units from the stock.
 public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
@@ -23,7 +23,8 @@ public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
     /// - Throws: `ConfigurationError` when the range is empty or not positive.
     public init(_ range: ClosedRange<Int>) throws(ConfigurationError) {
         guard range.lowerBound >= 1 else {
-            throw ConfigurationError("quantity must be at least 1, not \(range.lowerBound); use --quantity 1 or a range like 1-3")
+            throw ConfigurationError(
+                "quantity must be at least 1, not \(range.lowerBound); use --quantity 1 or a range like 1-3")
         }
         self.range = range
     }
@@ -42,7 +43,8 @@ public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
         }
         let high = parts.count == 2 ? Int(parts[1]) ?? low : low
         guard low <= high else {
-            throw ConfigurationError("quantity range '\(text)' runs backwards; write the smaller number first, as \(high)-\(low)")
+            throw ConfigurationError(
+                "quantity range '\(text)' runs backwards; write the smaller number first, as \(high)-\(low)")
         }
         try self.init(low...high)
     }
@@ -154,10 +156,12 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
             throw ConfigurationError(
                 cartSize > skus
                     ? "cart size \(cartSize) is larger than --skus \(skus); a cart takes distinct SKUs, so raise --skus or lower --cart-size"
-                    : "cart size \(cartSize) is larger than the \(skus / groups) SKUs of a group; a cart draws from one group, so lower --groups or --cart-size")
+                    : "cart size \(cartSize) is larger than the \(skus / groups) SKUs of a group; a cart draws from one group, so lower --groups or --cart-size"
+            )
         }
         if isCatalog, initialStock == nil {
-            throw ConfigurationError("--keep-stock works with a single stock key; drop --skus, --groups and --cart-size or pass --stock N")
+            throw ConfigurationError(
+                "--keep-stock works with a single stock key; drop --skus, --groups and --cart-size or pass --stock N")
         }
         guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")

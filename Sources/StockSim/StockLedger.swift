@@ -101,7 +101,11 @@ public struct StockLedger: Sendable {
                 defer { index += 2 }
                 guard seen.insert(fields[index - 1].bytes ?? []).inserted else { continue }
                 contents.orders += 1
-                if let units = fields[index].int, units > 0 { contents.units += Int(units) } else { contents.malformed += 1 }
+                if let units = fields[index].int, units > 0 {
+                    contents.units += Int(units)
+                } else {
+                    contents.malformed += 1
+                }
             }
         } while cursor != "0"
         contents.writes = Int(try connection.send("HGET", RedisArgument(keys.run), "ledger_writes").int ?? 0)

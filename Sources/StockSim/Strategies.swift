@@ -166,7 +166,9 @@ struct LuaSale: SaleStrategy {
         unrecorded =
             ledger || quantities.count > 1024
             ? []
-            : quantities.map { RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument($0)) }
+            : quantities.map {
+                RedisCommand("EVALSHA", RedisArgument(sha), 1, RedisArgument(keys.stock), RedisArgument($0))
+            }
     }
 
     /// Loads the script on the server and returns its SHA1.
@@ -255,7 +257,9 @@ struct DecrLedgerWriteLost: Error {
     var cause: RedisError
 
     /// Writes the entry if it is not there yet; returns true when this call wrote it.
-    static func complete(_ lost: DecrLedgerWriteLost, ledger: StockLedger, on connection: RedisConnection) throws -> Bool {
+    static func complete(_ lost: DecrLedgerWriteLost, ledger: StockLedger, on connection: RedisConnection) throws
+        -> Bool
+    {
         let new = try connection.send(
             "HSETNX", RedisArgument(ledger.keys.ledger), RedisArgument(lost.orderID), RedisArgument(lost.units))
         if new.int == 1 { try connection.send("HINCRBY", RedisArgument(ledger.keys.run), "ledger_writes", 1) }

@@ -112,7 +112,8 @@ private let stopRequested = Atomic<Bool>(false)
 public enum WorkerProcess {
     /// Runs the worker protocol on stdin and stdout; returns the process exit status.
     public static func main() -> Int32 {
-        guard let line = readLine(), let assignment = try? JSONDecoder().decode(WorkerAssignment.self, from: Data(line.utf8))
+        guard let line = readLine(),
+            let assignment = try? JSONDecoder().decode(WorkerAssignment.self, from: Data(line.utf8))
         else {
             emit("\(WorkerLine.failed) no assignment on stdin: this mode is for stocksim's driver, not for people")
             return 2
@@ -279,7 +280,8 @@ public enum WorkerProcess {
     /// - Returns: the outcome, or `nil` when the order's fate cannot be known (counted as unresolved).
     /// - Throws: `WorkerStop` when Redis stays unreachable; `RedisError` / `StockKeyError` for failures no retry fixes.
     static func placeSurvivingFaults(
-        orderID: String, units: Int, sale: any SaleStrategy, ledger: StockLedger, configuration: SimulationConfiguration,
+        orderID: String, units: Int, sale: any SaleStrategy, ledger: StockLedger,
+        configuration: SimulationConfiguration,
         connection: RedisConnection, report: inout WorkerReport
     ) throws -> OrderOutcome? {
         try surviving(
@@ -302,7 +304,8 @@ public enum WorkerProcess {
         while true {
             do {
                 if !connection.isConnected {
-                    try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                    try reconnect(
+                        connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                 }
                 return try place(verify)
             } catch let lost as DecrLedgerWriteLost {
@@ -310,7 +313,8 @@ public enum WorkerProcess {
                 failingSince = failingSince ?? clock.now
                 while true {
                     do {
-                        try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                        try reconnect(
+                            connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                         _ = try DecrLedgerWriteLost.complete(lost, ledger: ledger, on: connection)
                         return repairedSale
                     } catch let error as RedisError where error.closesConnection {
@@ -338,7 +342,8 @@ public enum WorkerProcess {
                     guard canVerify else {
                         report.unresolvedOrders += 1
                         report.unresolvedUnits += units
-                        try reconnect(connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                        try reconnect(
+                            connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                         return nil
                     }
                     verify = true
@@ -348,7 +353,9 @@ public enum WorkerProcess {
     }
 
     /// Waits a little after a transient refusal, within the reconnect timeout measured from `since`.
-    static func pauseWhileTransient(_ error: RedisError, since: ContinuousClock.Instant, configuration: SimulationConfiguration)
+    static func pauseWhileTransient(
+        _ error: RedisError, since: ContinuousClock.Instant, configuration: SimulationConfiguration
+    )
         throws(WorkerStop)
     {
         if ContinuousClock().now - since > .milliseconds(configuration.reconnectTimeoutMilliseconds) {
@@ -366,7 +373,9 @@ public enum WorkerProcess {
         let clock = ContinuousClock()
         let budget = Duration.milliseconds(configuration.reconnectTimeoutMilliseconds)
         var ceiling = Duration.milliseconds(20)
-        var random = WorkerRandom(seed: UInt64(UInt(bitPattern: ObjectIdentifier(connection).hashValue)) ^ UInt64(UInt(bitPattern: clock.now.hashValue)))
+        var random = WorkerRandom(
+            seed: UInt64(UInt(bitPattern: ObjectIdentifier(connection).hashValue))
+                ^ UInt64(UInt(bitPattern: clock.now.hashValue)))
         var lastError = connection.closingError?.message ?? "the connection was closed"
         while true {
             if clock.now - since > budget {

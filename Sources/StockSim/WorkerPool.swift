@@ -89,7 +89,8 @@ final class WorkerPool {
                 if processGroup == nil { processGroup = process.pid }
                 close(input.readEnd)
                 close(output.writeEnd)
-                workers.append(Worker(index: assignment.index, process: process, stdin: input.writeEnd, stdout: output.readEnd))
+                workers.append(
+                    Worker(index: assignment.index, process: process, stdin: input.writeEnd, stdout: output.readEnd))
                 guard let json = try? encoder.encode(assignment) else {
                     throw PoolStartError(message: "cannot encode the assignment of worker \(assignment.index)")
                 }
@@ -167,7 +168,8 @@ final class WorkerPool {
         // The sale ended when the last worker's sales loop did; reporting and exiting come after. A worker that died
         // has no such stamp, and then the whole span counts.
         let reports = workers.compactMap(\.report)
-        if reports.count == workers.count, let last = reports.map(\.finishedNanoseconds).max(), last > startNanoseconds {
+        if reports.count == workers.count, let last = reports.map(\.finishedNanoseconds).max(), last > startNanoseconds
+        {
             elapsed = Double(last - startNanoseconds) / 1e9
         }
         progress(sum(elapsed: elapsed))
@@ -265,7 +267,8 @@ final class WorkerPool {
     }
 
     private func handle(_ line: String, from index: Int) {
-        let (word, rest) = line.firstIndex(of: " ").map { (line[..<$0], line[line.index(after: $0)...]) } ?? (line[...], "")
+        let (word, rest) =
+            line.firstIndex(of: " ").map { (line[..<$0], line[line.index(after: $0)...]) } ?? (line[...], "")
         switch word {
         case WorkerLine.ready[...]:
             workers[index].ready = true

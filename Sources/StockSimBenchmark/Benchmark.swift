@@ -54,7 +54,7 @@ struct Benchmark {
         }
         defer { server.stop() }
         let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
-        defer { signalSources.forEach { $0.cancel() } }
+        defer { for source in signalSources { source.cancel() } }
         guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
 
         let workers = options.measuredWorkers

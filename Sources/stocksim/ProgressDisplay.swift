@@ -45,7 +45,8 @@ final class ProgressDisplay {
         let rate = progress.elapsed > 0 ? Double(progress.units) / progress.elapsed : 0
         let conflictRate = progress.attempts > 0 ? 100 * Double(progress.conflicts) / Double(progress.attempts) : 0
         let sold = total.map { "\(progress.units)/\($0)" } ?? "\(progress.units)"
-        return "sold \(sold)  \(Int(rate)) sales/s  conflicts \(String(format: "%.1f", conflictRate))%  \(String(format: "%.1f", progress.elapsed))s"
+        return
+            "sold \(sold)  \(Int(rate)) sales/s  conflicts \(String(format: "%.1f", conflictRate))%  \(String(format: "%.1f", progress.elapsed))s"
     }
 
     private func write(_ text: String) {

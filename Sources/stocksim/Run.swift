@@ -24,7 +24,11 @@ extension Stocksim {
                 keys are touched.
                 """)
 
-        @Option(name: .long, help: "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server.")
+        @Option(
+            name: .long,
+            help:
+                "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server."
+        )
         var redis: String?
 
         @OptionGroup(title: "Sale")
@@ -39,13 +43,18 @@ extension Stocksim {
         @Option(name: .long, parsing: .unconditional, help: "Orders in total; default: buy until the stock runs out.")
         var orders: Int?
 
-        @Option(name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
         var strategy: Strategy = .watch
 
         @Option(name: .long, parsing: .unconditional, help: "Worker processes (default: the number of CPU cores).")
         var workers = SimulationConfiguration.defaultWorkers
 
-        @Option(name: .long, help: "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only).")
+        @Option(
+            name: .long,
+            help:
+                "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only)."
+        )
         var chaos: String?
 
         @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
@@ -107,16 +116,23 @@ extension Stocksim {
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {
-                FileHandle.standardError.write(Data("stocksim: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the report above covers the partial run\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "stocksim: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the report above covers the partial run\n"
+                            .utf8))
                 throw ExitCode(128 + signal)
             }
             if !report.completed {
-                FileHandle.standardError.write(Data("stocksim: the run did not complete: \(report.incompleteReason ?? "unknown reason"); the report above audits what Redis holds\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "stocksim: the run did not complete: \(report.incompleteReason ?? "unknown reason"); the report above audits what Redis holds\n"
+                            .utf8))
                 throw ExitCode(2)
             }
             if !report.audit.passed {
                 let kinds = Set(report.audit.violations.map(\.kind.rawValue)).sorted().joined(separator: ", ")
-                FileHandle.standardError.write(Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
+                FileHandle.standardError.write(
+                    Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
                 throw ExitCode(1)
             }
         }

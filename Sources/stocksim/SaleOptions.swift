@@ -6,16 +6,23 @@ struct SaleOptions: ParsableArguments {
     @Option(name: .long, help: "The stock key.")
     var key = "stock:count"
 
-    @Flag(name: .long, help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
+    @Flag(
+        name: .long,
+        help: "Do not record sales in the ledger (raw speed); the audit then checks acknowledged sales only.")
     var noLedger = false
 
     @Option(name: .long, help: "Units per order: N, or a range such as 1-3 (no partial fills).")
     var quantity = "1"
 
-    @Option(name: .long, parsing: .unconditional, help: "watch: attempts per order before giving it up (default: no limit).")
+    @Option(
+        name: .long, parsing: .unconditional, help: "watch: attempts per order before giving it up (default: no limit)."
+    )
     var maxAttempts: Int?
 
-    @Option(name: .long, help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US.")
+    @Option(
+        name: .long,
+        help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US."
+    )
     var backoff = "adaptive"
 
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
@@ -24,13 +31,17 @@ struct SaleOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed for each reply in the workers.")
     var commandTimeout = 10_000
 
-    @Option(name: .long, parsing: .unconditional, help: "Milliseconds a worker keeps reconnecting (jittered backoff) before it gives up.")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Milliseconds a worker keeps reconnecting (jittered backoff) before it gives up.")
     var reconnectTimeout = 10_000
 
     @Option(name: .long, parsing: .unconditional, help: "Stock keys (SKUs), each with --stock units: {KEY:gG}:sku:I.")
     var skus = 1
 
-    @Option(name: .long, parsing: .unconditional, help: "Groups the SKUs are dealt into; a group's keys share a Redis Cluster hash tag.")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Groups the SKUs are dealt into; a group's keys share a Redis Cluster hash tag.")
     var groups = 1
 
     @Option(name: .long, help: "How demand spreads over a group's SKUs: uniform or zipf:S (hot items).")

@@ -32,7 +32,9 @@ struct Stocksim: ParsableCommand {
             let message = self.message(for: error)
             if !message.isEmpty {
                 let subcommand = CommandLine.arguments.dropFirst().first == "sweep" ? "sweep" : "run"
-                let hint = error is ValidationError || code == .validationFailure ? " (see 'stocksim \(subcommand) --help')" : ""
+                let hint =
+                    error is ValidationError || code == .validationFailure
+                    ? " (see 'stocksim \(subcommand) --help')" : ""
                 FileHandle.standardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
             }
             Foundation.exit(code.rawValue)

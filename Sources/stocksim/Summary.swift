@@ -10,40 +10,68 @@ enum Summary {
             "StockSim run \(report.runId): \(report.strategy), \(report.workers) workers, key \(report.key), \(server)")
         if let skus = report.skus {
             lines.append(
-                row("catalog", "\(report.skuCount) SKUs in \(report.groups) groups, \(report.cartSize) per order, demand \(report.skew)"))
+                row(
+                    "catalog",
+                    "\(report.skuCount) SKUs in \(report.groups) groups, \(report.cartSize) per order, demand \(report.skew)"
+                ))
             let sold = skus.map(\.sold).sorted()
-            lines.append(row("per SKU sold", "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(sold.last ?? 0) units"))
+            lines.append(
+                row(
+                    "per SKU sold",
+                    "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(sold.last ?? 0) units"
+                ))
         }
         let remaining = report.stock.final.map { "\($0) remaining" } ?? "stock key gone"
         lines.append(
-            row("sold", "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"))
-        lines.append(row("throughput", "\(grouped(report.salesPerSecond)) sales/s over \(seconds(report.elapsedSeconds))"))
+            row(
+                "sold",
+                "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"
+            ))
+        lines.append(
+            row("throughput", "\(grouped(report.salesPerSecond)) sales/s over \(seconds(report.elapsedSeconds))"))
         lines.append(
             row("attempts", "\(report.attempts), conflicts \(report.conflicts) (\(percent(report.conflictRate)))"))
         if report.unknownOutcomes > 0 || report.reconnects > 0 {
             lines.append(
-                row("faults seen", "\(report.reconnects) reconnects, \(report.unknownOutcomes) unknown outcomes: \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(report.unresolvedUnits) units)"))
+                row(
+                    "faults seen",
+                    "\(report.reconnects) reconnects, \(report.unknownOutcomes) unknown outcomes: \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(report.unresolvedUnits) units)"
+                ))
         }
         for fault in report.faults { lines.append(row("  injected", fault.description)) }
         if report.faultsNotInjected > 0 {
-            lines.append(row("  not injected", "\(report.faultsNotInjected) planned faults: the sale ended before their point"))
+            lines.append(
+                row("  not injected", "\(report.faultsNotInjected) planned faults: the sale ended before their point"))
         }
         let r = report.retriesPerSale
         lines.append(row("retries/sale", "p50 \(r.p50), p99 \(r.p99), max \(r.max)"))
         let l = report.latencyUs
         lines.append(
-            row("latency/sale", "p50 \(micros(l.p50)), p90 \(micros(l.p90)), p99 \(micros(l.p99)), p99.9 \(micros(l.p999)), max \(micros(l.max))"))
+            row(
+                "latency/sale",
+                "p50 \(micros(l.p50)), p90 \(micros(l.p90)), p99 \(micros(l.p99)), p99.9 \(micros(l.p999)), max \(micros(l.max))"
+            ))
         let w = report.perWorkerSold
         lines.append(row("per worker", "min \(w.min), median \(w.median), max \(w.max) units"))
         lines.append(
-            row("workers", "spawned and connected in \(seconds(report.spawnSeconds)), peak RSS of a worker \(megabytes(report.workerPeakRssBytes))"))
+            row(
+                "workers",
+                "spawned and connected in \(seconds(report.spawnSeconds)), peak RSS of a worker \(megabytes(report.workerPeakRssBytes))"
+            ))
         for failure in report.workerFailures {
-            lines.append(row("worker \(failure.worker)", "pid \(failure.pid) \(failure.termination)" + (failure.error.map { ": \($0)" } ?? "")))
+            lines.append(
+                row(
+                    "worker \(failure.worker)",
+                    "pid \(failure.pid) \(failure.termination)" + (failure.error.map { ": \($0)" } ?? "")))
         }
         if let reason = report.incompleteReason { lines.append(row("incomplete", reason)) }
         if report.interrupted { lines.append(row("interrupted", "stopped by a signal; figures cover the partial run")) }
         let checked = report.audit.checked == "ledger" ? "ledger \(report.ledgerKey)" : "acknowledged sales only"
-        lines.append(row("audit", (report.audit.passed ? "PASSED" : "FAILED") + " (checked \(checked), acknowledged \(report.acknowledged) units)"))
+        lines.append(
+            row(
+                "audit",
+                (report.audit.passed ? "PASSED" : "FAILED")
+                    + " (checked \(checked), acknowledged \(report.acknowledged) units)"))
         for violation in report.audit.violations { lines.append(row("  violation", violation.description)) }
         for note in report.audit.notes { lines.append(row("  note", note)) }
         return lines.joined(separator: "\n")

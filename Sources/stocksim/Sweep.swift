@@ -5,7 +5,7 @@ import StockSim
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 extension Stocksim {

@@ -1,7 +1,8 @@
 import EmbeddedRedis
 import Foundation
-@testable import Hiredis
 import Testing
+
+@testable import Hiredis
 
 /// The contention-aware policy: its window grows with conflicts, shrinks with commits, and is kept per connection.
 @Suite("adaptive backoff")
@@ -9,7 +10,8 @@ struct AdaptiveBackoffTests {
     @Test("the window doubles on each conflict up to the cap and shrinks by a tenth on each commit")
     func windowFollowsConflicts() {
         var window = ContentionWindow()
-        let base = Duration.microseconds(20), cap = Duration.milliseconds(1)
+        let base = Duration.microseconds(20)
+        let cap = Duration.milliseconds(1)
         window.conflicted(base: base, cap: cap)
         #expect(window.current == base)
         window.conflicted(base: base, cap: cap)

@@ -53,12 +53,14 @@ struct PipelineTests {
         let tricky = "a\r\n*1\r\n$4\r\nPING\r\n"
         let large = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
 
-        let command = RedisCommand("HSET", key: key, "", "empty name", "crlf", RedisArgument(tricky), "large", .bytes(large))
+        let command = RedisCommand(
+            "HSET", key: key, "", "empty name", "crlf", RedisArgument(tricky), "large", .bytes(large))
         #expect(command.count == 8)
         #expect(command.arguments[2] == [] && command.arguments[5] == Array(tricky.utf8))
         #expect(try connection.send(command) == .integer(3))
         let replies = try connection.pipeline([
-            RedisCommand("HGET", key: key, ""), RedisCommand("HGET", key: key, "crlf"), RedisCommand("HSTRLEN", key: key, "large"),
+            RedisCommand("HGET", key: key, ""), RedisCommand("HGET", key: key, "crlf"),
+            RedisCommand("HSTRLEN", key: key, "large"),
             RedisCommand("PING"),
         ])
         #expect(replies == [.bulkString("empty name"), .bulkString(tricky), .integer(1 << 20), .status("PONG")])

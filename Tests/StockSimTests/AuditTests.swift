@@ -36,7 +36,9 @@ struct AuditTests {
         let oversold = LedgerContents(orders: 130, units: 130, writes: 130, malformed: 0)
         let found = kinds(try evidence(ledger: oversold, acknowledged: 130))
         #expect(found == [.oversell, .conservation])
-        let detail = Audit.check(try evidence(ledger: oversold, acknowledged: 130)).violations.first { $0.kind == .oversell }
+        let detail = Audit.check(try evidence(ledger: oversold, acknowledged: 130)).violations.first {
+            $0.kind == .oversell
+        }
         #expect(detail?.detail.contains("30 oversold") == true)
     }
 
@@ -78,7 +80,9 @@ struct AuditTests {
         #expect(Audit.check(try evidence(final: 50, ledger: partial, acknowledged: 50, rejected: 0, orders: 50)).passed)
         // Orders refused as out of stock while stock remains for any order size: stuck.
         let refused = LedgerContents(orders: 40, units: 40, writes: 40, malformed: 0)
-        #expect(kinds(try evidence(final: 60, ledger: refused, acknowledged: 40, rejected: 10, orders: 50)) == [.stuckStock])
+        #expect(
+            kinds(try evidence(final: 60, ledger: refused, acknowledged: 40, rejected: 10, orders: 50)) == [.stuckStock]
+        )
     }
 
     @Test func noLedgerChecksAcknowledgedSales() throws {
@@ -110,7 +114,9 @@ struct ConfigurationTests {
         #expect(try BackoffSetting(parsing: "adaptive") == .standard)
         #expect(try BackoffSetting(parsing: "adaptive:10,900") == .adaptive(baseMicroseconds: 10, capMicroseconds: 900))
         #expect(SimulationConfiguration().backoff == .standard, "watch backs off adaptively by default")
-        #expect(try BackoffSetting(parsing: "exponential:10,500") == .exponential(baseMicroseconds: 10, capMicroseconds: 500))
+        #expect(
+            try BackoffSetting(parsing: "exponential:10,500")
+                == .exponential(baseMicroseconds: 10, capMicroseconds: 500))
         #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "exponential:500,10") }
         #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "sometimes") }
     }

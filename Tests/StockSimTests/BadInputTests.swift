@@ -1,3 +1,4 @@
+import EmbeddedRedis
 import Foundation
 import Hiredis
 import StockSim
@@ -44,7 +45,9 @@ struct BadInputTests {
 
     @Test func unreachableRedisIsAnsweredWithinTheConnectTimeout() throws {
         let port = RedisServerPort.free()
-        let result = try StocksimCLI.run(["run", "--redis", "redis://127.0.0.1:\(port)", "--connect-timeout", "1000", "--quiet"])
+        let result = try StocksimCLI.run([
+            "run", "--redis", "redis://127.0.0.1:\(port)", "--connect-timeout", "1000", "--quiet",
+        ])
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("cannot connect to 127.0.0.1:\(port)"))
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -58,7 +61,8 @@ struct BadInputTests {
     }
 
     @Test func keepStockOnAMissingKey() throws {
-        try expectRefusal(["--keep-stock"], status: 2, mentioning: ["does not exist", "--stock N"], key: SharedRedis.uniqueKey())
+        try expectRefusal(
+            ["--keep-stock"], status: 2, mentioning: ["does not exist", "--stock N"], key: SharedRedis.uniqueKey())
     }
 
     @Test func keepStockOnANonInteger() throws {
@@ -79,8 +83,6 @@ struct BadInputTests {
         try expectRefusal(["--stock", "10"], status: 2, mentioning: ["holds a hash"], key: key)
     }
 }
-
-import EmbeddedRedis
 
 enum RedisServerPort {
     static func free() -> Int { RedisServer.freeLoopbackPort() }

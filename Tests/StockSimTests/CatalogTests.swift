@@ -1,7 +1,8 @@
 import Foundation
 import Hiredis
-@testable import StockSim
 import Testing
+
+@testable import StockSim
 
 /// Many SKUs and carts: key layout, demand skew, the per-SKU audit with partial-cart, and end-to-end runs.
 @Suite("catalog")
@@ -56,14 +57,28 @@ struct CatalogTests {
 
     @Test func catalogAuditNamesEachKind() throws {
         let kinds = { (e: Audit.CatalogEvidence) in Set(Audit.check(e).violations.map(\.kind)) }
-        #expect(kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], partial: ["r:1:7"])) == [.partialCart])
-        #expect(kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [130, 100, 50, 70])) == [.oversell, .conservation])
-        #expect(kinds(try evidence(finals: [-5, 0, 50, 30], ledgerUnits: [105, 100, 50, 70])).contains(.negativeStock))
-        #expect(kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], writes: 40)) == [.duplicateOrder])
-        #expect(kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], acknowledged: [100, 90, 50, 70])) == [.lostSale])
+        #expect(
+            kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], partial: ["r:1:7"])) == [
+                .partialCart
+            ])
+        #expect(
+            kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [130, 100, 50, 70])) == [.oversell, .conservation])
+        #expect(
+            kinds(try evidence(finals: [-5, 0, 50, 30], ledgerUnits: [105, 100, 50, 70])).contains(.negativeStock))
+        #expect(
+            kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], writes: 40)) == [
+                .duplicateOrder
+            ])
+        #expect(
+            kinds(
+                try evidence(
+                    finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], acknowledged: [100, 90, 50, 70])) == [
+                    .lostSale
+                ])
         // Group 0 (SKUs 0 and 2) still has two SKUs with stock: a cart of two could have been filled.
         #expect(kinds(try evidence(finals: [20, 0, 50, 30], ledgerUnits: [80, 100, 50, 70])) == [.stuckStock])
-        let detail = Audit.check(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], partial: ["r:1:7"]))
+        let detail = Audit.check(
+            try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], partial: ["r:1:7"]))
         #expect(detail.violations.first?.detail.contains("r:1:7") == true)
     }
 
@@ -93,7 +108,8 @@ struct CatalogTests {
     @Test(arguments: [Strategy.watch, .lua, .decr])
     func multiSKURunsWithoutCartsPassTheAudit(strategy: Strategy) throws {
         let result = try StocksimCLI.run([
-            "run", "--stock", "200", "--skus", "5", "--workers", "3", "--strategy", strategy.rawValue, "--json", "--quiet",
+            "run", "--stock", "200", "--skus", "5", "--workers", "3", "--strategy", strategy.rawValue, "--json",
+            "--quiet",
         ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try result.report()

@@ -56,7 +56,9 @@ struct DockerTests {
         // Everything the Dockerfile copies exists.
         for line in dockerfile.split(separator: "\n") where line.hasPrefix("COPY ") && !line.contains("--from") {
             let source = line.split(separator: " ")[1]
-            #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(String(source)).path), "\(line)")
+            #expect(
+                FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(String(source)).path), "\(line)"
+            )
         }
     }
 }

@@ -2,8 +2,9 @@ import EmbeddedRedis
 import Foundation
 import Hiredis
 import Spawn
-@testable import StockSim
 import Testing
+
+@testable import StockSim
 
 /// The process pool under failure, the terminal display, and the Lua script's reload.
 @Suite("process pool", .serialized)
@@ -18,7 +19,8 @@ struct PoolTests {
     }
 
     func makeTmpdir() throws -> String {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
+        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
         return tmpdir
     }
@@ -85,7 +87,9 @@ struct PoolTests {
         let sha = try LuaSale.load(on: connection)
         try connection.send("SCRIPT", "FLUSH")
         let sale = LuaSale(keys: keys, ledger: true, sha: sha)
-        #expect(try sale.place(orderID: "r:0:1", units: 2, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0))
+        #expect(
+            try sale.place(orderID: "r:0:1", units: 2, verify: false, on: connection)
+                == .sold(attempts: 1, conflicts: 0))
         #expect(try connection.send("GET", RedisArgument(keys.stock)).int == 3)
         #expect(try connection.send("HGET", RedisArgument(keys.ledger), "r:0:1").int == 2)
         #expect(try connection.send("SCRIPT", "EXISTS", RedisArgument(sha)) == .array([.integer(1)]))

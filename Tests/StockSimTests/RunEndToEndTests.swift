@@ -1,6 +1,6 @@
 import Foundation
-import Spawn
 import Hiredis
+import Spawn
 import StockSim
 import Testing
 
@@ -28,7 +28,9 @@ struct RunEndToEndTests {
     }
 
     @Test func unsafeIsCaughtByTheAudit() throws {
-        let result = try StocksimCLI.run(["run", "--stock", "2000", "--workers", "8", "--strategy", "unsafe", "--json", "--quiet"])
+        let result = try StocksimCLI.run([
+            "run", "--stock", "2000", "--workers", "8", "--strategy", "unsafe", "--json", "--quiet",
+        ])
         #expect(result.exitCode == 1, "\(result.stderr)")
         let report = try result.report()
         #expect(!report.audit.passed)
@@ -42,7 +44,8 @@ struct RunEndToEndTests {
         #expect(result.exitCode == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         for field in [
-            "workers", "strategy", "stock", "sold", "orders", "acknowledged", "attempts", "conflicts", "sales_per_second",
+            "workers", "strategy", "stock", "sold", "orders", "acknowledged", "attempts", "conflicts",
+            "sales_per_second",
             "latency_us", "spawn_seconds", "worker_peak_rss_bytes", "audit", "retries_per_sale", "per_worker_sold",
             "conflict_rate", "elapsed_seconds", "schema_version",
         ] {
@@ -67,7 +70,10 @@ struct RunEndToEndTests {
     @Test func humanSummaryNamesTheVerdict() throws {
         let result = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2", "--quiet"])
         #expect(result.exitCode == 0, "\(result.stderr)")
-        for label in ["sold", "throughput", "conflicts", "retries/sale", "latency/sale", "per worker", "spawned and connected", "peak RSS", "audit"] {
+        for label in [
+            "sold", "throughput", "conflicts", "retries/sale", "latency/sale", "per worker", "spawned and connected",
+            "peak RSS", "audit",
+        ] {
             #expect(result.stdout.contains(label), "summary lacks \(label)")
         }
         #expect(result.stdout.contains("PASSED"))
@@ -107,7 +113,9 @@ struct RunEndToEndTests {
     }
 
     @Test func ordersAboveSupplySellOut() throws {
-        let result = try StocksimCLI.run(["run", "--stock", "50", "--workers", "2", "--orders", "80", "--json", "--quiet"])
+        let result = try StocksimCLI.run([
+            "run", "--stock", "50", "--workers", "2", "--orders", "80", "--json", "--quiet",
+        ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try result.report()
         #expect(report.sold == 50)
@@ -115,14 +123,18 @@ struct RunEndToEndTests {
     }
 
     @Test func noLedgerChecksAcknowledgedSalesOnly() throws {
-        let result = try StocksimCLI.run(["run", "--stock", "500", "--workers", "4", "--no-ledger", "--json", "--quiet"])
+        let result = try StocksimCLI.run([
+            "run", "--stock", "500", "--workers", "4", "--no-ledger", "--json", "--quiet",
+        ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try result.report()
         #expect(report.audit.passed)
         #expect(report.audit.checked == "acknowledged-only")
         #expect(report.audit.notes.contains { $0.contains("acknowledged sales only") })
         #expect(report.acknowledged == 500)
-        let unsafe = try StocksimCLI.run(["run", "--stock", "500", "--workers", "6", "--no-ledger", "--strategy", "unsafe", "--json", "--quiet"])
+        let unsafe = try StocksimCLI.run([
+            "run", "--stock", "500", "--workers", "6", "--no-ledger", "--strategy", "unsafe", "--json", "--quiet",
+        ])
         #expect(unsafe.exitCode == 1, "without a ledger the audit must still catch oversell")
     }
 }
@@ -141,7 +153,9 @@ struct RunAgainstServerTests {
         let connection = try redis.connection()
         try connection.send("SET", RedisArgument(key), "321")
         try connection.send("SET", "unrelated", "untouched")
-        let result = try StocksimCLI.run(["run", "--redis", redis.url, "--key", key, "--keep-stock", "--workers", "3", "--json", "--quiet"])
+        let result = try StocksimCLI.run([
+            "run", "--redis", redis.url, "--key", key, "--keep-stock", "--workers", "3", "--json", "--quiet",
+        ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try result.report()
         #expect(report.stock.initial == 321)
@@ -178,7 +192,8 @@ struct RunAgainstServerTests {
 @Suite("leftover check")
 struct LeftoverCheckTests {
     @Test func findsTheServerAndWorkersOfARunningSimulation() throws {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
+        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmpdir) }
         var environment = ProcessInfo.processInfo.environment

@@ -66,9 +66,11 @@ struct StocksimCLI {
             }
             let status = ended ?? .exited(-1)
             let seconds = (ContinuousClock().now - start) / .seconds(1)
-            let out = tmpdir + "/stdout", err = tmpdir + "/stderr"
+            let out = tmpdir + "/stdout"
+            let err = tmpdir + "/stderr"
             let result = Result(
-                status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir)
+                status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir
+            )
             try? FileManager.default.removeItem(atPath: out)
             try? FileManager.default.removeItem(atPath: err)
             return result
@@ -77,7 +79,8 @@ struct StocksimCLI {
 
     /// Starts `stocksim ARGUMENTS` with a private TMPDIR, without waiting.
     static func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Background {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)").path
+        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmpdir

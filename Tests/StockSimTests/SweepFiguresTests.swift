@@ -4,7 +4,7 @@ import Testing
 @testable import StockSim
 
 #if canImport(FoundationXML)
-    import FoundationXML
+import FoundationXML
 #endif
 
 /// Fixed figures, as a sweep would have measured them, for checks that need no Redis.
