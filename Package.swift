@@ -35,8 +35,11 @@ let package = Package(
             dependencies: ["CHiredis"],
             swiftSettings: swiftSettings
         ),
+        // The two libc calls Spawn needs that Glibc's Swift module does not export (pipe2, addclosefrom_np).
+        .target(name: "CSpawn"),
         .target(
             name: "Spawn",
+            dependencies: ["CSpawn"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -84,6 +87,11 @@ let package = Package(
         .testTarget(
             name: "HiredisTests",
             dependencies: ["Hiredis", "EmbeddedRedis", "Spawn"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SpawnTests",
+            dependencies: ["Spawn"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -273,8 +273,9 @@ public final class RedisConnection {
             closingError = error
             throw error
         }
-        // hiredis 0.14 opens its socket without close-on-exec: a child started meanwhile (a redis-server, say) would
-        // inherit it and hold the connection open after close() or a timeout, so the server never sees it end.
+        // hiredis 0.14 opens its socket without close-on-exec: a child started by other code (a redis-server, say)
+        // would inherit it and hold the connection open after close() or a timeout, so the server never sees it end.
+        // Spawn's children close every descriptor above stderr anyway; this covers everyone else's.
         _ = fcntl(chiredis_fd(context), F_SETFD, FD_CLOEXEC)
         if let timeout = options.commandTimeout {
             _ = chiredis_set_timeout(context, Self.microseconds(timeout))

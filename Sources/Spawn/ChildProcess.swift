@@ -1,3 +1,5 @@
+import CSpawn
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -72,6 +74,10 @@ public struct ChildProcess: Sendable, Hashable {
                 posix_spawn_file_actions_adddup2(&actions, fd, target)
             }
         }
+        // The child keeps stdin, stdout and stderr and nothing else: no descriptor another thread opened without
+        // close-on-exec (hiredis 0.14's sockets are such, until the wrapper marks them) leaks into it. Where the C
+        // library lacks this (glibc before 2.34), close-on-exec on every descriptor we open is the only guard.
+        _ = cspawn_file_actions_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -196,12 +202,11 @@ public struct Pipe: Sendable {
 
     public init() throws(ChildProcess.SpawnError) {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
+        // Close-on-exec from the start (pipe2): no spawn on another thread can catch an end in between.
+        guard cspawn_pipe_cloexec(&fds) == 0 else {
             throw ChildProcess.SpawnError(
                 message: "cannot create a pipe: \(String(cString: strerror(errno)))", errno: errno)
         }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         readEnd = fds[0]
         writeEnd = fds[1]
     }
