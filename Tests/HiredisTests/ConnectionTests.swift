@@ -2,6 +2,10 @@ import EmbeddedRedis
 import Hiredis
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Connection basics")
 struct ConnectionTests {
     @Test("connects over TCP by endpoint and by URL")
@@ -16,6 +20,34 @@ struct ConnectionTests {
         let byURL = try RedisConnection(url: server.url)
         #expect(try byURL.send("ECHO", "hello") == .bulkString("hello"))
     }
+
+    #if os(Linux)
+    @Test(
+        "keepAlive turns on TCP keepalive probes on the socket; without it the socket has none",
+        arguments: [true, false])
+    func keepAliveIsSetOnTheSocket(keepAlive: Bool) throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(endpoint: server.endpoint, options: .init(keepAlive: keepAlive))
+        let descriptor = try #require(connection.fileDescriptor)
+        func option(_ level: Int32, _ name: Int32) -> Int32 {
+            var value: Int32 = -1
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            return getsockopt(descriptor, level, name, &value, &length) == 0 ? value : -1
+        }
+        #expect(option(SOL_SOCKET, SO_KEEPALIVE) == (keepAlive ? 1 : 0))
+        if keepAlive {
+            // hiredis's interval: the first probe after 15 s of silence, then every 5 s (15 / 3), 3 probes.
+            #expect(option(Int32(IPPROTO_TCP), TCP_KEEPIDLE) == 15)
+        }
+        // The option survives a reconnect, which builds a new socket.
+        try connection.reconnect()
+        let again = try #require(connection.fileDescriptor)
+        var value: Int32 = -1
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        #expect(getsockopt(again, SOL_SOCKET, SO_KEEPALIVE, &value, &length) == 0 && value == (keepAlive ? 1 : 0))
+    }
+    #endif
 
     @Test("connects over a unix socket")
     func connectsOverUnixSocket() throws {
