@@ -40,19 +40,19 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         var encoded: [UInt8] = []
         var spans: [Range<Int>] = []
         spans.reserveCapacity(arguments.count)
-        encoded.append(UInt8(ascii: "*"))
-        encoded.append(contentsOf: String(arguments.count).utf8)
-        encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+        /// `*N` (the argument count) or `$N` (an argument's length), and the line end.
+        func header(_ marker: Character, _ number: Int) {
+            encoded.append(contentsOf: "\(marker)\(number)\r\n".utf8)
+        }
+        header("*", arguments.count)
         var argument: [UInt8] = []
         for item in arguments {
             argument.removeAll(keepingCapacity: true)
             item.append(to: &argument)
-            encoded.append(UInt8(ascii: "$"))
-            encoded.append(contentsOf: String(argument.count).utf8)
-            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            header("$", argument.count)
             spans.append(encoded.count..<encoded.count + argument.count)
             encoded.append(contentsOf: argument)
-            encoded.append(contentsOf: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
+            encoded.append(contentsOf: "\r\n".utf8)
         }
         self.encoded = encoded
         self.spans = spans
