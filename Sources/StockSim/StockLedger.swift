@@ -54,14 +54,19 @@ public struct LedgerContents: Sendable, Hashable, Codable {
 /// The sales ledger of one stock key: reset before a run, read back by the audit.
 public struct StockLedger: Sendable {
     public let keys: StockKeys
+    /// `HINCRBY run ledger_writes 1`, sent with every ledger write: the same command every time, encoded once.
+    let countWrite: RedisCommand
 
-    public init(keys: StockKeys) { self.keys = keys }
+    public init(keys: StockKeys) {
+        self.keys = keys
+        countWrite = RedisCommand("HINCRBY", RedisArgument(keys.run), "ledger_writes", 1)
+    }
 
     /// The commands that record one order, queued inside the sale's transaction or script.
     func recordCommands(orderID: String, units: Int) -> [RedisCommand] {
         [
             RedisCommand("HSETNX", RedisArgument(keys.ledger), RedisArgument(orderID), RedisArgument(units)),
-            RedisCommand("HINCRBY", RedisArgument(keys.run), "ledger_writes", 1),
+            countWrite,
         ]
     }
 

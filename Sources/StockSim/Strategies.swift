@@ -113,12 +113,14 @@ struct WatchSale: SaleStrategy {
     func place(orderID: String, units: Int, verify: Bool, on connection: RedisConnection) throws -> OrderOutcome {
         let decrement = RedisCommand("DECRBY", RedisArgument(keys.stock), RedisArgument(units))
         let commands = [decrement] + (ledger?.recordCommands(orderID: orderID, units: units) ?? [])
-        let check = ledger.map { RedisCommand("HEXISTS", RedisArgument($0.keys.ledger), RedisArgument(orderID)) }
+        // Only a retry after a lost reply asks the ledger.
+        let check =
+            verify ? ledger.map { RedisCommand("HEXISTS", RedisArgument($0.keys.ledger), RedisArgument(orderID)) } : nil
         let result = try connection.run(transaction) { attempt throws -> TransactionDecision<Int64?> in
             let remaining = try stockValue(attempt.read, key: keys.stock)
             // Under the same WATCH: every committed order changes the stock key, so if the lost EXEC were still to
             // commit, this transaction would conflict and the next attempt would find the entry.
-            if verify, let check, try attempt.connection.send(check).int == 1 { return .abort(nil) }
+            if let check, try attempt.connection.send(check).int == 1 { return .abort(nil) }
             return remaining >= units ? .commit(commands, remaining) : .abort(remaining)
         }
         return try OrderOutcome(result)
@@ -262,7 +264,7 @@ struct DecrLedgerWriteLost: Error {
     {
         let new = try connection.send(
             "HSETNX", RedisArgument(ledger.keys.ledger), RedisArgument(lost.orderID), RedisArgument(lost.units))
-        if new.int == 1 { try connection.send("HINCRBY", RedisArgument(ledger.keys.run), "ledger_writes", 1) }
+        if new.int == 1 { try connection.send(ledger.countWrite) }
         return new.int == 1
     }
 }
