@@ -11,6 +11,14 @@ enum SaleOutcome<Remaining: Equatable>: Equatable {
     /// A retry after an unknown outcome found the order already in the ledger: the lost reply was a commit.
     case alreadyRecorded(attempts: Int, conflicts: Int)
 
+    /// True for a sale, made now or found already recorded.
+    var tookStock: Bool {
+        switch self {
+        case .sold, .alreadyRecorded: true
+        case .outOfStock, .gaveUp: false
+        }
+    }
+
     /// The outcome of a `watch` transaction whose body aborts with `nil` for "already recorded" and with what it
     /// saw for "out of stock".
     ///

@@ -85,6 +85,29 @@ extension WorkerReport {
         self.conflicts += conflicts
     }
 
+    /// Counts one order's outcome, and for a sale its latency (first attempt to commit) and retries.
+    ///
+    /// - Returns: what the stock had left when the order was refused as out of stock; otherwise `nil`.
+    mutating func record<Remaining>(
+        _ outcome: SaleOutcome<Remaining>, units: Int, took elapsed: Duration, latency: inout Histogram<UInt64>,
+        retries: inout Histogram<UInt64>
+    ) -> Remaining? {
+        switch outcome {
+        case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
+            if case .alreadyRecorded = outcome { recovered += 1 }
+            recordSale(units: units, attempts: attempts, conflicts: conflicts)
+            latency.record(UInt64(elapsed / .microseconds(1)))
+            retries.record(UInt64(attempts - 1))
+            return nil
+        case .outOfStock(let remaining, let attempts, let conflicts):
+            recordRefusal(attempts: attempts, conflicts: conflicts)
+            return remaining
+        case .gaveUp(let attempts, let conflicts):
+            recordGiveUp(attempts: attempts, conflicts: conflicts)
+            return nil
+        }
+    }
+
     /// Sends a `progress` line when the next one is due (about ten a second).
     func emitProgress(at now: ContinuousClock.Instant, next: inout ContinuousClock.Instant) {
         guard now >= next else { return }
@@ -190,19 +213,10 @@ public enum WorkerProcess {
             }
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
-            switch outcome {
-            case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
-                if case .alreadyRecorded = outcome { report.recovered += 1 }
-                report.recordSale(units: units, attempts: attempts, conflicts: conflicts)
-                latency.record(UInt64((now - started) / .microseconds(1)))
-                retries.record(UInt64(attempts - 1))
-            case .outOfStock(let remaining, let attempts, let conflicts):
-                report.recordRefusal(attempts: attempts, conflicts: conflicts)
-                // Sold out for every order size: with unbounded demand, this worker's work is done.
-                if remaining < minimum { return }
-            case .gaveUp(let attempts, let conflicts):
-                report.recordGiveUp(attempts: attempts, conflicts: conflicts)
-            }
+            let refused = report.record(
+                outcome, units: units, took: now - started, latency: &latency, retries: &retries)
+            // Sold out for every order size: with unbounded demand, this worker's work is done.
+            if let refused, refused < minimum { return }
             report.emitProgress(at: now, next: &nextProgress)
         }
     }
@@ -257,18 +271,13 @@ public enum WorkerProcess {
             }
             guard let outcome else { continue }
             let now = clock.now
-            switch outcome {
-            case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
-                if case .alreadyRecorded = outcome { report.recovered += 1 }
-                report.recordSale(units: order.units * order.skus.count, attempts: attempts, conflicts: conflicts)
-                for sku in order.skus { report.unitsBySKU[sku] += order.units }
-                latency.record(UInt64((now - started) / .microseconds(1)))
-                retries.record(UInt64(attempts - 1))
-            case .outOfStock(let remaining, let attempts, let conflicts):
-                report.recordRefusal(attempts: attempts, conflicts: conflicts)
+            if let remaining = report.record(
+                outcome, units: order.units * order.skus.count, took: now - started, latency: &latency,
+                retries: &retries)
+            {
                 for (sku, left) in zip(order.skus, remaining) where left < minimum { inStock.remove(sku) }
-            case .gaveUp(let attempts, let conflicts):
-                report.recordGiveUp(attempts: attempts, conflicts: conflicts)
+            } else if outcome.tookStock {
+                for sku in order.skus { report.unitsBySKU[sku] += order.units }
             }
             report.emitProgress(at: now, next: &nextProgress)
         }
