@@ -12,29 +12,9 @@ struct BenchmarkCommandTests {
             .appendingPathComponent("stocksim-benchmark").path
     }
 
-    /// A temp dir that is removed at the end of the test.
-    final class TemporaryDirectory {
-        let path: String
-        init() throws {
-            path =
-                FileManager.default.temporaryDirectory.appendingPathComponent("benchmark-test-\(UUID().uuidString)")
-                .path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
-        deinit { try? FileManager.default.removeItem(atPath: path) }
-
-        @discardableResult
-        func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
-            let file = path + "/" + name
-            try text.write(toFile: file, atomically: true, encoding: .utf8)
-            if executable { chmod(file, 0o755) }
-            return file
-        }
-    }
-
     /// Runs the benchmark with a private TMPDIR (its redis-server's temp dir goes there) and returns what it printed.
     func benchmark(_ arguments: [String]) throws -> StocksimCLI.Result {
-        let tmpdir = try TemporaryDirectory()
+        let tmpdir = try TemporaryDirectory(prefix: "benchmark-test")
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmpdir.path
         let out = tmpdir.path + "/stdout"
@@ -47,7 +27,7 @@ struct BenchmarkCommandTests {
         let status = child.wait(timeout: .seconds(300))
         let result = StocksimCLI.Result(
             status: status, stdout: TextFile.read(out), stderr: TextFile.read(err),
-            seconds: (clock.now - start) / .seconds(1), tmpdir: tmpdir.path)
+            seconds: (clock.now - start) / .seconds(1), directory: tmpdir)
         #expect(StocksimCLI.leftovers(of: result).isEmpty, "left running: \(StocksimCLI.leftovers(of: result))")
         return result
     }

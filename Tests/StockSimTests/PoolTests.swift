@@ -18,16 +18,9 @@ struct PoolTests {
             stdout: .file(stdout), stderr: .devNull, processGroup: nil)
     }
 
-    func makeTmpdir() throws -> String {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
-        return tmpdir
-    }
-
     @Test func aWorkerKilledMidRunIsReportedAndTheOthersFinishTheStock() throws {
-        let tmpdir = try makeTmpdir()
-        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let directory = try TemporaryDirectory()
+        let tmpdir = directory.path
         let output = tmpdir + "/report.json"
         let driver = try start(
             ["run", "--stock", "40000", "--workers", "3", "--strategy", "lua", "--json", "--quiet"], tmpdir: tmpdir,
@@ -67,8 +60,8 @@ struct PoolTests {
 
     @Test func progressIsRedrawnInPlaceOnATerminal() throws {
         let script = try #require(ChildProcess.which("script"), "util-linux's script(1) provides the terminal")
-        let tmpdir = try makeTmpdir()
-        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let directory = try TemporaryDirectory()
+        let tmpdir = directory.path
         let output = tmpdir + "/typescript"
         let command = "\(StocksimCLI.executable) run --stock 20000 --workers 2 --strategy lua"
         let child = try ChildProcess.spawn(

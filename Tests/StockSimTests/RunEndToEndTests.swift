@@ -192,10 +192,8 @@ struct RunAgainstServerTests {
 @Suite("leftover check")
 struct LeftoverCheckTests {
     @Test func findsTheServerAndWorkersOfARunningSimulation() throws {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let directory = try TemporaryDirectory()
+        let tmpdir = directory.path
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmpdir
         let child = try ChildProcess.spawn(

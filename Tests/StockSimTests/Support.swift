@@ -5,6 +5,27 @@ import Spawn
 import StockSim
 import Testing
 
+/// A temp dir of the test's own, removed with everything in it when the last reference to it goes.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init(prefix: String = "stocksim-test") throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Writes `text` to the file `name` in the directory and returns its path.
+    @discardableResult
+    func write(_ name: String, _ text: String, executable: Bool = false) throws -> String {
+        let file = path + "/" + name
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        if executable { chmod(file, 0o755) }
+        return file
+    }
+}
+
 /// Runs the built `stocksim` binary, as a user would, and captures what it printed and its exit status.
 struct StocksimCLI {
     struct Result {
@@ -12,8 +33,9 @@ struct StocksimCLI {
         var stdout: String
         var stderr: String
         var seconds: Double
-        /// The private TMPDIR the run was given (its redis-server's temp dir goes there).
-        var tmpdir: String
+        /// The private TMPDIR the run was given (its redis-server's temp dir goes there), removed after the test.
+        var directory: TemporaryDirectory
+        var tmpdir: String { directory.path }
 
         var exitCode: Int32? {
             if case .exited(let code) = status { return code }
@@ -47,7 +69,8 @@ struct StocksimCLI {
     /// A `stocksim` process started in the background.
     struct Background {
         let child: ChildProcess
-        let tmpdir: String
+        let directory: TemporaryDirectory
+        var tmpdir: String { directory.path }
         let start: ContinuousClock.Instant
 
         /// Waits for it to end (sending SIGINT after `timeout`) and returns what it printed.
@@ -69,8 +92,9 @@ struct StocksimCLI {
             let out = tmpdir + "/stdout"
             let err = tmpdir + "/stderr"
             let result = Result(
-                status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds, tmpdir: tmpdir
-            )
+                status: status, stdout: TextFile.read(out), stderr: TextFile.read(err), seconds: seconds,
+                directory: directory)
+            // The run's own files go now: checks that the directory holds nothing else come after.
             try? FileManager.default.removeItem(atPath: out)
             try? FileManager.default.removeItem(atPath: err)
             return result
@@ -79,9 +103,8 @@ struct StocksimCLI {
 
     /// Starts `stocksim ARGUMENTS` with a private TMPDIR, without waiting.
     static func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Background {
-        let tmpdir = FileManager.default.temporaryDirectory.appendingPathComponent("stocksim-test-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        let directory = try TemporaryDirectory()
+        let tmpdir = directory.path
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmpdir
         environment.removeValue(forKey: "STOCKSIM_REDIS_URL")
@@ -90,7 +113,7 @@ struct StocksimCLI {
         let child = try ChildProcess.spawn(
             executable, arguments: arguments, environment: environment.map { "\($0)=\($1)" },
             stdout: .file(tmpdir + "/stdout"), stderr: .file(tmpdir + "/stderr"), processGroup: nil)
-        return Background(child: child, tmpdir: tmpdir, start: start)
+        return Background(child: child, directory: directory, start: start)
     }
 
     /// Runs `stocksim ARGUMENTS` with a private TMPDIR, waits for it and returns what it printed.

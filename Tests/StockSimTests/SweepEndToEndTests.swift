@@ -7,17 +7,9 @@ import Testing
 /// `stocksim sweep` end to end, and `Sweep` from the library: real redis-server, real worker processes.
 @Suite("stocksim sweep", .serialized)
 struct SweepEndToEndTests {
-    func makeDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "stocksim-sweep-\(UUID().uuidString)"
-        ).path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
     @Test func aSmallSweepPrintsTheTableAndWritesAllThreeFiles() throws {
-        let directory = try makeDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = try TemporaryDirectory(prefix: "stocksim-sweep")
+        let directory = files.path
         let csv = directory + "/sweep.csv"
         let json = directory + "/sweep.json"
         let svg = directory + "/sweep.svg"
@@ -175,8 +167,8 @@ struct SweepEndToEndTests {
     }
 
     @Test func sigintStopsTheSweepAndReportsWhatRan() throws {
-        let tmpdir = try makeDirectory()
-        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let files = try TemporaryDirectory(prefix: "stocksim-sweep")
+        let tmpdir = files.path
         let output = tmpdir + "/table"
         let json = tmpdir + "/sweep.json"
         var environment = ProcessInfo.processInfo.environment
