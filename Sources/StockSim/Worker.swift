@@ -20,6 +20,14 @@ struct WorkerAssignment: Codable, Sendable {
     var scriptSHA: String
     /// Name the connection with CLIENT SETNAME (false when the ACL user may not).
     var namedConnection: Bool
+
+    /// The generator of this worker's order sizes and picks: reproducible from the run's seed, different per worker.
+    var random: WorkerRandom {
+        WorkerRandom(seed: configuration.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The start of this worker's order ids, `RUN:WORKER:`; the sequence number follows.
+    var orderPrefix: String { "\(runID):\(index):" }
 }
 
 /// What a worker reports at the end, after `done ` on its stdout (JSON).
@@ -184,12 +192,12 @@ public enum WorkerProcess {
             keys: keys, ledger: configuration.ledger, policy: configuration.retryPolicy,
             scriptSHA: assignment.scriptSHA, quantities: configuration.quantity.range)
         let ledger = StockLedger(keys: keys)
-        var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
+        var random = assignment.random
         let minimum = configuration.quantity.range.lowerBound
         let clock = ContinuousClock()
         var nextProgress = clock.now
         var sequence = 0
-        let orderPrefix = "\(assignment.runID):\(assignment.index):"
+        let orderPrefix = assignment.orderPrefix
         while assignment.orderQuota.map({ sequence < $0 }) ?? true {
             if stopRequested.load(ordering: .relaxed) {
                 report.stopped = true
@@ -233,13 +241,13 @@ public enum WorkerProcess {
             strategy: configuration.strategy, layout: layout, ledger: configuration.ledger,
             policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA)
         report.unitsBySKU = Array(repeating: 0, count: layout.skus)
-        var random = WorkerRandom(seed: configuration.seed &+ UInt64(assignment.index) &* 0x9E37_79B9_7F4A_7C15)
+        var random = assignment.random
         var inStock = Set(0..<layout.skus)
         let minimum = configuration.quantity.range.lowerBound
         let clock = ContinuousClock()
         var nextProgress = clock.now
         var sequence = 0
-        let orderPrefix = "\(assignment.runID):\(assignment.index):"
+        let orderPrefix = assignment.orderPrefix
         while assignment.orderQuota.map({ sequence < $0 }) ?? true {
             if stopRequested.load(ordering: .relaxed) {
                 report.stopped = true
@@ -304,7 +312,7 @@ public enum WorkerProcess {
     /// The recovery loop shared by single-key and cart orders; `place` makes one attempt at the order.
     static func surviving<Outcome>(
         units: Int, canVerify: Bool, configuration: SimulationConfiguration, connection: RedisConnection,
-        report: inout WorkerReport, repairedSale: Outcome, ledger: StockLedger,
+        report: inout WorkerReport, repairedSale: Outcome, ledger: @autoclosure () -> StockLedger,
         place: (_ verify: Bool) throws -> Outcome
     ) throws -> Outcome? {
         let clock = ContinuousClock()
@@ -324,7 +332,7 @@ public enum WorkerProcess {
                     do {
                         try reconnect(
                             connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
-                        _ = try DecrLedgerWriteLost.complete(lost, ledger: ledger, on: connection)
+                        _ = try DecrLedgerWriteLost.complete(lost, ledger: ledger(), on: connection)
                         return repairedSale
                     } catch let error as RedisError where error.closesConnection {
                         continue
