@@ -370,11 +370,14 @@ public final class RedisConnection {
     }()
 }
 
-/// A small fast generator for retry jitter (SplitMix64); not for anything that needs unpredictability.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// A small fast generator (SplitMix64), reproducible from its seed: retry jitter here, order sizes and picks in
+/// StockSim's workers. Not for anything that needs unpredictability.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -61,7 +61,9 @@ extension Stocksim {
             commandName: "worker", abstract: "Run as a worker of a simulation (internal).", shouldDisplay: false)
 
         func run() throws {
-            throw ExitCode(WorkerProcess.main())
+            let status = WorkerProcess.main()
+            // Not `throw ExitCode(status)`: ArgumentParser would end stdout, the protocol's channel, with an empty line.
+            Foundation.exit(status)
         }
     }
 }

@@ -20,7 +20,7 @@ struct CatalogTests {
     }
 
     @Test func skewDrawsDistinctSKUsAndZipfFavoursTheHead() throws {
-        var random = WorkerRandom(seed: 3)
+        var random = SplitMix64(seed: 3)
         let candidates = Array(0..<10)
         for _ in 0..<100 {
             let cart = Skew.uniform.draw(4, from: candidates, using: &random)
@@ -37,15 +37,15 @@ struct CatalogTests {
     func evidence(
         finals: [Int64?], ledgerUnits: [Int], partial: [String] = [], acknowledged: [Int]? = nil, cartSize: Int = 2,
         writes: Int? = nil
-    ) throws -> Audit.CatalogEvidence {
+    ) throws -> Audit.Evidence {
         let fields = ledgerUnits.reduce(0, +) / 10
-        let ledger = CatalogLedger(
+        let ledger = LedgerContents(
             unitsBySKU: ledgerUnits, orders: fields / cartSize, fields: fields, writes: writes ?? fields,
             partialOrders: partial, malformed: 0)
-        return Audit.CatalogEvidence(
+        return Audit.Evidence(
             layout: CatalogLayout(key: "k", skus: 4, groups: 2), initialStock: 100, finalStock: finals, ledger: ledger,
             acknowledgedBySKU: acknowledged ?? ledgerUnits, acknowledgedOrders: ledger.orders, rejectedOrders: 3,
-            deadWorkers: 0, unresolvedOrders: 0, unresolvedUnits: 0, quantity: try Quantity(10...10),
+            deadWorkers: 0, quantity: try Quantity(10...10),
             cartSize: cartSize, ordersLimit: nil, demandCutShort: false)
     }
 
@@ -56,7 +56,7 @@ struct CatalogTests {
     }
 
     @Test func catalogAuditNamesEachKind() throws {
-        let kinds = { (e: Audit.CatalogEvidence) in Set(Audit.check(e).violations.map(\.kind)) }
+        let kinds = { (e: Audit.Evidence) in Set(Audit.check(e).violations.map(\.kind)) }
         #expect(
             kinds(try evidence(finals: [0, 0, 50, 30], ledgerUnits: [100, 100, 50, 70], partial: ["r:1:7"])) == [
                 .partialCart

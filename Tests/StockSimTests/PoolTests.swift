@@ -79,9 +79,12 @@ struct PoolTests {
         try connection.send("SET", RedisArgument(keys.stock), 5)
         let sha = try LuaSale.load(on: connection)
         try connection.send("SCRIPT", "FLUSH")
-        let sale = LuaSale(keys: keys, ledger: true, sha: sha)
+        let sale = LuaSale(
+            keys: SaleKeys(
+                layout: CatalogLayout(key: keys.stock, skus: 1, groups: 1), cartSize: 1, recordsLedger: true),
+            sha: sha)
         #expect(
-            try sale.place(orderID: "r:0:1", units: 2, verify: false, on: connection)
+            try sale.place(Order(id: "r:0:1", units: 2, skus: [0], group: 0), verify: false, on: connection)
                 == .sold(attempts: 1, conflicts: 0))
         #expect(try connection.send("GET", RedisArgument(keys.stock)).int == 3)
         #expect(try connection.send("HGET", RedisArgument(keys.ledger), "r:0:1").int == 2)

@@ -5,39 +5,6 @@ import Spawn
 import Glibc
 #endif
 
-/// Live figures summed over the workers, for a progress display.
-public struct PoolProgress: Sendable, Hashable {
-    public var units: Int
-    public var orders: Int
-    public var attempts: Int
-    public var conflicts: Int
-    /// Seconds since the start barrier opened.
-    public var elapsed: Double
-}
-
-/// How one worker process ended.
-struct WorkerOutcome: Sendable {
-    var index: Int
-    var pid: Int32
-    /// The report it sent, or `nil` when it died without one.
-    var report: WorkerReport?
-    var termination: ChildProcess.Termination
-    /// Peak resident memory, from the kernel's accounting of the reaped child (wait4).
-    var peakRSSBytes: Int
-    /// The last progress line it sent: what it had acknowledged, if it died before its report.
-    var lastProgress: (units: Int, orders: Int, attempts: Int, conflicts: Int)
-    /// An `error` line it sent before `ready`.
-    var startError: String?
-}
-
-struct PoolResult: Sendable {
-    var workers: [WorkerOutcome]
-    /// From the first spawn until every worker had connected and said `ready`.
-    var spawnSeconds: Double
-    /// From the start barrier until the last worker ended.
-    var elapsedSeconds: Double
-}
-
 /// Why the pool could not run.
 struct PoolStartError: Error {
     var message: String
@@ -50,14 +17,13 @@ final class WorkerPool {
     private struct Worker {
         var index: Int
         var process: ChildProcess
-        var stdin: Int32
-        var stdout: Int32
-        var buffer: [UInt8] = []
+        /// Writes the worker's stdin, reads its stdout.
+        var channel: LineChannel
         var ready = false
         var open = true
         var report: WorkerReport?
-        var startError: String?
-        var lastProgress = (units: 0, orders: 0, attempts: 0, conflicts: 0)
+        var failure: String?
+        var lastProgress = WorkerProgress()
     }
 
     private var workers: [Worker] = []
@@ -76,7 +42,6 @@ final class WorkerPool {
     {
         // Writing to the stdin of a worker that died must be an EPIPE, not a SIGPIPE that kills the driver.
         signal(SIGPIPE, SIG_IGN)
-        let encoder = JSONEncoder()
         for assignment in assignments {
             do {
                 let input = try Spawn.Pipe()
@@ -89,28 +54,19 @@ final class WorkerPool {
                 if processGroup == nil { processGroup = process.pid }
                 close(input.readEnd)
                 close(output.writeEnd)
-                workers.append(
-                    Worker(index: assignment.index, process: process, stdin: input.writeEnd, stdout: output.readEnd))
-                guard let json = try? encoder.encode(assignment) else {
-                    throw PoolStartError(message: "cannot encode the assignment of worker \(assignment.index)")
-                }
-                send(json + Array("\n".utf8), to: workers.count - 1)
-            } catch let error as ChildProcess.SpawnError {
-                abort()
-                throw PoolStartError(message: "cannot start worker \(assignment.index): \(error.message)")
-            } catch let error as PoolStartError {
-                abort()
-                throw error
+                let channel = LineChannel(input: output.readEnd, output: input.writeEnd)
+                workers.append(Worker(index: assignment.index, process: process, channel: channel))
+                channel.send(DriverMessage.assignment(assignment))
             } catch {
                 abort()
-                throw PoolStartError(message: "cannot start worker \(assignment.index): \(error)")
+                throw PoolStartError(message: "cannot start worker \(assignment.index): \(error.message)")
             }
         }
         let clock = ContinuousClock()
         let deadline = clock.now + readyTimeout
         while workers.contains(where: { $0.open && !$0.ready }) {
-            if let failed = workers.first(where: { $0.startError != nil || (!$0.open && !$0.ready) }) {
-                let reason = failed.startError ?? "it exited before connecting"
+            if let failed = workers.first(where: { $0.failure != nil || (!$0.open && !$0.ready) }) {
+                let reason = failed.failure ?? "it exited before connecting"
                 abort()
                 throw PoolStartError(message: "worker \(failed.index) could not start: \(reason)")
             }
@@ -121,8 +77,8 @@ final class WorkerPool {
             }
             pollOnce(timeoutMilliseconds: 50)
         }
-        if let failed = workers.first(where: { !$0.ready }) {
-            let reason = failed.startError ?? "it exited before connecting"
+        if let failed = workers.first(where: { !$0.ready || $0.failure != nil }) {
+            let reason = failed.failure ?? "it exited before connecting"
             abort()
             throw PoolStartError(message: "worker \(failed.index) could not start: \(reason)")
         }
@@ -132,16 +88,16 @@ final class WorkerPool {
     ///
     /// - Parameters:
     ///   - progress: called about ten times a second with the sums so far.
-    ///   - shouldStop: polled as often; when it turns true, workers are asked to stop and report.
-    /// - Returns: every worker's outcome, in index order.
     ///   - tick: called with the progress and the pids of the live workers, as often as `progress` (the nemesis).
+    ///   - shouldStop: polled as often; when it turns true, workers are asked to stop and report.
+    /// - Returns: every worker's outcome, in index order, and the seconds the sale took.
     func run(
         progress: (PoolProgress) -> Void, tick: (PoolProgress, [Int32]) -> Void = { _, _ in }, shouldStop: () -> Bool
     ) -> (outcomes: [WorkerOutcome], elapsed: Double) {
         let clock = ContinuousClock()
         let start = clock.now
         let startNanoseconds = monotonicNanoseconds()
-        for index in workers.indices { send(Array("\(WorkerLine.go)\n".utf8), to: index) }
+        for worker in workers { worker.channel.send(DriverMessage.go) }
         var stopSentAt: ContinuousClock.Instant?
         var nextProgress = start + .milliseconds(100)
         while workers.contains(where: \.open) {
@@ -155,9 +111,7 @@ final class WorkerPool {
             }
             if stopSentAt == nil, shouldStop() {
                 stopSentAt = now
-                for index in workers.indices where workers[index].open {
-                    send(Array("\(WorkerLine.stop)\n".utf8), to: index)
-                }
+                for worker in workers where worker.open { worker.channel.send(DriverMessage.stop) }
             }
             // Workers asked to stop get a few seconds to report; then they are killed.
             if let stopSentAt, now - stopSentAt > .seconds(5) {
@@ -199,15 +153,10 @@ final class WorkerPool {
     private func reap() -> [WorkerOutcome] {
         var outcomes: [WorkerOutcome] = []
         for index in workers.indices {
+            workers[index].channel.closeInput()
+            workers[index].channel.closeOutput()
+            workers[index].open = false
             let worker = workers[index]
-            if worker.open {
-                close(worker.stdout)
-                workers[index].open = false
-            }
-            if worker.stdin >= 0 {
-                close(worker.stdin)
-                workers[index].stdin = -1
-            }
             var status: Int32 = 0
             var usage = rusage()
             while wait4(worker.process.pid, &status, 0, &usage) == -1 && errno == EINTR {}
@@ -215,77 +164,42 @@ final class WorkerPool {
                 WorkerOutcome(
                     index: worker.index, pid: worker.process.pid, report: worker.report,
                     termination: ChildProcess.termination(status), peakRSSBytes: Int(usage.ru_maxrss) * 1024,
-                    lastProgress: worker.lastProgress, startError: worker.startError))
+                    lastProgress: worker.lastProgress, failure: worker.failure))
         }
         workers.removeAll()
         return outcomes
     }
 
-    private func send(_ bytes: [UInt8], to index: Int) {
-        let fd = workers[index].stdin
-        guard fd >= 0 else { return }
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // EPIPE: the worker is gone; its end of file will tell.
-                }
-                offset += written
-            }
-        }
-    }
-
-    /// Waits for output from any worker and handles every complete line.
+    /// Waits for output from any worker and handles every complete message.
     private func pollOnce(timeoutMilliseconds: Int32) {
-        var descriptors = workers.filter(\.open).map { pollfd(fd: $0.stdout, events: Int16(POLLIN), revents: 0) }
+        let listening = workers.indices.filter { workers[$0].open }
+        var descriptors = listening.map { pollfd(fd: workers[$0].channel.input, events: Int16(POLLIN), revents: 0) }
         guard !descriptors.isEmpty else { return }
         let ready = poll(&descriptors, nfds_t(descriptors.count), timeoutMilliseconds)
         guard ready > 0 else { return }
-        for descriptor in descriptors where descriptor.revents != 0 {
-            guard let index = workers.firstIndex(where: { $0.open && $0.stdout == descriptor.fd }) else { continue }
-            readAvailable(from: index)
+        for (index, descriptor) in zip(listening, descriptors) where descriptor.revents != 0 {
+            let (messages, open) = workers[index].channel.receiveAvailable(WorkerMessage.self)
+            for message in messages { handle(message, from: index) }
+            if !open {
+                workers[index].channel.closeInput()
+                workers[index].open = false
+            }
         }
     }
 
-    private func readAvailable(from index: Int) {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let count = chunk.withUnsafeMutableBytes { read(workers[index].stdout, $0.baseAddress, $0.count) }
-        if count < 0 && errno == EINTR { return }
-        guard count > 0 else {
-            close(workers[index].stdout)
-            workers[index].open = false
-            return
-        }
-        workers[index].buffer.append(contentsOf: chunk[0..<count])
-        while let newline = workers[index].buffer.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: workers[index].buffer[..<newline], as: UTF8.self)
-            workers[index].buffer.removeSubrange(...newline)
-            handle(line, from: index)
-        }
-    }
-
-    private func handle(_ line: String, from index: Int) {
-        let (word, rest) =
-            line.firstIndex(of: " ").map { (line[..<$0], line[line.index(after: $0)...]) } ?? (line[...], "")
-        switch word {
-        case WorkerLine.ready[...]:
+    private func handle(_ message: Result<WorkerMessage, LineChannel.UndecodableLine>, from index: Int) {
+        switch message {
+        case .success(.ready):
             workers[index].ready = true
-        case WorkerLine.progress[...]:
-            let numbers = rest.split(separator: " ").compactMap { Int($0) }
-            if numbers.count == 4 {
-                workers[index].lastProgress = (numbers[0], numbers[1], numbers[2], numbers[3])
-            }
-        case WorkerLine.done[...]:
-            if let report = try? JSONDecoder().decode(WorkerReport.self, from: Data(rest.utf8)) {
-                workers[index].report = report
-                workers[index].lastProgress = (report.units, report.orders, report.attempts, report.conflicts)
-            }
-        case WorkerLine.failed[...]:
-            workers[index].startError = String(rest)
-        default:
-            break
+        case .success(.progress(let progress)):
+            workers[index].lastProgress = progress
+        case .success(.done(let report)):
+            workers[index].report = report
+            workers[index].lastProgress = report.progress
+        case .success(.failed(let reason)):
+            workers[index].failure = workers[index].failure ?? reason
+        case .failure(let undecodable):
+            workers[index].failure = workers[index].failure ?? undecodable.description
         }
     }
 }

@@ -78,7 +78,7 @@ final class Nemesis {
     private let server: RedisServer?
     private let pauseMilliseconds: Int
     private let clientPrefix: String
-    private var random: WorkerRandom
+    private var random: SplitMix64
     private(set) var injected: [InjectedFault] = []
 
     /// Faults whose point was never reached (the sale ended first).
@@ -86,7 +86,7 @@ final class Nemesis {
 
     init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String)
     {
-        random = WorkerRandom(seed: seed ^ 0xC4A0_5C4A_05C4_A05C)
+        random = SplitMix64(seed: seed ^ 0xC4A0_5C4A_05C4_A05C)
         var kinds: [String] = []
         kinds += Array(repeating: "kill-worker", count: plan.killWorker)
         kinds += Array(repeating: "client-kill", count: plan.clientKill)

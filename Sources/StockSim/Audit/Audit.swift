@@ -1,0 +1,212 @@
+/// The audit: checks what Redis holds after the workers ended. It reads Redis, not the workers' word; the workers'
+/// acknowledgements are only compared against it. One check per SKU, whether the run had one stock key or a catalog.
+public enum Audit {
+    /// The facts the audit judges, per SKU: a single-key run is a catalog of one.
+    public struct Evidence: Sendable, Hashable {
+        public var layout: CatalogLayout
+        /// Every SKU's initial stock.
+        public var initialStock: Int64
+        /// Each SKU's stock after the run; `nil` for a key that is gone.
+        public var finalStock: [Int64?]
+        /// The ledgers as read back, or `nil` when the run had no ledger.
+        public var ledger: LedgerContents?
+        /// Units the workers were told they sold, per SKU.
+        public var acknowledgedBySKU: [Int]
+        public var acknowledgedOrders: Int
+        /// Orders refused as out of stock.
+        public var rejectedOrders: Int
+        /// Workers that died (killed, crashed) before reporting.
+        public var deadWorkers: Int
+        public var quantity: Quantity
+        /// SKUs per order.
+        public var cartSize: Int
+        /// `--orders`, or `nil` for demand that lasts until the stock runs out.
+        public var ordersLimit: Int?
+        /// True when demand was cut short (stopped, a worker error), so remaining stock proves nothing.
+        public var demandCutShort: Bool
+        /// Orders whose reply was lost and whose fate no one can know (`decr`, or no ledger), and their units.
+        public var unresolvedOrders: Int
+        public var unresolvedUnits: Int
+
+        /// The evidence of a catalog run.
+        public init(
+            layout: CatalogLayout, initialStock: Int64, finalStock: [Int64?], ledger: LedgerContents?,
+            acknowledgedBySKU: [Int], acknowledgedOrders: Int, rejectedOrders: Int, deadWorkers: Int,
+            quantity: Quantity, cartSize: Int, ordersLimit: Int?, demandCutShort: Bool, unresolvedOrders: Int = 0,
+            unresolvedUnits: Int = 0
+        ) {
+            self.layout = layout
+            self.initialStock = initialStock
+            self.finalStock = finalStock
+            self.ledger = ledger
+            self.acknowledgedBySKU = acknowledgedBySKU
+            self.acknowledgedOrders = acknowledgedOrders
+            self.rejectedOrders = rejectedOrders
+            self.deadWorkers = deadWorkers
+            self.quantity = quantity
+            self.cartSize = cartSize
+            self.ordersLimit = ordersLimit
+            self.demandCutShort = demandCutShort
+            self.unresolvedOrders = unresolvedOrders
+            self.unresolvedUnits = unresolvedUnits
+        }
+
+        /// The evidence of a single stock key: a catalog of one SKU (named `stock` in the findings).
+        public init(
+            initialStock: Int64, finalStock: Int64?, ledger: LedgerContents?, acknowledgedUnits: Int,
+            acknowledgedOrders: Int, rejectedOrders: Int, deadWorkers: Int, quantity: Quantity, ordersLimit: Int?,
+            demandCutShort: Bool, unresolvedOrders: Int = 0, unresolvedUnits: Int = 0
+        ) {
+            self.init(
+                layout: CatalogLayout(key: "stock", skus: 1, groups: 1), initialStock: initialStock,
+                finalStock: [finalStock], ledger: ledger, acknowledgedBySKU: [acknowledgedUnits],
+                acknowledgedOrders: acknowledgedOrders, rejectedOrders: rejectedOrders, deadWorkers: deadWorkers,
+                quantity: quantity, cartSize: 1, ordersLimit: ordersLimit, demandCutShort: demandCutShort,
+                unresolvedOrders: unresolvedOrders, unresolvedUnits: unresolvedUnits)
+        }
+    }
+
+    /// Judges the evidence: per SKU negative stock, oversell, conservation and lost sales; over the ledgers duplicate
+    /// entries and partial carts; per group stock left that demand should have taken.
+    ///
+    /// - Parameter evidence: what Redis held after the run, and what the workers acknowledged.
+    /// - Returns: the verdict, with at most five findings shown per kind.
+    public static func check(_ evidence: Evidence) -> AuditResult {
+        var found: [AuditViolation.Kind: [String]] = [:]
+        var notes: [String] = []
+        let layout = evidence.layout
+        let initial = evidence.initialStock
+        var unacknowledgedRecorded = 0
+        var unacknowledgedTaken = 0
+        var untakenAcknowledged: [String] = []
+        for sku in 0..<layout.skus {
+            let key = layout.stockKey(sku)
+            guard let final = evidence.finalStock[sku] else {
+                found[.conservation, default: []].append(
+                    "the stock key \(key) is gone: \(initial) units went in and nothing can be counted out")
+                continue
+            }
+            let taken = initial - final
+            if final < 0 { found[.negativeStock, default: []].append("final stock of \(key) is \(final), below zero") }
+            let acknowledged = Int64(evidence.acknowledgedBySKU[sku])
+            if let ledger = evidence.ledger {
+                let recorded = Int64(ledger.unitsBySKU[sku])
+                if recorded > initial {
+                    found[.oversell, default: []].append(
+                        "\(key): the ledger holds \(recorded) units sold from an initial stock of \(initial): \(recorded - initial) oversold"
+                    )
+                }
+                if recorded != taken {
+                    found[.conservation, default: []].append(
+                        "\(key): the ledger holds \(recorded) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                    )
+                }
+                if acknowledged > recorded {
+                    found[.lostSale, default: []].append(
+                        "\(key): workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"
+                    )
+                } else if acknowledged < recorded {
+                    if evidence.deadWorkers > 0 {
+                        unacknowledgedRecorded += Int(recorded - acknowledged)
+                    } else {
+                        found[.lostSale, default: []].append(
+                            "\(key): the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"
+                        )
+                    }
+                }
+            } else {
+                if acknowledged > initial {
+                    found[.oversell, default: []].append(
+                        "\(key): workers acknowledged \(acknowledged) units sold from an initial stock of \(initial): \(acknowledged - initial) oversold"
+                    )
+                }
+                if acknowledged > taken {
+                    found[.conservation, default: []].append(
+                        "\(key): workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                    )
+                } else if acknowledged < taken {
+                    unacknowledgedTaken += Int(taken - acknowledged)
+                    untakenAcknowledged.append(
+                        "\(key): workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                    )
+                }
+            }
+        }
+        if let ledger = evidence.ledger {
+            if ledger.writes > ledger.fields {
+                found[.duplicateOrder, default: []].append(
+                    "\(ledger.writes - ledger.fields) ledger entries were recorded more than once (\(ledger.writes) ledger writes for \(ledger.fields) distinct entries)"
+                )
+            }
+            if !ledger.partialOrders.isEmpty {
+                found[.partialCart, default: []].append(
+                    "\(ledger.partialOrders.count) recorded orders did not take every SKU they name, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))"
+                )
+            }
+            if ledger.malformed > 0 {
+                notes.append("\(ledger.malformed) ledger entries do not hold a positive unit count")
+            }
+            if evidence.unresolvedOrders > 0 {
+                notes.append(
+                    "\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger"
+                )
+            }
+        } else {
+            notes.append("no ledger (--no-ledger): checked acknowledged sales only")
+            if unacknowledgedTaken > 0 {
+                if unacknowledgedTaken <= evidence.unresolvedUnits {
+                    notes.append(
+                        "\(unacknowledgedTaken) units were taken from the stock by orders whose reply was lost (\(evidence.unresolvedOrders) unresolved orders, \(evidence.unresolvedUnits) units): without a ledger their fate cannot be checked"
+                    )
+                } else if evidence.deadWorkers > 0 {
+                    notes.append(
+                        "\(unacknowledgedTaken) units were taken from the stock without an acknowledgement: sales of the \(evidence.deadWorkers) dead worker(s)"
+                    )
+                } else {
+                    found[.conservation, default: []] += untakenAcknowledged
+                }
+            }
+        }
+        if unacknowledgedRecorded > 0 {
+            notes.append(
+                "the ledger holds \(unacknowledgedRecorded) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) that were committed before their report, not lost stock"
+            )
+        }
+        if !evidence.demandCutShort {
+            found[.stuckStock, default: []] += stuckStock(evidence)
+        }
+        let violations = AuditViolation.Kind.allCases.compactMap { kind -> AuditViolation? in
+            guard let details = found[kind], !details.isEmpty else { return nil }
+            let shown = details.prefix(5).joined(separator: "; ")
+            return AuditViolation(kind, details.count > 5 ? "\(shown); and \(details.count - 5) more" : shown)
+        }
+        return AuditResult(
+            passed: violations.isEmpty, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger",
+            violations: violations, notes: notes)
+    }
+
+    /// Groups that still hold enough stock for an order although demand exceeded what was sold: unbounded demand
+    /// should have taken everything an order can take; bounded demand that saw refusals should not have been refused.
+    private static func stuckStock(_ evidence: Evidence) -> [String] {
+        let range = evidence.quantity.range
+        let bounded = evidence.ordersLimit != nil
+        if let limit = evidence.ordersLimit {
+            let filled = evidence.ledger?.orders ?? evidence.acknowledgedOrders
+            guard filled < limit, evidence.rejectedOrders > 0 else { return [] }
+        }
+        // Refusals while stock remains for any order size, or stock left for the smallest order when demand lasted.
+        let threshold = Int64(bounded ? range.upperBound : range.lowerBound)
+        let layout = evidence.layout
+        return (0..<layout.groups).compactMap { group in
+            let stocked = layout.skus(in: group).filter { (evidence.finalStock[$0] ?? 0) >= threshold }
+            guard stocked.count >= evidence.cartSize else { return nil }
+            let left = stocked.prefix(3).map { "\(layout.stockKey($0)) has \(evidence.finalStock[$0] ?? 0)" }
+            let demand =
+                bounded
+                ? "\(evidence.rejectedOrders) orders were refused as out of stock"
+                : "demand lasted until the stock ran out"
+            return
+                "\(demand), yet \(left.joined(separator: ", "))\(stocked.count > 3 ? " and \(stocked.count - 3) more SKUs" : "") units left, enough for an order of \(evidence.cartSize) SKU(s) × \(evidence.quantity)"
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// One broken invariant, named by kind, with the numbers that show it.
+public struct AuditViolation: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Final stock below zero.
+        case negativeStock = "negative-stock"
+        /// Units in the ledger ≠ initial − final stock.
+        case conservation
+        /// More units sold (ledger) than the initial stock.
+        case oversell
+        /// An order id recorded more than once.
+        case duplicateOrder = "duplicate-order"
+        /// Units acknowledged by workers ≠ units in the ledger.
+        case lostSale = "lost-sale"
+        /// Demand exceeded supply but stock remains.
+        case stuckStock = "stuck-stock"
+        /// A recorded cart order did not take every SKU it names.
+        case partialCart = "partial-cart"
+    }
+
+    public var kind: Kind
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind.rawValue): \(detail)" }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Hiredis
+
+/// What Redis holds after the run: every SKU's stock and the ledgers. Every command names the keys of one group, which
+/// share a hash tag, so none is cross-slot (a Redis Cluster would refuse an MGET over several groups with CROSSSLOT).
+struct ReadBack {
+    /// Each SKU's stock; `nil` for a key that is gone or not an integer.
+    var finalStock: [Int64?]
+    /// The ledgers, or `nil` for a run without one.
+    var ledger: LedgerContents?
+
+    /// Reads Redis back once.
+    ///
+    /// - Throws: `RedisError` when Redis cannot be read.
+    static func read(_ layout: CatalogLayout, ledger: Bool, on connection: RedisConnection) throws(RedisError)
+        -> ReadBack
+    {
+        var finals: [Int64?] = Array(repeating: nil, count: layout.skus)
+        for group in 0..<layout.groups {
+            let skus = layout.skus(in: group)
+            for start in stride(from: 0, to: skus.count, by: 1000) {
+                let chunk = skus[start..<min(start + 1000, skus.count)]
+                let reply = try connection.send(
+                    RedisCommand([RedisArgument("MGET")] + chunk.map { RedisArgument(layout.stockKey($0)) }))
+                guard let values = reply.array, values.count == chunk.count else {
+                    throw RedisError(.protocolError, "MGET answered \(reply), not \(chunk.count) values")
+                }
+                for (sku, value) in zip(chunk, values) { finals[sku] = value.int }
+            }
+        }
+        let contents = ledger ? try StockLedger(layout: layout).read(on: connection) : nil
+        return ReadBack(finalStock: finals, ledger: contents)
+    }
+
+    /// Reads Redis back, waiting for a paused, restarting or briefly unreachable server with backoff, as the workers
+    /// do. Reads are idempotent: after a fault (a restart, a killed connection) connect again and read once more.
+    ///
+    /// - Parameter timeout: how long to keep trying.
+    /// - Returns: what Redis holds, or the error that ended the tries.
+    static func read(
+        _ layout: CatalogLayout, ledger: Bool, on connection: RedisConnection, within timeout: Duration
+    ) -> Result<ReadBack, RedisError> {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var pause = Duration.milliseconds(20)
+        while true {
+            do throws(RedisError) {
+                if !connection.isConnected { try connection.reconnect() }
+                return .success(try read(layout, ledger: ledger, on: connection))
+            } catch
+                where clock.now + pause < deadline
+                && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse
+                    || error.reply?.code == "LOADING")
+            {
+                connection.close()
+                Thread.sleep(forTimeInterval: pause / .seconds(1))
+                pause = min(pause * 2, .milliseconds(500))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Hiredis
+
+/// The sales ledgers of a run, one per group (one for a single key): reset before a run, read back by the audit.
+/// Every command names the keys of one group, so each goes to the one Redis Cluster slot of that group's hash tag.
+struct StockLedger: Sendable {
+    let layout: CatalogLayout
+
+    /// Deletes each group's ledger and run hash, and writes the new run's metadata.
+    func resetCommands(runID: String, initialStock: Int64, configuration: SimulationConfiguration) -> [RedisCommand] {
+        (0..<layout.groups).flatMap { group in
+            let run = RedisArgument(layout.runKey(group: group))
+            return [
+                RedisCommand("DEL", RedisArgument(layout.ledgerKey(group: group)), run),
+                RedisCommand(
+                    "HSET", run, "run_id", RedisArgument(runID), "initial_stock", RedisArgument(initialStock),
+                    "strategy", RedisArgument(configuration.strategy.rawValue), "workers",
+                    RedisArgument(configuration.workers), "ledger_writes", 0),
+            ]
+        }
+    }
+
+    /// Reads every group's ledger with HSCAN (bounded replies, however large it is) and its write counter.
+    ///
+    /// A single key's entries are `ORDER → UNITS`; a catalog's `ORDER|SKU → UNITS/K`, K the SKUs of the order.
+    ///
+    /// - Throws: `RedisError` when Redis cannot be read.
+    func read(on connection: RedisConnection) throws(RedisError) -> LedgerContents {
+        var result = LedgerContents(
+            unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
+            malformed: 0)
+        for group in 0..<layout.groups {
+            let ledgerKey = layout.ledgerKey(group: group)
+            var cursor = "0"
+            // HSCAN may return an entry twice while the hash is rehashed: count each field once.
+            var seen = Set<String>()
+            var carts: [String: (expected: Int, found: Int)] = [:]
+            repeat {
+                let reply = try connection.send(
+                    RedisCommand("HSCAN", RedisArgument(ledgerKey), RedisArgument(cursor), "COUNT", 1000))
+                guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array
+                else {
+                    throw RedisError(.protocolError, "HSCAN \(ledgerKey) answered \(reply), not a cursor and a page")
+                }
+                cursor = next
+                var index = 0
+                while index + 1 < entries.count {
+                    defer { index += 2 }
+                    guard let field = entries[index].string, seen.insert(field).inserted else { continue }
+                    result.fields += 1
+                    guard let entry = Entry(field: field, value: entries[index + 1].string ?? "", layout: layout) else {
+                        result.malformed += 1
+                        continue
+                    }
+                    result.unitsBySKU[entry.sku] += entry.units
+                    result.units += entry.units
+                    if entry.cartSize == 1 {
+                        result.orders += 1
+                    } else {
+                        carts[entry.order, default: (entry.cartSize, 0)].found += 1
+                    }
+                }
+            } while cursor != "0"
+            result.orders += carts.count
+            result.partialOrders += carts.filter { $0.value.found < $0.value.expected }.map(\.key).sorted()
+            result.writes += Int(
+                try connection.send("HGET", RedisArgument(layout.runKey(group: group)), "ledger_writes").int ?? 0)
+        }
+        return result
+    }
+
+    /// One ledger entry, parsed.
+    private struct Entry {
+        var order: String
+        var sku: Int
+        var units: Int
+        var cartSize: Int
+
+        init?(field: String, value: String, layout: CatalogLayout) {
+            if layout.isSingleKey {
+                guard let units = Int(value), units > 0 else { return nil }
+                self.order = field
+                self.sku = 0
+                self.units = units
+                self.cartSize = 1
+                return
+            }
+            let parts = field.split(separator: "|")
+            let sizes = value.split(separator: "/")
+            guard parts.count == 2, let sku = Int(parts[1]), sku >= 0, sku < layout.skus, sizes.count == 2,
+                let units = Int(sizes[0]), let cartSize = Int(sizes[1]), units > 0, cartSize > 0
+            else { return nil }
+            self.order = String(parts[0])
+            self.sku = sku
+            self.units = units
+            self.cartSize = cartSize
+        }
+    }
+}

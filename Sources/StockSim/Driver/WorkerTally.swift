@@ -1,0 +1,75 @@
+import Histogram
+import Spawn
+
+/// The workers' outcomes summed: what they acknowledged, per SKU and in all, and how they ended. A worker that died
+/// without a report counts with what its last progress message said.
+struct WorkerTally {
+    var acknowledged = 0
+    var acknowledgedOrders = 0
+    var acknowledgedBySKU: [Int]
+    var rejected = 0
+    var gaveUp = 0
+    var attempts = 0
+    var conflicts = 0
+    var unknownOutcomes = 0
+    var recovered = 0
+    var unresolvedOrders = 0
+    var unresolvedUnits = 0
+    var reconnects = 0
+    /// Units each worker acknowledged, sorted.
+    var perWorker: [Int] = []
+    /// Workers that ended without a report.
+    var dead = 0
+    var workers = 0
+    var failures: [SimulationReport.WorkerFailure] = []
+    var latency = Histogram<UInt64>.saleLatency()
+    var retries = Histogram<UInt64>.saleRetries()
+    var peakRSSBytes = 0
+
+    init(_ outcomes: [WorkerOutcome], skus: Int) {
+        acknowledgedBySKU = Array(repeating: 0, count: skus)
+        workers = outcomes.count
+        for outcome in outcomes {
+            peakRSSBytes = max(peakRSSBytes, outcome.peakRSSBytes)
+            guard let report = outcome.report else {
+                dead += 1
+                // What it acknowledged before it died is what its last progress message said.
+                acknowledged += outcome.lastProgress.units
+                acknowledgedOrders += outcome.lastProgress.orders
+                attempts += outcome.lastProgress.attempts
+                conflicts += outcome.lastProgress.conflicts
+                perWorker.append(outcome.lastProgress.units)
+                failures.append(
+                    .init(
+                        worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description,
+                        error: outcome.failure))
+                continue
+            }
+            acknowledged += report.units
+            acknowledgedOrders += report.orders
+            unknownOutcomes += report.unknownOutcomes
+            recovered += report.recovered
+            unresolvedOrders += report.unresolvedOrders
+            unresolvedUnits += report.unresolvedUnits
+            reconnects += report.reconnects
+            for (sku, units) in report.unitsBySKU.enumerated() where sku < skus { acknowledgedBySKU[sku] += units }
+            rejected += report.rejected
+            gaveUp += report.gaveUp
+            attempts += report.attempts
+            conflicts += report.conflicts
+            perWorker.append(report.units)
+            report.latency.add(to: &latency)
+            report.retries.add(to: &retries)
+            if let error = report.error ?? outcome.failure {
+                failures.append(
+                    .init(
+                        worker: outcome.index, pid: outcome.pid, termination: outcome.termination.description,
+                        error: error))
+            }
+        }
+        perWorker.sort()
+    }
+
+    /// The errors workers stopped on.
+    var workerErrors: [String] { failures.compactMap(\.error) }
+}

@@ -1,0 +1,94 @@
+import Hiredis
+import Histogram
+
+extension SimulationReport {
+    /// The report of a run, from its steps: what was prepared, what the pool did, the workers' tally and what Redis
+    /// held afterwards, audited here.
+    init(
+        configuration: SimulationConfiguration, prepared: Preparation, sale: Simulation.Sale, tally: WorkerTally,
+        readBack: Result<ReadBack, RedisError>, redis: String, embedded: Bool
+    ) {
+        let layout = configuration.layout
+        let workerErrors = tally.workerErrors
+        var incompleteReason = workerErrors.first.map { "a worker stopped on an error: \($0)" }
+        let demandCutShort =
+            sale.interrupted || !workerErrors.isEmpty
+            || (tally.dead > 0 && (configuration.orders != nil || tally.dead == tally.workers))
+        var audit = AuditResult(
+            passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
+        var finalStock: Int64?
+        var sold = Int64(tally.acknowledged)
+        var orders = tally.acknowledgedOrders
+        var skus: [SKU]?
+        switch readBack {
+        case .success(let state):
+            let perSKU = prepared.stockPerSKU
+            finalStock =
+                state.finalStock.contains(where: { $0 == nil }) ? nil : state.finalStock.reduce(0) { $0 + ($1 ?? 0) }
+            sold = state.ledger.map { Int64($0.units) } ?? finalStock.map { prepared.initialStock - $0 } ?? sold
+            orders = state.ledger?.orders ?? orders
+            if configuration.isCatalog {
+                skus = (0..<layout.skus).map { sku in
+                    SKU(
+                        key: layout.stockKey(sku), group: layout.group(of: sku), initial: perSKU,
+                        final: state.finalStock[sku],
+                        sold: state.ledger.map { Int64($0.unitsBySKU[sku]) } ?? state.finalStock[sku].map {
+                            perSKU - $0
+                        }
+                            ?? 0,
+                        acknowledged: tally.acknowledgedBySKU[sku])
+                }
+            }
+            audit = Audit.check(
+                Audit.Evidence(
+                    layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
+                    acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
+                    rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
+                    cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
+                    unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits))
+        case .failure(let error):
+            incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+            audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")
+        }
+        let elapsed = sale.elapsedSeconds
+        self.init(
+            runId: prepared.runID, redis: redis, embedded: embedded, key: configuration.key,
+            ledgerKey: layout.groups == 1
+                ? layout.ledgerKey(group: 0) : "{\(configuration.key):g0…g\(layout.groups - 1)}:ledger",
+            workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.ledger,
+            quantity: configuration.quantity.description, ordersLimit: configuration.orders,
+            backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
+            seed: configuration.seed,
+            stock: Stock(initial: prepared.initialStock, final: finalStock), sold: sold, orders: orders,
+            acknowledged: tally.acknowledged, acknowledgedOrders: tally.acknowledgedOrders,
+            rejectedOrders: tally.rejected, gaveUpOrders: tally.gaveUp, attempts: tally.attempts,
+            conflicts: tally.conflicts, unknownOutcomes: tally.unknownOutcomes, recoveredOutcomes: tally.recovered,
+            unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits,
+            reconnects: tally.reconnects,
+            conflictRate: tally.attempts == 0 ? 0 : Double(tally.conflicts) / Double(tally.attempts),
+            elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
+            retriesPerSale: Percentiles(tally.retries), latencyUs: Percentiles(tally.latency),
+            perWorkerSold: Spread(
+                min: tally.perWorker.first ?? 0,
+                median: tally.perWorker.isEmpty ? 0 : tally.perWorker[tally.perWorker.count / 2],
+                max: tally.perWorker.last ?? 0),
+            spawnSeconds: sale.spawnSeconds, workerPeakRssBytes: tally.peakRSSBytes, workerFailures: tally.failures,
+            completed: incompleteReason == nil, incompleteReason: incompleteReason, interrupted: sale.interrupted,
+            faults: sale.faults, faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
+            groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
+            skus: skus, audit: audit)
+    }
+}
+
+extension SimulationReport.Percentiles {
+    /// The percentiles of a histogram; zeros when it is empty.
+    init(_ histogram: Histogram<UInt64>) {
+        guard histogram.totalCount > 0 else {
+            self.init(p50: 0, p90: 0, p99: 0, p999: 0, max: 0)
+            return
+        }
+        self.init(
+            p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+            p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max)
+    }
+}

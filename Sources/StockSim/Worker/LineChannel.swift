@@ -1,0 +1,118 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One end of the driver ↔ worker protocol: newline-delimited JSON messages over a pair of file descriptors. Both
+/// sides use it, the worker on its stdin and stdout, the driver on each worker's pipes; every message is encoded and
+/// decoded here.
+struct LineChannel: Sendable {
+    /// A line that is not a message of the protocol, quoted.
+    struct UndecodableLine: Error, CustomStringConvertible {
+        var line: String
+        var description: String {
+            "sent a line that is not a message of the worker protocol: \(line.prefix(200).debugDescription)"
+        }
+    }
+
+    /// Read from, or −1 once closed.
+    private(set) var input: Int32
+    /// Written to, or −1 once closed.
+    private(set) var output: Int32
+    private var buffer: [UInt8] = []
+
+    init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Sends one message as one line, with a single write(2) for lines under PIPE_BUF, so lines never interleave.
+    ///
+    /// - Returns: false when the other end is gone (EPIPE); its end of file will tell the rest.
+    @discardableResult
+    func send(_ message: some Encodable) -> Bool {
+        guard output >= 0, var bytes = try? JSONEncoder().encode(message) else { return false }
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(output, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+    }
+
+    /// Blocks until the next message arrives.
+    ///
+    /// - Returns: the message, or `nil` at end of file.
+    /// - Throws: `UndecodableLine` quoting a line that is not a message.
+    mutating func receive<Message: Decodable>(_ type: Message.Type) throws(UndecodableLine) -> Message? {
+        while true {
+            if let line = nextBufferedLine() { return try Self.decode(type, line) }
+            guard readAvailable() else { return nil }
+        }
+    }
+
+    /// Reads what is available without waiting past one read(2) (after a poll said there is something), and decodes
+    /// every complete line.
+    ///
+    /// - Returns: the messages or undecodable lines read, and whether the other end is still open.
+    mutating func receiveAvailable<Message: Decodable>(_ type: Message.Type) -> (
+        messages: [Result<Message, UndecodableLine>], open: Bool
+    ) {
+        let open = readAvailable()
+        var messages: [Result<Message, UndecodableLine>] = []
+        while let line = nextBufferedLine() {
+            messages.append(Result { () throws(UndecodableLine) in try Self.decode(type, line) })
+        }
+        return (messages, open)
+    }
+
+    /// Closes the input (after end of file, or to stop listening).
+    mutating func closeInput() {
+        if input >= 0 { close(input) }
+        input = -1
+    }
+
+    /// Closes the output: the other end reads end of file.
+    mutating func closeOutput() {
+        if output >= 0 { close(output) }
+        output = -1
+    }
+
+    private static func decode<Message: Decodable>(_ type: Message.Type, _ line: [UInt8]) throws(UndecodableLine)
+        -> Message
+    {
+        do {
+            return try JSONDecoder().decode(type, from: Data(line))
+        } catch {
+            throw UndecodableLine(line: String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    private mutating func nextBufferedLine() -> [UInt8]? {
+        guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = Array(buffer[..<newline])
+        buffer.removeSubrange(...newline)
+        return line
+    }
+
+    /// One read(2) into the buffer; false at end of file or on an error other than EINTR.
+    private mutating func readAvailable() -> Bool {
+        guard input >= 0 else { return false }
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            buffer.append(contentsOf: chunk[0..<count])
+            return true
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hiredis
+import Histogram
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by the stdin watcher when the driver asks the worker to stop.
+private let stopRequested = Atomic<Bool>(false)
+
+/// The worker process: `stocksim worker` (hidden) runs this. It reads its assignment on stdin, connects, says
+/// `ready`, waits for `go`, sells, streams `progress` messages about ten times a second and ends with `done` and its
+/// report. When its stdin closes (the driver died) it exits at once.
+public enum WorkerProcess {
+    /// Runs the worker protocol on stdin and stdout; returns the process exit status.
+    public static func main() -> Int32 {
+        var channel = LineChannel(input: 0, output: 1)
+        guard case .assignment(let assignment)? = try? channel.receive(DriverMessage.self) else {
+            channel.send(
+                WorkerMessage.failed("no assignment on stdin: this mode is for stocksim's driver, not for people"))
+            return 2
+        }
+        let connection: RedisConnection
+        do {
+            var options = assignment.configuration.connectionOptions
+            if assignment.namedConnection { options.clientName = "stocksim-\(assignment.runID)-w\(assignment.index)" }
+            connection = try RedisConnection(endpoint: RedisEndpoint(url: assignment.redisURL), options: options)
+        } catch {
+            channel.send(WorkerMessage.failed(error.message))
+            return 2
+        }
+        channel.send(WorkerMessage.ready)
+        guard case .go? = try? channel.receive(DriverMessage.self) else { return 3 }
+        watchForStop(channel)
+        let report = sell(assignment, on: connection, channel: channel)
+        return channel.send(WorkerMessage.done(report)) ? 0 : 2
+    }
+
+    /// The sales loop, for 1…K SKUs per order: each order takes its quantity of `cartSize` distinct in-stock SKUs of
+    /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota.
+    static func sell(_ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel)
+        -> WorkerReport
+    {
+        var report = WorkerReport(index: assignment.index)
+        var latency = Histogram<UInt64>.saleLatency()
+        var retries = Histogram<UInt64>.saleRetries()
+        sell(assignment, on: connection, channel: channel, into: &report, latency: &latency, retries: &retries)
+        report.finishedNanoseconds = monotonicNanoseconds()
+        report.latency = HistogramCounts(latency)
+        report.retries = HistogramCounts(retries)
+        return report
+    }
+
+    private static func sell(
+        _ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel,
+        into report: inout WorkerReport, latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+    ) {
+        let configuration = assignment.configuration
+        let layout = configuration.layout
+        let keys = SaleKeys(layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.ledger)
+        let sale = configuration.strategy.makeSale(
+            keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
+            quantities: configuration.quantity.range)
+        var demand = Demand(layout: layout, cartSize: configuration.cartSize, skew: configuration.skew)
+        report.unitsBySKU = Array(repeating: 0, count: layout.skus)
+        var random = assignment.random
+        let minimum = configuration.quantity.range.lowerBound
+        let clock = ContinuousClock()
+        var nextProgress = clock.now
+        var sequence = 0
+        let orderPrefix = assignment.orderPrefix
+        while assignment.orderQuota.map({ sequence < $0 }) ?? true {
+            if stopRequested.load(ordering: .relaxed) {
+                report.stopped = true
+                return
+            }
+            guard let group = demand.nextGroup(using: &random) else { return }  // Sold out everywhere.
+            sequence += 1
+            let units = Int.random(in: configuration.quantity.range, using: &random)
+            // Only a ledger needs the order's id; without one, spare the string.
+            let order = Order(
+                id: configuration.ledger ? orderPrefix + String(sequence) : "", units: units,
+                skus: demand.skus(in: group, using: &random), group: group)
+            let started = clock.now
+            let outcome: SaleOutcome?
+            do {
+                outcome = try placeSurvivingFaults(
+                    order, sale: sale, keys: keys, configuration: configuration, connection: connection,
+                    report: &report)
+            } catch let error as RedisError {
+                report.error = error.message
+                return
+            } catch {
+                report.error = "\(error)"
+                return
+            }
+            guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
+            let now = clock.now
+            if let remaining = report.record(
+                outcome, of: order, took: now - started, latency: &latency, retries: &retries)
+            {
+                // Sold out for every order size: this worker asks for the SKU no more.
+                for (sku, left) in zip(order.skus, remaining) where left < minimum { demand.soldOut(sku) }
+            }
+            if now >= nextProgress {
+                nextProgress = now + .milliseconds(100)
+                channel.send(WorkerMessage.progress(report.progress))
+            }
+        }
+    }
+
+    /// Watches stdin after `go`: `stop` asks for a clean stop; end of file means the driver is gone.
+    private static func watchForStop(_ channel: LineChannel) {
+        let thread = Thread {
+            var channel = channel
+            while let message = try? channel.receive(DriverMessage.self) {
+                if message == .stop { stopRequested.store(true, ordering: .relaxed) }
+            }
+            // The driver died or closed our stdin without asking us to stop: leave at once, orphans help nobody.
+            if !stopRequested.load(ordering: .relaxed) { _exit(3) }
+        }
+        thread.start()
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: comparable across the driver and its workers.
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
