@@ -228,7 +228,7 @@ public final class RedisServer: Sendable {
 
         /// Starts a watchdog over `server`; `nil` when `/bin/sh` cannot be started (the server then runs unguarded).
         init?(server: ChildProcess, directory: String) {
-            guard let pipe = try? Spawn.Pipe() else { return nil }
+            guard let pipe = try? PipeDescriptors() else { return nil }
             defer { close(pipe.readEnd) }
             guard
                 let process = try? ChildProcess.spawn(

@@ -68,7 +68,7 @@ func wrapperRound(_ endpoint: RedisEndpoint, stock: Int) throws -> Double {
 
 /// Runs the C reference with one worker; returns its sales per second.
 func referenceRound(_ binary: String, port: Int, stock: Int) throws -> Double {
-    let pipe = try Spawn.Pipe()
+    let pipe = try PipeDescriptors()
     let child = try ChildProcess.spawn(
         binary, arguments: [String(port), String(stock), "1"], stdout: .descriptor(pipe.writeEnd), processGroup: nil)
     close(pipe.writeEnd)

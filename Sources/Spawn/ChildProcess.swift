@@ -196,7 +196,7 @@ public struct ChildProcess: Sendable, Hashable {
 }
 
 /// A pipe whose two ends are closed on exec, so children receive only the end that is given to them explicitly.
-public struct Pipe: Sendable {
+public struct PipeDescriptors: Sendable {
     public let readEnd: Int32
     public let writeEnd: Int32
 

@@ -58,9 +58,9 @@ let runningReferenceGroup = Atomic<Int32>(0)
 func capture(_ executable: String, _ arguments: [String], scratch: String) throws(SetupFailure) -> CapturedRun {
     let errorFile = scratch + "/stderr"
     unlink(errorFile)
-    let pipe: Spawn.Pipe
+    let pipe: PipeDescriptors
     do {
-        pipe = try Spawn.Pipe()
+        pipe = try PipeDescriptors()
     } catch {
         throw SetupFailure(error.message)
     }

@@ -23,7 +23,7 @@ struct SpawnTests {
             close(leaky[0])
             close(leaky[1])
         }
-        let given = try Spawn.Pipe()
+        let given = try PipeDescriptors()
         defer { close(given.readEnd) }
 
         let child = try ChildProcess.spawn("sleep", arguments: ["10"], stdout: .descriptor(given.writeEnd))
@@ -38,7 +38,7 @@ struct SpawnTests {
 
     @Test("both ends of a Pipe are close-on-exec from the start")
     func pipeEndsAreCloseOnExec() throws {
-        let pipe = try Spawn.Pipe()
+        let pipe = try PipeDescriptors()
         defer {
             close(pipe.readEnd)
             close(pipe.writeEnd)

@@ -44,8 +44,8 @@ final class WorkerPool {
         signal(SIGPIPE, SIG_IGN)
         for assignment in assignments {
             do {
-                let input = try Spawn.Pipe()
-                let output = try Spawn.Pipe()
+                let input = try PipeDescriptors()
+                let output = try PipeDescriptors()
                 // All workers share one process group, so the driver can signal (and in the worst case kill) them
                 // all at once, and a Ctrl-C at the terminal reaches only the driver.
                 let process = try ChildProcess.spawn(

@@ -1,4 +1,3 @@
-import EmbeddedRedis
 import Foundation
 import Hiredis
 public import Logging
@@ -184,7 +183,7 @@ public struct Sweep: Sendable {
 
     public init(
         configuration: SweepConfiguration, redis: RedisTarget = .embedded, workerExecutable: String,
-        workerArguments: [String] = ["worker"], logger: Logger = Logger(label: "stocksim")
+        workerArguments: [String] = ["worker"], logger: Logger = .silent
     ) {
         self.configuration = configuration
         self.redis = redis
@@ -234,28 +233,10 @@ public struct Sweep: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
-        var server: RedisServer?
-        defer { server?.stop() }
-        let url: String
-        switch redis {
-        case .embedded(let serverConfiguration):
-            do {
-                let started = try RedisServer(serverConfiguration)
-                server = started
-                url = started.url
-                logger.info("started redis-server", metadata: ["address": "\(started.endpoint.addressDescription)"])
-            } catch {
-                throw SimulationError(.redisUnavailable, error.message)
-            }
-        case .url(let given):
-            url = given
-        }
-        let endpoint: RedisEndpoint
-        do {
-            endpoint = try RedisEndpoint(url: url)
-        } catch {
-            throw SimulationError(.invalidConfiguration, error.message)
-        }
+        // One target for the whole sweep: an embedded server is started once and stopped at the end.
+        let target = try ResolvedTarget(redis, logger: logger)
+        defer { target.stop() }
+        let endpoint = target.endpoint
         // The sweep's own connection reads INFO around every run; it reconnects by itself after a failure.
         let monitor: RedisConnection
         do {
@@ -271,7 +252,7 @@ public struct Sweep: Sendable {
 
         let clock = ContinuousClock()
         let start = clock.now
-        let keys = StockKeys(stock: configuration.base.key)
+        let layout = configuration.base.layout
         var runs: [SweepStep: SweepRun] = [:]
         var incompleteReason: String?
         var interrupted = false
@@ -284,11 +265,14 @@ public struct Sweep: Sendable {
             if step.index > 1 {
                 // Deleting the previous run's ledger here, outside the measured window, keeps its cost out of
                 // the next run's Redis CPU (the run would delete it itself after the first INFO).
-                _ = try? monitor.send("DEL", RedisArgument(keys.ledger))
+                for group in 0..<layout.groups {
+                    _ = try? monitor.send("DEL", RedisArgument(layout.ledgerKey(group: group)))
+                }
             }
             let simulation = Simulation(
                 configuration: configuration.configuration(strategy: step.strategy, workers: step.workers),
-                redis: .url(url), workerExecutable: workerExecutable, workerArguments: workerArguments, logger: logger)
+                redis: .url(target.url), workerExecutable: workerExecutable, workerArguments: workerArguments,
+                logger: logger)
             let cpuBefore = Self.redisCPUSeconds(monitor)
             var report: SimulationReport
             do {
@@ -300,7 +284,7 @@ public struct Sweep: Sendable {
                 break
             }
             let cpuAfter = Self.redisCPUSeconds(monitor)
-            report.embedded = server != nil
+            report.embedded = target.server != nil
             let run = SweepRun(
                 repetition: step.repetition,
                 redisCpuPercent: Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),
@@ -336,7 +320,7 @@ public struct Sweep: Sendable {
             }
         }
         return SweepResult(
-            parameters: SweepParameters(configuration), redis: endpoint.description, embedded: server != nil,
+            parameters: SweepParameters(configuration), redis: endpoint.description, embedded: target.server != nil,
             points: points, completed: incompleteReason == nil, incompleteReason: incompleteReason,
             interrupted: interrupted, elapsedSeconds: (clock.now - start) / .seconds(1))
     }

@@ -1,0 +1,106 @@
+import Foundation
+import Spawn
+import Testing
+
+@testable import StockSim
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The driver ↔ worker protocol: every message survives the line channel, and a line that is not a message is an
+/// error that quotes it.
+@Suite("worker protocol")
+struct WorkerProtocolTests {
+    static let assignment = WorkerAssignment(
+        index: 3, runID: "ab12", redisURL: "redis://:secret@127.0.0.1:6379/0",
+        configuration: SimulationConfiguration(initialStock: 50, strategy: .lua, workers: 4, skus: 6, groups: 2),
+        orderQuota: 17, scriptSHA: String(repeating: "a", count: 40), namedConnection: true)
+
+    static var report: WorkerReport {
+        var report = WorkerReport(index: 2)
+        report.units = 40
+        report.orders = 20
+        report.rejected = 1
+        report.attempts = 25
+        report.conflicts = 5
+        report.latency = HistogramCounts(pairs: [[120, 3], [480, 1]])
+        report.retries = HistogramCounts(pairs: [[0, 18], [1, 2]])
+        report.unitsBySKU = [10, 30]
+        report.error = "the stock key 'k' does not exist (was it deleted?)"
+        report.finishedNanoseconds = 123_456_789
+        return report
+    }
+
+    /// A channel whose output feeds its own input, through a pipe.
+    func loopback() throws -> LineChannel {
+        let pipe = try PipeDescriptors()
+        return LineChannel(input: pipe.readEnd, output: pipe.writeEnd)
+    }
+
+    @Test(arguments: [
+        DriverMessage.assignment(WorkerProtocolTests.assignment), .go, .stop,
+    ])
+    func driverMessagesRoundTrip(message: DriverMessage) throws {
+        var channel = try loopback()
+        defer {
+            channel.closeOutput()
+            channel.closeInput()
+        }
+        #expect(channel.send(message))
+        #expect(try channel.receive(DriverMessage.self) == message)
+    }
+
+    @Test(arguments: [
+        WorkerMessage.ready, .progress(WorkerProgress(units: 7, orders: 5, attempts: 9, conflicts: 2)),
+        .done(WorkerProtocolTests.report), .failed("cannot connect to 127.0.0.1:1: connection refused"),
+    ])
+    func workerMessagesRoundTrip(message: WorkerMessage) throws {
+        var channel = try loopback()
+        defer {
+            channel.closeOutput()
+            channel.closeInput()
+        }
+        #expect(channel.send(message))
+        #expect(try channel.receive(WorkerMessage.self) == message)
+    }
+
+    @Test func messagesStreamInOrderAndEndAtEndOfFile() throws {
+        var channel = try loopback()
+        defer { channel.closeInput() }
+        let messages: [WorkerMessage] = [.ready, .progress(WorkerProgress(units: 1)), .done(Self.report)]
+        for message in messages { channel.send(message) }
+        channel.closeOutput()
+        let (received, open) = channel.receiveAvailable(WorkerMessage.self)
+        #expect(try received.map { try $0.get() } == messages)
+        #expect(open)
+        #expect(try channel.receive(WorkerMessage.self) == nil)
+    }
+
+    @Test func aLineThatDoesNotDecodeIsAnErrorQuotingIt() throws {
+        var channel = try loopback()
+        defer {
+            channel.closeOutput()
+            channel.closeInput()
+        }
+        let garbage = Array("progress 1 2 3 4\n".utf8)
+        #expect(garbage.withUnsafeBytes { write(channel.output, $0.baseAddress, $0.count) } == garbage.count)
+        #expect {
+            _ = try channel.receive(WorkerMessage.self)
+        } throws: { error in
+            (error as? LineChannel.UndecodableLine)?.description.contains("\"progress 1 2 3 4\"") == true
+        }
+    }
+
+    @Test func aWorkerThatSendsGarbageFailsToStartWithTheLineQuoted() throws {
+        let pool = WorkerPool()
+        #expect {
+            try pool.start(
+                executable: "/bin/sh", arguments: ["-c", "echo 'hello, driver'; sleep 5"],
+                assignments: [Self.assignment], readyTimeout: .seconds(5))
+        } throws: { error in
+            let message = (error as? PoolStartError)?.message ?? ""
+            return message.contains("worker 3 could not start") && message.contains("\"hello, driver\"")
+        }
+    }
+}
