@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Hiredis", targets: ["Hiredis"]),
         .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
         .library(name: "StockSim", targets: ["StockSim"]),
+        .library(name: "StockSimRendering", targets: ["StockSimRendering"]),
         .executable(name: "stocksim", targets: ["stocksim"]),
         .executable(name: "hiredis-benchmark", targets: ["HiredisBenchmark"]),
         .executable(name: "stocksim-benchmark", targets: ["StockSimBenchmark"]),
@@ -58,12 +59,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Text, CSV and SVG renderings of reports, for the command line.
+        .target(
+            name: "StockSimRendering",
+            dependencies: ["StockSim"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "stocksim",
             dependencies: [
                 "StockSim",
-                "Hiredis",
-                "EmbeddedRedis",
+                "StockSimRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,9 +101,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "StockSimRenderingTests",
+            dependencies: ["StockSimRendering", "StockSim"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StockSimTests",
             dependencies: [
-                "StockSim", "Hiredis", "EmbeddedRedis", "Spawn",
+                "StockSim", "StockSimRendering", "Hiredis", "EmbeddedRedis", "Spawn",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

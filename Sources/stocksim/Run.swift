@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import Logging
 import StockSim
+import StockSimRendering
 import Synchronization
 
 #if canImport(Glibc)
@@ -112,7 +113,7 @@ extension Stocksim {
             if json {
                 FileHandle.standardOutput.write(try report.json() + Data("\n".utf8))
             } else {
-                print(Summary.render(report))
+                print(RunSummary.text(report))
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import StockSim
+import StockSimRendering
 import Synchronization
 
 #if canImport(Glibc)
@@ -146,7 +147,7 @@ extension Stocksim {
                 throw Stocksim.exit(for: error)
             }
             display.finish()
-            print(result.table())
+            print(SweepTable(result).text())
             try write(result)
 
             let signal = stopSignal.load(ordering: .relaxed)
@@ -174,7 +175,7 @@ extension Stocksim {
                 do {
                     let contents: Data
                     switch flag {
-                    case "--csv": contents = Data(result.csv().utf8)
+                    case "--csv": contents = Data(SweepCSV(result).text().utf8)
                     case "--json": contents = try result.json() + Data("\n".utf8)
                     default: contents = Data(SweepChart(result).svg().utf8)
                     }
@@ -231,7 +232,7 @@ final class SweepProgressDisplay {
             let cpu = run.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?"
             let line =
                 prefix
-                + ": \(Summary.grouped(report.salesPerSecond)) sales/s, conflicts \(Summary.percent(report.conflictRate)), "
+                + ": \(NumberText.grouped(report.salesPerSecond)) sales/s, conflicts \(NumberText.percent(report.conflictRate, digits: 1)), "
                 + "redis cpu \(cpu), audit \(report.audit.passed ? "passed" : "FAILED")"
             if terminal { draw(line) } else { write(line + "\n") }
         }

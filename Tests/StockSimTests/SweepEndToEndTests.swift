@@ -2,6 +2,7 @@ import Foundation
 import Hiredis
 import Spawn
 import StockSim
+import StockSimRendering
 import Testing
 
 /// `stocksim sweep` end to end, and `Sweep` from the library: real redis-server, real worker processes.
@@ -42,7 +43,7 @@ struct SweepEndToEndTests {
 
         // CSV: a header and a row per point.
         let rows = TextFile.read(csv).split(separator: "\n")
-        #expect(rows.first == Substring(SweepResult.csvHeader.joined(separator: ",")))
+        #expect(rows.first == Substring(SweepCSV.header.joined(separator: ",")))
         #expect(rows.count == 5)
         #expect(rows.filter { $0.hasSuffix(",true,true") }.count == 2, "one recommended point per strategy")
 

@@ -200,15 +200,15 @@ public struct SweepRecommendation: Sendable, Codable, Hashable, CustomStringConv
         // A difference, not a product with (1 − tolerance), so that exactly 5% below counts as within 5%.
         let chosen = counts.first { (best - (medians[$0] ?? 0)) <= best * tolerance } ?? bestWorkers
         let rate = medians[chosen] ?? best
-        let percent = SweepText.percent(tolerance)
+        let percent = NumberText.percent(tolerance)
         let reason: String
         if counts.count == 1 {
-            reason = "\(SweepText.rate(rate))/s; the only worker count with figures"
+            reason = "\(NumberText.rate(rate))/s; the only worker count with figures"
         } else if chosen == bestWorkers {
-            reason = "\(SweepText.rate(rate))/s, the best median; no smaller count comes within \(percent)"
+            reason = "\(NumberText.rate(rate))/s, the best median; no smaller count comes within \(percent)"
         } else {
             reason =
-                "\(SweepText.rate(rate))/s, within \(percent) of the best \(SweepText.rate(best))/s at \(bestWorkers)"
+                "\(NumberText.rate(rate))/s, within \(percent) of the best \(NumberText.rate(best))/s at \(bestWorkers)"
         }
         return SweepRecommendation(
             strategy: strategy, workers: chosen, salesPerSecond: rate, bestWorkers: bestWorkers,
@@ -306,145 +306,5 @@ public struct SweepResult: Sendable, Codable {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(SweepResult.self, from: data)
-    }
-
-    /// The columns of ``csv()``, in order.
-    public static let csvHeader = [
-        "strategy", "workers", "runs", "sales_per_second_median", "sales_per_second_min", "sales_per_second_max",
-        "conflict_rate", "latency_p99_us", "retries_per_sale_p99", "redis_cpu_percent", "audits_passed",
-        "recommended",
-    ]
-
-    /// A header and one row per point; a point none of whose runs completed has empty figures.
-    public func csv() -> String {
-        var lines = [Self.csvHeader.joined(separator: ",")]
-        for point in points {
-            let recommended = recommendation(for: point.strategy)?.workers == point.workers
-            var fields = [point.strategy.rawValue, "\(point.workers)"]
-            if let figures = point.aggregate {
-                fields += [
-                    "\(figures.runs)", String(format: "%.1f", figures.salesPerSecond.median),
-                    String(format: "%.1f", figures.salesPerSecond.min),
-                    String(format: "%.1f", figures.salesPerSecond.max),
-                    String(format: "%.4f", figures.conflictRate), String(format: "%.0f", figures.latencyP99Us),
-                    SweepText.plain(figures.retriesPerSaleP99),
-                    figures.redisCpuPercent.map { String(format: "%.1f", $0) } ?? "",
-                ]
-            } else {
-                fields += ["0", "", "", "", "", "", "", ""]
-            }
-            fields += [point.auditsPassed ? "true" : "false", recommended ? "true" : "false"]
-            lines.append(fields.joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// The table printed at the end of a sweep: a row per point, a note on reading Redis's CPU, the recommendations
-    /// and the audit verdict.
-    public func table() -> String {
-        let p = parameters
-        let server = embedded ? "embedded redis-server \(redis)" : redis
-        let total = p.strategies.count * p.workerCounts.count * p.repeats
-        let workers = p.workerCounts.map(String.init).joined(separator: ", ")
-        var lines = [
-            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) workers, "
-                + "\(p.repeats) repeat\(p.repeats == 1 ? "" : "s") (\(runCount) of \(total) runs), \(p.stock) units per run, "
-                + "key \(p.key), \(server), \(String(format: "%.1f", elapsedSeconds)) s",
-            "",
-        ]
-        let header = [
-            "strategy", "workers", "sales/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu",
-            "audits", "",
-        ]
-        var rows: [[String]] = []
-        for point in points {
-            let audits = point.auditsPassed ? "passed" : "FAILED \(point.auditFailures)/\(point.runs.count)"
-            let marker = recommendation(for: point.strategy)?.workers == point.workers ? "← recommended" : ""
-            guard let figures = point.aggregate else {
-                rows.append([
-                    point.strategy.rawValue, "\(point.workers)", "–", "incomplete", "", "", "", "", audits, marker,
-                ])
-                continue
-            }
-            let spread = figures.salesPerSecond
-            rows.append([
-                point.strategy.rawValue, "\(point.workers)", SweepText.rate(spread.median),
-                "\(SweepText.rate(spread.min))–\(SweepText.rate(spread.max))",
-                SweepText.percent(figures.conflictRate, digits: 1),
-                SweepText.micros(figures.latencyP99Us), SweepText.plain(figures.retriesPerSaleP99),
-                figures.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?", audits, marker,
-            ])
-        }
-        let leftAligned: Set<Int> = [0, 8, 9]
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        for row in [header] + rows {
-            let cells = row.indices.map { column in
-                let pad = String(repeating: " ", count: widths[column] - row[column].count)
-                return leftAligned.contains(column) ? row[column] + pad : pad + row[column]
-            }
-            lines.append(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
-        lines.append("")
-        lines.append(
-            "sales/s is the median over the repeats, min–max the slowest and fastest run; redis cpu is the server's CPU"
-        )
-        lines.append(
-            "time over the run's time, as a share of one core: near 100% the single-threaded server is the bottleneck,")
-        lines.append("well below it the clients are.")
-        lines.append("")
-        lines.append(
-            "recommended (the smallest worker count within \(SweepText.percent(p.tolerance)) of the best median):")
-        for strategy in p.strategies {
-            if let recommendation = recommendation(for: strategy) {
-                lines.append("  \(recommendation)")
-            } else if points.contains(where: { $0.strategy == strategy && $0.aggregate != nil }) {
-                lines.append("  \(strategy): none (every point failed its audit)")
-            } else {
-                lines.append("  \(strategy): none (no run completed)")
-            }
-        }
-        let failed = points.filter { !$0.auditsPassed }
-        if failed.isEmpty {
-            lines.append("audit: PASSED in every run")
-        } else {
-            let failures = failed.reduce(0) { $0 + $1.auditFailures }
-            let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
-            lines.append("audit: FAILED in \(failures) of \(runCount) runs (\(places))")
-        }
-        if interrupted { lines.append("interrupted: stopped by a signal; the figures cover the runs before it") }
-        if let incompleteReason { lines.append("incomplete: \(incompleteReason)") }
-        return lines.joined(separator: "\n")
-    }
-}
-
-/// How the sweep writes its numbers for people.
-enum SweepText {
-    /// `850`, `4.12k`, `41.2k`, `412k`, `1.23M`: three significant digits.
-    static func rate(_ value: Double) -> String {
-        switch value {
-        case ..<1_000: String(format: "%.0f", value)
-        case ..<9_995: String(format: "%.2fk", value / 1_000)
-        case ..<99_950: String(format: "%.1fk", value / 1_000)
-        case ..<999_500: String(format: "%.0fk", value / 1_000)
-        default: String(format: "%.2fM", value / 1_000_000)
-        }
-    }
-
-    /// `5%` for 0.05; `digits` decimals.
-    static func percent(_ fraction: Double, digits: Int = 0) -> String {
-        String(format: "%.\(digits)f%%", fraction * 100)
-    }
-
-    /// `3` for 3.0, `2.5` for 2.5.
-    static func plain(_ value: Double) -> String {
-        value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.1f", value)
-    }
-
-    static func micros(_ value: Double) -> String {
-        switch value {
-        case ..<1_000: String(format: "%.0f µs", value)
-        case ..<1_000_000: String(format: "%.2f ms", value / 1_000)
-        default: String(format: "%.2f s", value / 1_000_000)
-        }
     }
 }

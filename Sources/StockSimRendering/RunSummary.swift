@@ -1,9 +1,10 @@
 import Foundation
-import StockSim
+public import StockSim
 
-/// The readable summary printed at the end of a run.
-enum Summary {
-    static func render(_ report: SimulationReport) -> String {
+/// The readable summary printed at the end of a run (`stocksim run` without `--json`).
+public enum RunSummary {
+    /// The summary, one line per figure.
+    public static func text(_ report: SimulationReport) -> String {
         var lines: [String] = []
         let server = report.embedded ? "embedded redis-server \(report.redis)" : report.redis
         lines.append(
@@ -28,9 +29,15 @@ enum Summary {
                 "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"
             ))
         lines.append(
-            row("throughput", "\(grouped(report.salesPerSecond)) sales/s over \(seconds(report.elapsedSeconds))"))
+            row(
+                "throughput",
+                "\(NumberText.grouped(report.salesPerSecond)) sales/s over \(NumberText.seconds(report.elapsedSeconds))"
+            ))
         lines.append(
-            row("attempts", "\(report.attempts), conflicts \(report.conflicts) (\(percent(report.conflictRate)))"))
+            row(
+                "attempts",
+                "\(report.attempts), conflicts \(report.conflicts) (\(NumberText.percent(report.conflictRate, digits: 1)))"
+            ))
         if report.unknownOutcomes > 0 || report.reconnects > 0 {
             lines.append(
                 row(
@@ -49,14 +56,14 @@ enum Summary {
         lines.append(
             row(
                 "latency/sale",
-                "p50 \(micros(l.p50)), p90 \(micros(l.p90)), p99 \(micros(l.p99)), p99.9 \(micros(l.p999)), max \(micros(l.max))"
+                "p50 \(NumberText.micros(Double(l.p50))), p90 \(NumberText.micros(Double(l.p90))), p99 \(NumberText.micros(Double(l.p99))), p99.9 \(NumberText.micros(Double(l.p999))), max \(NumberText.micros(Double(l.max)))"
             ))
         let w = report.perWorkerSold
         lines.append(row("per worker", "min \(w.min), median \(w.median), max \(w.max) units"))
         lines.append(
             row(
                 "workers",
-                "spawned and connected in \(seconds(report.spawnSeconds)), peak RSS of a worker \(megabytes(report.workerPeakRssBytes))"
+                "spawned and connected in \(NumberText.seconds(report.spawnSeconds)), peak RSS of a worker \(NumberText.megabytes(report.workerPeakRssBytes))"
             ))
         for failure in report.workerFailures {
             lines.append(
@@ -80,24 +87,4 @@ enum Summary {
     private static func row(_ label: String, _ value: String) -> String {
         "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + value
     }
-
-    static func grouped(_ value: Double) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.maximumFractionDigits = 0
-        return formatter.string(from: NSNumber(value: value)) ?? "\(Int(value))"
-    }
-
-    static func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
-    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
-
-    static func micros(_ value: UInt64) -> String {
-        switch value {
-        case ..<1_000: "\(value) µs"
-        case ..<1_000_000: String(format: "%.2f ms", Double(value) / 1_000)
-        default: String(format: "%.2f s", Double(value) / 1_000_000)
-        }
-    }
-
-    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_000_000) }
 }

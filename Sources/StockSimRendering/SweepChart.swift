@@ -1,4 +1,5 @@
 import Foundation
+public import StockSim
 
 /// A sweep drawn as an SVG document a person can read without the table: throughput on top, conflict rate below,
 /// both against the number of workers on a log-2 axis, one line per strategy, the recommended points ringed.
@@ -184,7 +185,7 @@ public struct SweepChart: Sendable {
         lines.append(text("recommended", x: x + 34, y: y + 4))
         lines.append(
             text(
-                "fewest workers within \(SweepText.percent(result.parameters.tolerance))", x: x + 34, y: y + 19,
+                "fewest workers within \(NumberText.percent(result.parameters.tolerance))", x: x + 34, y: y + 19,
                 attributes: ##"fill="#555" font-size="11""##))
         lines.append(text("of the best median", x: x + 34, y: y + 33, attributes: ##"fill="#555" font-size="11""##))
         y += 56

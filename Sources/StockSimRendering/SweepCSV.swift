@@ -1,0 +1,41 @@
+import Foundation
+public import StockSim
+
+/// A sweep as CSV: a header and one row per strategy and worker count (`stocksim sweep --csv`).
+public struct SweepCSV: Sendable {
+    public var result: SweepResult
+
+    /// - Parameter result: the sweep to write.
+    public init(_ result: SweepResult) { self.result = result }
+
+    /// The columns, in order.
+    public static let header = [
+        "strategy", "workers", "runs", "sales_per_second_median", "sales_per_second_min", "sales_per_second_max",
+        "conflict_rate", "latency_p99_us", "retries_per_sale_p99", "redis_cpu_percent", "audits_passed",
+        "recommended",
+    ]
+
+    /// A header and one row per point; a point none of whose runs completed has empty figures.
+    public func text() -> String {
+        var lines = [Self.header.joined(separator: ",")]
+        for point in result.points {
+            let recommended = result.recommendation(for: point.strategy)?.workers == point.workers
+            var fields = [point.strategy.rawValue, "\(point.workers)"]
+            if let figures = point.aggregate {
+                fields += [
+                    "\(figures.runs)", String(format: "%.1f", figures.salesPerSecond.median),
+                    String(format: "%.1f", figures.salesPerSecond.min),
+                    String(format: "%.1f", figures.salesPerSecond.max),
+                    String(format: "%.4f", figures.conflictRate), String(format: "%.0f", figures.latencyP99Us),
+                    NumberText.plain(figures.retriesPerSaleP99),
+                    figures.redisCpuPercent.map { String(format: "%.1f", $0) } ?? "",
+                ]
+            } else {
+                fields += ["0", "", "", "", "", "", "", ""]
+            }
+            fields += [point.auditsPassed ? "true" : "false", recommended ? "true" : "false"]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

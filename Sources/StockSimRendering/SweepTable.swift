@@ -1,0 +1,87 @@
+import Foundation
+public import StockSim
+
+/// The table printed at the end of a sweep (`stocksim sweep`).
+public struct SweepTable: Sendable {
+    public var result: SweepResult
+
+    /// - Parameter result: the sweep to show.
+    public init(_ result: SweepResult) { self.result = result }
+
+    /// The table printed at the end of a sweep: a row per point, a note on reading Redis's CPU, the recommendations
+    /// and the audit verdict.
+    public func text() -> String {
+        let p = result.parameters
+        let server = result.embedded ? "embedded redis-server \(result.redis)" : result.redis
+        let total = p.strategies.count * p.workerCounts.count * p.repeats
+        let workers = p.workerCounts.map(String.init).joined(separator: ", ")
+        var lines = [
+            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) workers, "
+                + "\(p.repeats) repeat\(p.repeats == 1 ? "" : "s") (\(result.runCount) of \(total) runs), \(p.stock) units per run, "
+                + "key \(p.key), \(server), \(String(format: "%.1f", result.elapsedSeconds)) s",
+            "",
+        ]
+        let header = [
+            "strategy", "workers", "sales/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu",
+            "audits", "",
+        ]
+        var rows: [[String]] = []
+        for point in result.points {
+            let audits = point.auditsPassed ? "passed" : "FAILED \(point.auditFailures)/\(point.runs.count)"
+            let marker = result.recommendation(for: point.strategy)?.workers == point.workers ? "← recommended" : ""
+            guard let figures = point.aggregate else {
+                rows.append([
+                    point.strategy.rawValue, "\(point.workers)", "–", "incomplete", "", "", "", "", audits, marker,
+                ])
+                continue
+            }
+            let spread = figures.salesPerSecond
+            rows.append([
+                point.strategy.rawValue, "\(point.workers)", NumberText.rate(spread.median),
+                "\(NumberText.rate(spread.min))–\(NumberText.rate(spread.max))",
+                NumberText.percent(figures.conflictRate, digits: 1),
+                NumberText.micros(figures.latencyP99Us), NumberText.plain(figures.retriesPerSaleP99),
+                figures.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?", audits, marker,
+            ])
+        }
+        let leftAligned: Set<Int> = [0, 8, 9]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for row in [header] + rows {
+            let cells = row.indices.map { column in
+                let pad = String(repeating: " ", count: widths[column] - row[column].count)
+                return leftAligned.contains(column) ? row[column] + pad : pad + row[column]
+            }
+            lines.append(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+        lines.append("")
+        lines.append(
+            "sales/s is the median over the repeats, min–max the slowest and fastest run; redis cpu is the server's CPU"
+        )
+        lines.append(
+            "time over the run's time, as a share of one core: near 100% the single-threaded server is the bottleneck,")
+        lines.append("well below it the clients are.")
+        lines.append("")
+        lines.append(
+            "recommended (the smallest worker count within \(NumberText.percent(p.tolerance)) of the best median):")
+        for strategy in p.strategies {
+            if let recommendation = result.recommendation(for: strategy) {
+                lines.append("  \(recommendation)")
+            } else if result.points.contains(where: { $0.strategy == strategy && $0.aggregate != nil }) {
+                lines.append("  \(strategy): none (every point failed its audit)")
+            } else {
+                lines.append("  \(strategy): none (no run completed)")
+            }
+        }
+        let failed = result.points.filter { !$0.auditsPassed }
+        if failed.isEmpty {
+            lines.append("audit: PASSED in every run")
+        } else {
+            let failures = failed.reduce(0) { $0 + $1.auditFailures }
+            let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
+            lines.append("audit: FAILED in \(failures) of \(result.runCount) runs (\(places))")
+        }
+        if result.interrupted { lines.append("interrupted: stopped by a signal; the figures cover the runs before it") }
+        if let incompleteReason = result.incompleteReason { lines.append("incomplete: \(incompleteReason)") }
+        return lines.joined(separator: "\n")
+    }
+}
