@@ -77,6 +77,6 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
-    /// True when the command can be sent: it has a name that is not empty.
-    var isSendable: Bool { spans.first.map { !$0.isEmpty } ?? false }
+    /// True when the command has no name (or an empty one): there is nothing to send.
+    var isEmpty: Bool { spans.first.map { $0.isEmpty } ?? true }
 }

@@ -158,7 +158,7 @@ public final class RedisConnection {
 
     /// Queues a command in hiredis's output buffer without writing it.
     func append(_ command: RedisCommand) throws(RedisError) {
-        guard command.isSendable else { throw RedisError(.misuse, "cannot send an empty command") }
+        guard !command.isEmpty else { throw RedisError(.misuse, "cannot send an empty command") }
         let context = try liveContext()
         // Already in wire format: hiredis copies the bytes into its output buffer as they are.
         let status = command.encoded.withUnsafeBufferPointer { buffer in

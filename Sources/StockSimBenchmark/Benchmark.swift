@@ -158,7 +158,7 @@ struct Benchmark {
         let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
         let simulation = Simulation(
             configuration: SimulationConfiguration(
-                initialStock: stock, ledger: ledger, strategy: strategy, workers: workers),
+                initialStock: stock, recordsLedger: ledger, strategy: strategy, workers: workers),
             redis: .url(url), workerExecutable: stocksim, logger: Logger(label: "stocksim-benchmark"))
         let report: SimulationReport
         do {

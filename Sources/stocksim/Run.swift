@@ -1,6 +1,5 @@
 public import ArgumentParser
 import Foundation
-import Logging
 import StockSim
 import StockSimRendering
 import Synchronization
@@ -25,12 +24,8 @@ extension Stocksim {
                 keys are touched.
                 """)
 
-        @Option(
-            name: .long,
-            help:
-                "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server."
-        )
-        var redis: String?
+        @OptionGroup(title: "Driver")
+        var driver: DriverOptions
 
         @OptionGroup(title: "Sale")
         var sale: SaleOptions
@@ -64,12 +59,6 @@ extension Stocksim {
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
         var json = false
 
-        @Flag(name: .long, help: "Print no progress.")
-        var quiet = false
-
-        @Flag(name: .long, help: "Log what the driver does, on stderr.")
-        var verbose = false
-
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
             let configuration = try sale.configuration(
@@ -89,19 +78,13 @@ extension Stocksim {
         }
 
         func run() throws {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = verbose ? .info : .warning
-                return handler
-            }
+            let logger = driver.startLogging()
             let configuration = try simulationConfiguration()
-            let target: RedisTarget =
-                (redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"]).map { .url($0) } ?? .embedded
             let simulation = Simulation(
-                configuration: configuration, redis: target, workerExecutable: Self.executablePath(),
-                logger: Logger(label: "stocksim"))
+                configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
+                logger: logger)
             Self.installSignalHandlers()
-            let display = ProgressDisplay(enabled: !quiet, total: configuration.initialStock)
+            let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.initialStock)
             let report: SimulationReport
             do {
                 report = try simulation.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }

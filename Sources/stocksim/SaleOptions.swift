@@ -58,7 +58,7 @@ struct SaleOptions: ParsableArguments {
         workers: Int = SimulationConfiguration.defaultWorkers, seed: UInt64, chaos: ChaosPlan = ChaosPlan()
     ) throws -> SimulationConfiguration {
         SimulationConfiguration(
-            key: key, initialStock: initialStock, ledger: !noLedger, orders: orders,
+            key: key, initialStock: initialStock, recordsLedger: !noLedger, orders: orders,
             quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers, maxAttempts: maxAttempts,
             backoff: try BackoffSetting(parsing: backoff), connectTimeoutMilliseconds: connectTimeout,
             commandTimeoutMilliseconds: commandTimeout, reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed,

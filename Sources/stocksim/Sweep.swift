@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import StockSim
 import StockSimRendering
 import Synchronization
@@ -42,12 +41,8 @@ extension Stocksim {
             help: ArgumentHelp("Runs per strategy and worker count; the table shows their median.", valueName: "n"))
         var repeats = 3
 
-        @Option(
-            name: .long,
-            help:
-                "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else one embedded redis-server for the whole sweep."
-        )
-        var redis: String?
+        @OptionGroup(title: "Driver")
+        var driver: DriverOptions
 
         @OptionGroup(title: "Sale")
         var sale: SaleOptions
@@ -79,12 +74,6 @@ extension Stocksim {
                 "Write an SVG chart: sales per second and conflict rate against workers, one line per strategy.",
                 valueName: "file"))
         var svg: String?
-
-        @Flag(name: .long, help: "Print no progress.")
-        var quiet = false
-
-        @Flag(name: .long, help: "Log what the driver does, on stderr.")
-        var verbose = false
 
         /// The configuration these flags describe.
         func sweepConfiguration() throws -> SweepConfiguration {
@@ -126,19 +115,13 @@ extension Stocksim {
         }
 
         func run() throws {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = verbose ? .info : .warning
-                return handler
-            }
+            let logger = driver.startLogging()
             let configuration = try sweepConfiguration()
-            let target: RedisTarget =
-                (redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"]).map { .url($0) } ?? .embedded
             let sweep = StockSim.Sweep(
-                configuration: configuration, redis: target, workerExecutable: Run.executablePath(),
-                logger: Logger(label: "stocksim"))
+                configuration: configuration, redis: driver.target, workerExecutable: Run.executablePath(),
+                logger: logger)
             Run.installSignalHandlers()
-            let display = SweepProgressDisplay(enabled: !quiet, stock: stock)
+            let display = SweepProgressDisplay(enabled: !driver.quiet, stock: stock)
             let result: SweepResult
             do {
                 result = try sweep.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }

@@ -89,45 +89,35 @@ public enum Audit {
             let taken = initial - final
             if final < 0 { found[.negativeStock, default: []].append("final stock of \(key) is \(final), below zero") }
             let acknowledged = Int64(evidence.acknowledgedBySKU[sku])
-            if let ledger = evidence.ledger {
-                let recorded = Int64(ledger.unitsBySKU[sku])
-                if recorded > initial {
-                    found[.oversell, default: []].append(
-                        "\(key): the ledger holds \(recorded) units sold from an initial stock of \(initial): \(recorded - initial) oversold"
-                    )
-                }
-                if recorded != taken {
-                    found[.conservation, default: []].append(
-                        "\(key): the ledger holds \(recorded) units but the stock went from \(initial) to \(final) (\(taken) taken)"
-                    )
-                }
-                if acknowledged > recorded {
+            // What was sold: the ledger's word, or without one the workers'.
+            let recorded = evidence.ledger.map { Int64($0.unitsBySKU[sku]) }
+            let sold = recorded ?? acknowledged
+            let source = recorded == nil ? "workers acknowledged" : "the ledger holds"
+            if sold > initial {
+                found[.oversell, default: []].append(
+                    "\(key): \(source) \(sold) units sold from an initial stock of \(initial): \(sold - initial) oversold"
+                )
+            }
+            let imbalance =
+                "\(key): \(source) \(sold) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+            if sold > taken || (recorded != nil && sold < taken) {
+                found[.conservation, default: []].append(imbalance)
+            } else if sold < taken {
+                // Without a ledger, units taken but not acknowledged may be lost replies or dead workers' sales.
+                unacknowledgedTaken += Int(taken - sold)
+                untakenAcknowledged.append(imbalance)
+            }
+            guard let recorded else { continue }
+            if acknowledged > recorded {
+                found[.lostSale, default: []].append(
+                    "\(key): workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"
+                )
+            } else if acknowledged < recorded {
+                if evidence.deadWorkers > 0 {
+                    unacknowledgedRecorded += Int(recorded - acknowledged)
+                } else {
                     found[.lostSale, default: []].append(
-                        "\(key): workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"
-                    )
-                } else if acknowledged < recorded {
-                    if evidence.deadWorkers > 0 {
-                        unacknowledgedRecorded += Int(recorded - acknowledged)
-                    } else {
-                        found[.lostSale, default: []].append(
-                            "\(key): the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"
-                        )
-                    }
-                }
-            } else {
-                if acknowledged > initial {
-                    found[.oversell, default: []].append(
-                        "\(key): workers acknowledged \(acknowledged) units sold from an initial stock of \(initial): \(acknowledged - initial) oversold"
-                    )
-                }
-                if acknowledged > taken {
-                    found[.conservation, default: []].append(
-                        "\(key): workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"
-                    )
-                } else if acknowledged < taken {
-                    unacknowledgedTaken += Int(taken - acknowledged)
-                    untakenAcknowledged.append(
-                        "\(key): workers acknowledged \(acknowledged) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                        "\(key): the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"
                     )
                 }
             }

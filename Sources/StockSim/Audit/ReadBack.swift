@@ -12,7 +12,7 @@ struct ReadBack {
     /// Reads Redis back once.
     ///
     /// - Throws: `RedisError` when Redis cannot be read.
-    static func read(_ layout: CatalogLayout, ledger: Bool, on connection: RedisConnection) throws(RedisError)
+    static func read(_ layout: CatalogLayout, recordsLedger: Bool, on connection: RedisConnection) throws(RedisError)
         -> ReadBack
     {
         var finals: [Int64?] = Array(repeating: nil, count: layout.skus)
@@ -28,7 +28,7 @@ struct ReadBack {
                 for (sku, value) in zip(chunk, values) { finals[sku] = value.int }
             }
         }
-        let contents = ledger ? try StockLedger(layout: layout).read(on: connection) : nil
+        let contents = recordsLedger ? try StockLedger(layout: layout).read(on: connection) : nil
         return ReadBack(finalStock: finals, ledger: contents)
     }
 
@@ -38,7 +38,7 @@ struct ReadBack {
     /// - Parameter timeout: how long to keep trying.
     /// - Returns: what Redis holds, or the error that ended the tries.
     static func read(
-        _ layout: CatalogLayout, ledger: Bool, on connection: RedisConnection, within timeout: Duration
+        _ layout: CatalogLayout, recordsLedger: Bool, on connection: RedisConnection, within timeout: Duration
     ) -> Result<ReadBack, RedisError> {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -46,7 +46,7 @@ struct ReadBack {
         while true {
             do throws(RedisError) {
                 if !connection.isConnected { try connection.reconnect() }
-                return .success(try read(layout, ledger: ledger, on: connection))
+                return .success(try read(layout, recordsLedger: recordsLedger, on: connection))
             } catch
                 where clock.now + pause < deadline
                 && (error.closesConnection || error.code == .cannotConnect || error.code == .misuse

@@ -68,7 +68,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// The initial stock to SET, or `nil` to take the key's current value (`--keep-stock`).
     public var initialStock: Int?
     /// Record every sale in the ledger, atomically with its decrement where the strategy allows.
-    public var ledger: Bool
+    public var recordsLedger: Bool
     /// Orders in total across all workers, or `nil` to buy until the stock runs out.
     public var orders: Int?
     public var quantity: Quantity
@@ -98,7 +98,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var cartSize: Int
 
     public init(
-        key: String = "stock:count", initialStock: Int? = 10_000, ledger: Bool = true, orders: Int? = nil,
+        key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
         quantity: Quantity = .one, strategy: Strategy = .watch, workers: Int = SimulationConfiguration.defaultWorkers,
         maxAttempts: Int? = nil, backoff: BackoffSetting = .standard, connectTimeoutMilliseconds: Int = 2_000,
         commandTimeoutMilliseconds: Int = 10_000, reconnectTimeoutMilliseconds: Int = 10_000,
@@ -107,7 +107,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     ) {
         self.key = key
         self.initialStock = initialStock
-        self.ledger = ledger
+        self.recordsLedger = recordsLedger
         self.orders = orders
         self.quantity = quantity
         self.strategy = strategy

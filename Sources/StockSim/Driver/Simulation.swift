@@ -60,7 +60,7 @@ public struct Simulation: Sendable {
         let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
         let readBack = ReadBack.read(
-            configuration.layout, ledger: configuration.ledger, on: connection,
+            configuration.layout, recordsLedger: configuration.recordsLedger, on: connection,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
         return SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,

@@ -15,7 +15,8 @@ extension SimulationReport {
             sale.interrupted || !workerErrors.isEmpty
             || (tally.dead > 0 && (configuration.orders != nil || tally.dead == tally.workers))
         var audit = AuditResult(
-            passed: false, checked: configuration.ledger ? "ledger" : "acknowledged-only", violations: [], notes: [])
+            passed: false, checked: configuration.recordsLedger ? "ledger" : "acknowledged-only", violations: [],
+            notes: [])
         var finalStock: Int64?
         var sold = Int64(tally.acknowledged)
         var orders = tally.acknowledgedOrders
@@ -55,7 +56,7 @@ extension SimulationReport {
             runId: prepared.runID, redis: redis, embedded: embedded, key: configuration.key,
             ledgerKey: layout.groups == 1
                 ? layout.ledgerKey(group: 0) : "{\(configuration.key):g0…g\(layout.groups - 1)}:ledger",
-            workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.ledger,
+            workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.recordsLedger,
             quantity: configuration.quantity.description, ordersLimit: configuration.orders,
             backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
             seed: configuration.seed,

@@ -26,7 +26,7 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         repeats = configuration.repeats
         key = base.key
         stock = base.initialStock ?? 0
-        ledger = base.ledger
+        ledger = base.recordsLedger
         quantity = base.quantity.description
         maxAttempts = base.maxAttempts
         backoff = base.backoff.description

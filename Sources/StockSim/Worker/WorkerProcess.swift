@@ -59,7 +59,8 @@ public enum WorkerProcess {
     ) {
         let configuration = assignment.configuration
         let layout = configuration.layout
-        let keys = SaleKeys(layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.ledger)
+        let keys = SaleKeys(
+            layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.recordsLedger)
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
             quantities: configuration.quantity.range)
@@ -81,7 +82,7 @@ public enum WorkerProcess {
             let units = Int.random(in: configuration.quantity.range, using: &random)
             // Only a ledger needs the order's id; without one, spare the string.
             let order = Order(
-                id: configuration.ledger ? orderPrefix + String(sequence) : "", units: units,
+                id: configuration.recordsLedger ? orderPrefix + String(sequence) : "", units: units,
                 skus: demand.skus(in: group, using: &random), group: group)
             let started = clock.now
             let outcome: SaleOutcome?
