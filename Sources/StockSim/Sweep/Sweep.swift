@@ -174,22 +174,24 @@ public struct SweepProgress: Sendable {
 /// ```
 public struct Sweep: Sendable {
     public var configuration: SweepConfiguration
-    /// With `.embedded`, one `redis-server` is started for the whole sweep and stopped at the end.
-    public var redis: RedisTarget
-    /// The `stocksim` binary, re-executed as `stocksim worker` for every worker process.
-    public var workerExecutable: String
-    public var workerArguments: [String]
-    public var logger: Logger
+    /// How every run is driven: its Redis (with `.embedded`, one `redis-server` for the whole sweep, stopped at the
+    /// end), its worker binary and its logger. Each run takes its configuration from `configuration`.
+    public var driver: Simulation
 
+    /// - Parameters:
+    ///   - configuration: the points and repeats.
+    ///   - redis: where Redis is.
+    ///   - workerExecutable: the `stocksim` binary, re-executed for every worker.
+    ///   - workerArguments: the arguments that put it into worker mode.
+    ///   - logger: where the sweep logs its steps (by default, nowhere).
     public init(
         configuration: SweepConfiguration, redis: RedisTarget = .embedded, workerExecutable: String,
         workerArguments: [String] = ["worker"], logger: Logger = .silent
     ) {
         self.configuration = configuration
-        self.redis = redis
-        self.workerExecutable = workerExecutable
-        self.workerArguments = workerArguments
-        self.logger = logger
+        driver = Simulation(
+            configuration: configuration.base, redis: redis, workerExecutable: workerExecutable,
+            workerArguments: workerArguments, logger: logger)
     }
 
     /// The runs in the order they happen. Repeats are rounds over every point, not runs back to back, so that a
@@ -234,7 +236,7 @@ public struct Sweep: Sendable {
             throw SimulationError(.invalidConfiguration, error.message)
         }
         // One target for the whole sweep: an embedded server is started once and stopped at the end.
-        let target = try ResolvedTarget(redis, logger: logger)
+        let target = try ResolvedTarget(driver.redis, logger: driver.logger)
         defer { target.stop() }
         let endpoint = target.endpoint
         // The sweep's own connection reads INFO around every run; it reconnects by itself after a failure.
@@ -269,10 +271,9 @@ public struct Sweep: Sendable {
                     _ = try? monitor.send("DEL", RedisArgument(layout.ledgerKey(group: group)))
                 }
             }
-            let simulation = Simulation(
-                configuration: configuration.configuration(strategy: step.strategy, workers: step.workers),
-                redis: .url(target.url), workerExecutable: workerExecutable, workerArguments: workerArguments,
-                logger: logger)
+            var simulation = driver
+            simulation.configuration = configuration.configuration(strategy: step.strategy, workers: step.workers)
+            simulation.redis = .url(target.url)
             let cpuBefore = Self.redisCPUSeconds(monitor)
             var report: SimulationReport
             do {
@@ -290,7 +291,7 @@ public struct Sweep: Sendable {
                 redisCpuPercent: Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),
                 report: report)
             runs[step] = run
-            logger.info(
+            driver.logger.info(
                 "run ended",
                 metadata: [
                     "run": "\(step.index)/\(step.count)", "strategy": "\(step.strategy)", "workers": "\(step.workers)",
