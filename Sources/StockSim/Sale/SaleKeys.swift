@@ -42,15 +42,20 @@ struct SaleKeys {
     /// The commands that record one order, queued inside the sale's transaction or sent after it; none without a
     /// ledger.
     func recordCommands(_ order: Order) -> [RedisCommand] {
-        guard recordsLedger else { return [] }
         var commands: [RedisCommand] = []
-        commands.reserveCapacity(order.skus.count + 1)
+        appendRecordCommands(order, to: &commands)
+        return commands
+    }
+
+    /// Appends the commands that record one order to `commands` (the hot path: no array of its own).
+    func appendRecordCommands(_ order: Order, to commands: inout [RedisCommand]) {
+        guard recordsLedger else { return }
+        commands.reserveCapacity(commands.count + order.skus.count + 1)
         let value = entry(order)
         for index in order.skus.indices {
             commands.append(RedisCommand("HSETNX", ledger[order.group], field(order, at: index), value))
         }
         commands.append(countWrite[order.group])
-        return commands
     }
 
     /// `HEXISTS` of the order's first ledger field: whether an earlier attempt whose reply was lost committed.

@@ -25,7 +25,7 @@ struct WatchSale: SaleStrategy {
         var commands: [RedisCommand] = []
         commands.reserveCapacity(2 * order.skus.count + 1)
         for sku in order.skus { commands.append(RedisCommand("DECRBY", keys.stock[sku], RedisArgument(order.units))) }
-        commands += keys.recordCommands(order)
+        keys.appendRecordCommands(order, to: &commands)
         // Only a retry after a lost reply asks the ledger.
         let check = verify && keys.recordsLedger ? keys.recordedCheck(order) : nil
         let result = try connection.run(transaction) { attempt throws -> TransactionDecision<[Int64]?> in
