@@ -1,66 +1,6 @@
 import Foundation
 import Hiredis
 
-/// How a worker takes units from the stock.
-public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
-    /// WATCH, GET, and if enough units remain, MULTI / DECRBY / ledger entry / EXEC; retry on conflict.
-    case watch
-    /// One EVALSHA of a check-and-decrement script that also writes the ledger.
-    case lua
-    /// DECRBY, with a compensating INCRBY when the result went below zero; the ledger is written after a kept
-    /// decrement (so not atomically with it).
-    case decr
-    /// GET then SET with no WATCH: deliberately broken, to show that the audit catches oversell.
-    case unsafe
-
-    public var description: String { rawValue }
-}
-
-/// How many units one order takes: a fixed amount or a uniform random amount in a range.
-public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let range: ClosedRange<Int>
-
-    /// - Throws: `ConfigurationError` when the range is empty or not positive.
-    public init(_ range: ClosedRange<Int>) throws(ConfigurationError) {
-        guard range.lowerBound >= 1 else {
-            throw ConfigurationError(
-                "quantity must be at least 1, not \(range.lowerBound); use --quantity 1 or a range like 1-3")
-        }
-        self.range = range
-    }
-
-    public static let one: Quantity = Quantity(checked: 1...1)
-
-    private init(checked range: ClosedRange<Int>) { self.range = range }
-
-    /// Parses `3` or `1-3`.
-    ///
-    /// - Throws: `ConfigurationError` naming what is wrong.
-    public init(parsing text: String) throws(ConfigurationError) {
-        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let low = Int(parts[0]), parts.count == 1 || Int(parts[1]) != nil else {
-            throw ConfigurationError("quantity '\(text)' is not a whole number or a range like 1-3")
-        }
-        let high = parts.count == 2 ? Int(parts[1]) ?? low : low
-        guard low <= high else {
-            throw ConfigurationError(
-                "quantity range '\(text)' runs backwards; write the smaller number first, as \(high)-\(low)")
-        }
-        try self.init(low...high)
-    }
-
-    public var description: String {
-        range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"
-    }
-}
-
-/// A configuration that cannot run, with a message that says what to change.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Everything that defines one simulation.
 public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// The stock key (`stock:count`, the original snippet's key, by default).
@@ -176,60 +116,5 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
 
     var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, backoff: backoff.policyBackoff)
-    }
-}
-
-/// The retry backoff of the `watch` strategy, as the command line names it.
-public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible {
-    case none
-    /// Full-jitter exponential backoff from `baseMicroseconds`, capped at `capMicroseconds`.
-    case exponential(baseMicroseconds: Int, capMicroseconds: Int)
-    /// Contention-aware backoff (the Hiredis policy's `.adaptive`), window from `baseMicroseconds` to `capMicroseconds`.
-    case adaptive(baseMicroseconds: Int, capMicroseconds: Int)
-
-    /// The default: adaptive, 1 ms to 200 ms (measured best of the settings tried at 2 to 64 workers).
-    public static let standard = BackoffSetting.adaptive(baseMicroseconds: 1_000, capMicroseconds: 200_000)
-
-    /// Parses `none`, `exponential[:BASE_US,CAP_US]` or `adaptive[:BASE_US,CAP_US]`.
-    ///
-    /// - Throws: `ConfigurationError` naming the accepted forms.
-    public init(parsing text: String) throws(ConfigurationError) {
-        let parts = text.split(separator: ":", maxSplits: 1)
-        switch parts.first {
-        case "none":
-            self = .none
-        case "exponential" where parts.count == 1:
-            self = .exponential(baseMicroseconds: 50, capMicroseconds: 5_000)
-        case "adaptive" where parts.count == 1:
-            self = .standard
-        case "exponential", "adaptive":
-            let numbers = parts[1].split(separator: ",").compactMap { Int($0) }
-            guard numbers.count == 2, numbers[0] > 0, numbers[1] >= numbers[0] else {
-                throw ConfigurationError("backoff '\(text)' should be \(parts[0]):BASE_US,CAP_US with 0 < BASE ≤ CAP")
-            }
-            self =
-                parts[0] == "adaptive"
-                ? .adaptive(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
-                : .exponential(baseMicroseconds: numbers[0], capMicroseconds: numbers[1])
-        default:
-            throw ConfigurationError(
-                "unknown backoff '\(text)'; use adaptive, exponential, none, or adaptive:BASE_US,CAP_US")
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .none: "none"
-        case .exponential(let base, let cap): "exponential:\(base),\(cap)"
-        case .adaptive(let base, let cap): "adaptive:\(base),\(cap)"
-        }
-    }
-
-    var policyBackoff: RetryPolicy.Backoff {
-        switch self {
-        case .none: .none
-        case .exponential(let base, let cap): .exponential(base: .microseconds(base), cap: .microseconds(cap))
-        case .adaptive(let base, let cap): .adaptive(base: .microseconds(base), cap: .microseconds(cap))
-        }
     }
 }

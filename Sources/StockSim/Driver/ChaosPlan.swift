@@ -1,0 +1,54 @@
+import EmbeddedRedis
+import Hiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The faults `--chaos` injects: `kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS`.
+public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Workers killed with SIGKILL.
+    public var killWorker = 0
+    /// Worker connections killed with `CLIENT KILL ID`.
+    public var clientKill = 0
+    /// Restarts of the embedded redis-server (which then runs with `appendonly yes`, `appendfsync always`).
+    public var restartRedis = 0
+    /// One `CLIENT PAUSE` of this many milliseconds.
+    public var pauseRedisMilliseconds = 0
+
+    public init() {}
+
+    /// Parses `kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500`.
+    ///
+    /// - Throws: `ConfigurationError` naming the part that is wrong.
+    public init(parsing text: String) throws(ConfigurationError) {
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let count = Int(parts[1]), count >= 0 else {
+                throw ConfigurationError(
+                    "chaos item '\(item)' should be NAME:NUMBER, as in kill-worker:2,client-kill:3,restart-redis:1,pause-redis:1500"
+                )
+            }
+            switch parts[0] {
+            case "kill-worker": killWorker = count
+            case "client-kill": clientKill = count
+            case "restart-redis": restartRedis = count
+            case "pause-redis": pauseRedisMilliseconds = count
+            default:
+                throw ConfigurationError(
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis")
+            }
+        }
+    }
+
+    public var isEmpty: Bool { killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 }
+
+    public var description: String {
+        var items: [String] = []
+        if killWorker > 0 { items.append("kill-worker:\(killWorker)") }
+        if clientKill > 0 { items.append("client-kill:\(clientKill)") }
+        if restartRedis > 0 { items.append("restart-redis:\(restartRedis)") }
+        if pauseRedisMilliseconds > 0 { items.append("pause-redis:\(pauseRedisMilliseconds)") }
+        return items.isEmpty ? "none" : items.joined(separator: ",")
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// The parameters a sweep ran with, as its JSON document records them.
+public struct SweepParameters: Sendable, Codable, Hashable {
+    public var strategies: [Strategy]
+    public var workerCounts: [Int]
+    public var repeats: Int
+    public var key: String
+    /// Units SET before every run.
+    public var stock: Int
+    public var ledger: Bool
+    public var quantity: String
+    public var maxAttempts: Int?
+    public var backoff: String
+    public var connectTimeoutMs: Int
+    public var commandTimeoutMs: Int
+    /// The seed every run used.
+    public var seed: UInt64
+    /// How close to the best median a recommended worker count must come (0.05: within 5%).
+    public var tolerance: Double
+
+    public init(_ configuration: SweepConfiguration, tolerance: Double = SweepRecommendation.defaultTolerance) {
+        let base = configuration.base
+        strategies = configuration.strategies
+        workerCounts = configuration.workerCounts
+        repeats = configuration.repeats
+        key = base.key
+        stock = base.initialStock ?? 0
+        ledger = base.recordsLedger
+        quantity = base.quantity.description
+        maxAttempts = base.maxAttempts
+        backoff = base.backoff.description
+        connectTimeoutMs = base.connectTimeoutMilliseconds
+        commandTimeoutMs = base.commandTimeoutMilliseconds
+        seed = base.seed
+        self.tolerance = tolerance
+    }
+}
