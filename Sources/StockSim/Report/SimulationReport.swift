@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 
 /// Everything one run measured and concluded. Its JSON form (`stocksim run --json`) is a stable interface: fields
 /// are added, never renamed or removed, within a `schema_version`.
-public struct SimulationReport: Sendable, Codable {
+public struct SimulationReport: Sendable, JSONDocument {
     public struct Stock: Sendable, Codable, Hashable {
         public var initial: Int64
         /// `nil` when the stock key is gone.
@@ -111,19 +111,4 @@ public struct SimulationReport: Sendable, Codable {
     public var cartSize: Int = 1
     public var skus: [SKU]?
     public var audit: AuditResult
-
-    /// The JSON document, keys in snake_case, sorted, pretty-printed.
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
-    }
-
-    /// Reads a JSON document written by ``json()``.
-    public static func decode(_ data: Data) throws -> SimulationReport {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(SimulationReport.self, from: data)
-    }
 }

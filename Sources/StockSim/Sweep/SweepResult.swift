@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 
 /// Everything a sweep measured and concluded. Its JSON form (`stocksim sweep --json FILE`) is a stable interface:
 /// fields are added, never renamed or removed, within a `schema_version`.
-public struct SweepResult: Sendable, Codable {
+public struct SweepResult: Sendable, JSONDocument {
     public var schemaVersion = 1
     public var parameters: SweepParameters
     /// The server, password masked; `embedded` says whether StockSim started it.
@@ -71,19 +71,4 @@ public struct SweepResult: Sendable, Codable {
 
     /// Runs that ran, over every point.
     public var runCount: Int { points.reduce(0) { $0 + $1.runs.count } }
-
-    /// The JSON document, keys in snake_case, sorted, pretty-printed.
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
-    }
-
-    /// Reads a JSON document written by ``json()``.
-    public static func decode(_ data: Data) throws -> SweepResult {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(SweepResult.self, from: data)
-    }
 }
