@@ -238,7 +238,7 @@ public final class RedisClusterServer: Sendable {
         node.server.kill(signal: SIGKILL)
     }
 
-    /// Waits until every running node says `cluster_state:ok`, all answer the same `CLUSTER SLOTS` covering every
+    /// Waits until every running node says `cluster_state:ok` (`CLUSTER INFO`), all answer the same `CLUSTER SLOTS` covering every
     /// slot, every running node is in it, and every replica's link to its master is up.
     ///
     /// - Parameter timeout: the time allowed.
@@ -256,7 +256,7 @@ public final class RedisClusterServer: Sendable {
         var map = ClusterSlotMap(ranges: [])
         for node in running {
             let connection = try connection(node)
-            let info = try connection.send("INFO", "cluster").string ?? ""
+            let info = try connection.send("CLUSTER", "INFO").string ?? ""
             guard info.contains("cluster_state:ok") else { return "\(node) says cluster_state is not ok" }
             map = try ClusterSlotMap(clusterSlots: connection.send("CLUSTER", "SLOTS"), from: node.address)
             let shape = map.ranges.map { "\($0.slots) \($0.master.port) \($0.replicas.map(\.port).sorted())" }

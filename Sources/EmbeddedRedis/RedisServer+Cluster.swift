@@ -23,6 +23,11 @@ extension RedisServer {
                 "cluster-replica-validity-factor 0",
                 // Replicas stay where they were put, so tests know which master each one follows.
                 "cluster-allow-replica-migration no",
+                // A replica syncs at once, instead of the master waiting 5 s for more replicas to share the transfer.
+                "repl-diskless-sync-delay 0",
+                // CLUSTER SLOTS lists a replica only once its replication offset is not 0, and an idle master moves
+                // the offset only with its replication PING, every 10 s by default.
+                "repl-ping-replica-period 1",
             ]
         }
     }
