@@ -29,10 +29,13 @@ public final class RedisServer: Sendable {
         public var extraConfiguration: [String]
         /// Time allowed for the server to answer after it was started.
         public var startTimeout: Duration
+        /// Run as a Redis Cluster node (see ``RedisClusterServer``); `nil` for a standalone server.
+        public var cluster: ClusterNodeOptions?
 
         public init(
             executable: String = "redis-server", unixSocket: Bool = false, password: String? = nil, users: [User] = [],
-            persistence: Persistence = .none, extraConfiguration: [String] = [], startTimeout: Duration = .seconds(10)
+            persistence: Persistence = .none, extraConfiguration: [String] = [], startTimeout: Duration = .seconds(10),
+            cluster: ClusterNodeOptions? = nil
         ) {
             self.executable = executable
             self.unixSocket = unixSocket
@@ -41,6 +44,7 @@ public final class RedisServer: Sendable {
             self.persistence = persistence
             self.extraConfiguration = extraConfiguration
             self.startTimeout = startTimeout
+            self.cluster = cluster
         }
     }
 
@@ -105,7 +109,9 @@ public final class RedisServer: Sendable {
         var lastError: StartError?
         // A free port found by binding port 0 can be taken by someone else before redis-server binds it: try again.
         for _ in 0..<5 {
-            let port = configuration.unixSocket ? nil : Self.freeLoopbackPort()
+            let port =
+                configuration.unixSocket
+                ? nil : configuration.cluster == nil ? Self.freeLoopbackPort() : Self.freeClusterPort()
             do throws(StartError) {
                 try Self.writeConfiguration(configuration, directory: directory, port: port)
                 let launched = try Self.launch(executablePath, directory: directory)
@@ -283,6 +289,7 @@ public final class RedisServer: Sendable {
         for user in configuration.users {
             lines.append("user \(user.name) on >\(user.password) \(user.rules)")
         }
+        if let cluster = configuration.cluster { lines += cluster.configurationLines }
         lines += configuration.extraConfiguration
         do {
             try (lines.joined(separator: "\n") + "\n").write(

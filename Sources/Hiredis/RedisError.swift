@@ -8,6 +8,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidEndpoint, cannotConnect, timeout, connectionLost, protocolError, serverError, misuse
             case outcomeUnknown
+            case tooManyRedirects
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -29,6 +30,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The connection failed after EXEC (or another non-idempotent command) was sent and before its reply
         /// arrived: the command may or may not have taken effect. Never retried automatically.
         public static let outcomeUnknown = Code(.outcomeUnknown)
+        /// A Redis Cluster command was redirected (`MOVED`, `ASK`) more times than the client allows: the cluster's
+        /// slot map keeps changing, or its nodes disagree about it.
+        public static let tooManyRedirects = Code(.tooManyRedirects)
 
         public var description: String { base.rawValue }
     }

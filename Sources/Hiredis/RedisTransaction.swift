@@ -122,6 +122,9 @@ public struct TransactionResult<Value> {
     public var attempts: Int
     /// Attempts that ended in a null EXEC.
     public var conflicts: Int
+    /// Attempts a Redis Cluster redirected (`MOVED`, `ASK`) to another node; never counted as conflicts. Always 0 on
+    /// a single server.
+    public var redirects: Int = 0
 }
 
 extension TransactionResult: Sendable where Value: Sendable {}
