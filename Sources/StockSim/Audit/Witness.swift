@@ -125,7 +125,7 @@ public struct Witness: Sendable {
                 violations.append(
                     WitnessViolation(
                         .oversell, key: key, earlier: nil, later: sale(link),
-                        detail: "\(sale(link)): below zero, \(-link.stockLeft) units oversold"))
+                        detail: "\(sale(link)): below zero, \(units(-link.stockLeft)) oversold"))
             }
             let from = link.stockLeft + link.units
             let above = previous?.stockLeft ?? initial
@@ -135,14 +135,14 @@ public struct Witness: Sendable {
                         WitnessViolation(
                             .staleRead, key: key, earlier: sale(previous), later: sale(link),
                             detail:
-                                "\(sale(link)), so it sold from \(from), but \(sale(previous)): \(from - above) units were sold twice"
+                                "\(sale(link)) sold from a stock of \(from), but \(sale(previous)) had already left only \(above): \(units(from - above)) sold twice"
                         ))
                 } else {
                     violations.append(
                         WitnessViolation(
                             .chainStart, key: key, earlier: nil, later: sale(link),
                             detail:
-                                "the first sale, \(sale(link)), sold from \(from), above the initial stock of \(initial)"))
+                                "the first sale, \(sale(link)), sold from a stock of \(from), above the initial stock of \(initial)"))
                 }
             } else if from < above, !pool.explain(above - from) {
                 if let previous {
@@ -150,14 +150,14 @@ public struct Witness: Sendable {
                         WitnessViolation(
                             .gap, key: key, earlier: sale(previous), later: sale(link),
                             detail:
-                                "\(above - from) units were taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
+                                "\(units(above - from)) were taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
                         ))
                 } else {
                     violations.append(
                         WitnessViolation(
                             .chainStart, key: key, earlier: nil, later: sale(link),
                             detail:
-                                "\(above - from) units were taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
+                                "\(units(above - from)) were taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
                         ))
                 }
             }
@@ -171,20 +171,22 @@ public struct Witness: Sendable {
                     WitnessViolation(
                         .chainEnd, key: key, earlier: previous.map(sale), later: nil,
                         detail:
-                            "\(last), but the final stock is \(final): \(final - bottom) units came back from outside the sales"
+                            "\(last), but the final stock is \(final): \(units(final - bottom)) came back from outside the sales"
                     ))
             } else if final < bottom, !pool.explain(bottom - final) {
                 violations.append(
                     WitnessViolation(
                         .chainEnd, key: key, earlier: previous.map(sale), later: nil,
                         detail:
-                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(bottom - final) units were taken that no sale accounts for\(pool.summary)"
+                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) were taken that no sale accounts for\(pool.summary)"
                     ))
             }
         }
         result.unknownOrdersSold = pool.used
         return result
     }
+
+    private func units(_ count: Int64) -> String { count == 1 ? "1 unit" : "\(count) units" }
 
     private func sale(_ link: Link) -> WitnessSale {
         WitnessSale(

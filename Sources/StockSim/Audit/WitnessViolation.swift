@@ -23,7 +23,7 @@ public struct WitnessSale: Sendable, Hashable, Codable, CustomStringConvertible 
     }
 
     public var description: String {
-        "order \(order) (worker \(worker)) took \(units) and left \(stockLeft)"
+        "\(order) (worker \(worker), \(units) unit\(units == 1 ? "" : "s"), left \(stockLeft))"
     }
 }
 

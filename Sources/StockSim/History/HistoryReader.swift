@@ -112,14 +112,11 @@ public final class HistoryReader {
             return "field \"\(path(context))\" has the wrong type (\(context.debugDescription))"
         case .dataCorrupted(let context):
             let at = path(context)
-            if at.isEmpty || at == "type" { return context.debugDescription.isEmpty ? "not JSON" : Self.short(context) }
+            if at.isEmpty { return "not a JSON object" }
+            if at == "type" { return context.debugDescription }
             return "field \"\(at)\": \(context.debugDescription)"
         @unknown default:
             return "not a history line"
         }
-    }
-
-    private static func short(_ context: DecodingError.Context) -> String {
-        context.underlyingError == nil ? context.debugDescription : "not a JSON object"
     }
 }
