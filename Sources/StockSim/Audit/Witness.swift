@@ -150,14 +150,14 @@ public struct Witness: Sendable {
                         WitnessViolation(
                             .gap, key: key, earlier: sale(previous), later: sale(link),
                             detail:
-                                "\(units(above - from)) were taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
+                                "\(units(above - from)) taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
                         ))
                 } else {
                     violations.append(
                         WitnessViolation(
                             .chainStart, key: key, earlier: nil, later: sale(link),
                             detail:
-                                "\(units(above - from)) were taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
+                                "\(units(above - from)) taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
                         ))
                 }
             }
@@ -178,7 +178,7 @@ public struct Witness: Sendable {
                     WitnessViolation(
                         .chainEnd, key: key, earlier: previous.map(sale), later: nil,
                         detail:
-                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) were taken that no sale accounts for\(pool.summary)"
+                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) taken that no sale accounts for\(pool.summary)"
                     ))
             }
         }
