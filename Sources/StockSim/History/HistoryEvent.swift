@@ -1,9 +1,9 @@
 /// One event of an order's life in a history, the shape of a Jepsen or Porcupine operation: an `invoke` before the
 /// order is sent, then one completion: `ok` (sold), `fail` (definitely not sold) or `info` (unknown outcome).
 ///
-/// One JSON object per line, keys in snake_case:
-/// `{"type":"ok","worker":3,"host":null,"order":"RUN:3:17","units":[{"key":"stock:count","units":2}],`
-/// `"stock_left":[98],"time_ns":123456789}`. `host` is optional (absent or null for a local run); `units` is
+/// One JSON object per line, keys in snake_case (`HistoryWriter` sorts them):
+/// `{"host":null,"order":"RUN:3:17","stock_left":[98],"time_ns":123456789,"type":"ok",`
+/// `"units":[{"key":"stock:count","units":2}],"worker":3}`. `host` is optional (absent or null for a local run); `units` is
 /// required on `invoke` and may be left off a completion, which then means the invoke's; `stock_left` (on `ok` only)
 /// is aligned with `units`, one entry per key, `null` where the seller did not learn it; `reason` is required on
 /// `fail`; `error` is optional text on `fail` and `info`.
@@ -143,7 +143,7 @@ public struct HistoryEvent: Sendable, Hashable, Codable {
             type: .info, worker: worker, host: host, order: order, units: units, timeNanoseconds: time, error: error)
     }
 
-    /// Writes every field in one fixed order; `host` as null when absent, so a line's shape never varies.
+    /// Writes `host` as null when absent, so every event has the same required fields.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)

@@ -33,7 +33,8 @@ public final class HistoryWriter {
             )
         }
         encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted keys: the same event is always the same line, so histories diff and grep cleanly.
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         buffer.reserveCapacity(bufferLimit + 512)
     }
 
