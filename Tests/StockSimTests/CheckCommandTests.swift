@@ -87,7 +87,9 @@ struct CheckCommandTests {
         #expect(result.stderr == "stocksim: \(file):9: not a JSON object: {\"type\":\"ok\",\"worker\":0\n")
         #expect(result.stdout.isEmpty)
 
-        let unopened = try directory.write("unopened.jsonl", Self.header + Self.order("R:0:1", worker: 0, completion: #""ok""#).split(separator: "\n")[1] + "\n")
+        let unopened = try directory.write(
+            "unopened.jsonl",
+            Self.header + Self.order("R:0:1", worker: 0, completion: #""ok""#).split(separator: "\n")[1] + "\n")
         let order = try StocksimCLI.run(["check", unopened])
         #expect(order.exitCode == 65)
         #expect(order.stderr.contains("\(unopened):2: \"ok\" for order R:0:1, which is not open"), "\(order.stderr)")
@@ -105,7 +107,8 @@ struct CheckCommandTests {
         let bad = try StocksimCLI.run(["check", file, "--initial", "lots"])
         #expect(bad.exitCode == 64)
         #expect(bad.stderr.contains("--initial 'lots' is neither a stock N nor KEY=N (see 'stocksim check --help')"))
-        let headless = try directory.write("headless.jsonl", Self.order("R:0:1", worker: 0, completion: #""ok","stock_left":[9]"#))
+        let headless = try directory.write(
+            "headless.jsonl", Self.order("R:0:1", worker: 0, completion: #""ok","stock_left":[9]"#))
         let missing = try StocksimCLI.run(["check", headless])
         #expect(missing.exitCode == 64)
         #expect(missing.stderr.contains("no initial stock for 'stock:count'"), "\(missing.stderr)")

@@ -38,7 +38,8 @@ struct ExampleClientTests {
         "the correct client sells once and refuses the loser of a race",
         .enabled(
             if: pythonWithRedis,
-            "needs python3 with the redis package (scripts/test.sh installs it into .venv-test/; or pip install redis)"))
+            "needs python3 with the redis package (scripts/test.sh installs it into .venv-test/; or pip install redis)")
+    )
     func watchClientSellsOnce() throws {
         let redis = try SharedRedis()
         let connection = try redis.connection()
@@ -57,8 +58,12 @@ struct ExampleClientTests {
         try first.send(ClientOrder(order: "R:0:1", units: units, ledger: ledger, run: run))
         try second.send(ClientOrder(order: "R:1:1", units: units, ledger: ledger, run: run))
         let replies = [try first.readReply(), try second.readReply()]
-        #expect(replies.contains(.sold(order: "R:0:1", stockLeft: [0])) || replies.contains(.sold(order: "R:1:1", stockLeft: [0])))
-        #expect(replies.contains(.refused(order: "R:0:1", stockLeft: [0])) || replies.contains(.refused(order: "R:1:1", stockLeft: [0])))
+        #expect(
+            replies.contains(.sold(order: "R:0:1", stockLeft: [0]))
+                || replies.contains(.sold(order: "R:1:1", stockLeft: [0])))
+        #expect(
+            replies.contains(.refused(order: "R:0:1", stockLeft: [0]))
+                || replies.contains(.refused(order: "R:1:1", stockLeft: [0])))
         #expect(try connection.send("GET", RedisArgument(key)).int == 0)
         #expect(try connection.send("HLEN", RedisArgument(ledger)).int == 1)
         #expect(try connection.send("HGET", RedisArgument(run), "ledger_writes").int == 1)
@@ -82,7 +87,8 @@ struct ExampleClientTests {
         "the broken client oversells the same race, and the witness names it",
         .enabled(
             if: pythonWithRedis,
-            "needs python3 with the redis package (scripts/test.sh installs it into .venv-test/; or pip install redis)"))
+            "needs python3 with the redis package (scripts/test.sh installs it into .venv-test/; or pip install redis)")
+    )
     func brokenClientOversells() throws {
         let redis = try SharedRedis()
         let connection = try redis.connection()
@@ -140,9 +146,11 @@ struct ExampleClientTests {
         #expect(try SaleScriptReply(call([a, ledger, run], ["8", "R:0:2"]), keys: 1) == .refused(stockLeft: [7]))
         #expect(try state() == [7, 1, 1, 1])
         // A cart that falls short on its second key takes nothing from its first.
-        #expect(try SaleScriptReply(call([a, b, ledger, run], ["2", "2", "R:0:3"]), keys: 2) == .refused(stockLeft: [7, 1]))
+        #expect(
+            try SaleScriptReply(call([a, b, ledger, run], ["2", "2", "R:0:3"]), keys: 2) == .refused(stockLeft: [7, 1]))
         #expect(try state() == [7, 1, 1, 1])
-        #expect(try SaleScriptReply(call([a, b, ledger, run], ["2", "1", "R:0:4"]), keys: 2) == .sold(stockLeft: [5, 0]))
+        #expect(
+            try SaleScriptReply(call([a, b, ledger, run], ["2", "1", "R:0:4"]), keys: 2) == .sold(stockLeft: [5, 0]))
         #expect(try state() == [5, 0, 3, 3])
         // Without the ledger: KEYS a, ARGV units order; nothing recorded.
         #expect(try SaleScriptReply(call([a], ["5", "R:0:5"]), keys: 1) == .sold(stockLeft: [0]))
@@ -162,7 +170,8 @@ struct ExampleClientTests {
         witness.setFinal(final, for: key)
         for reply in replies {
             if case .sold(let order, let stockLeft) = reply {
-                witness.recordSale(order: order, worker: 0, lines: [OrderLine(key: key, units: 1)], stockLeft: stockLeft)
+                witness.recordSale(
+                    order: order, worker: 0, lines: [OrderLine(key: key, units: 1)], stockLeft: stockLeft)
             }
         }
         return witness.check()

@@ -32,7 +32,10 @@ struct HistoryTests {
 
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.split(separator: "\n").count == lines.count)
-        #expect(text.contains(#"{"host":null,"order":"R:0:1","stock_left":[8],"time_ns":200,"type":"ok","units":[{"key":"stock:count","units":2}],"worker":0}"#))
+        #expect(
+            text.contains(
+                #"{"host":null,"order":"R:0:1","stock_left":[8],"time_ns":200,"type":"ok","units":[{"key":"stock:count","units":2}],"worker":0}"#
+            ))
         #expect(text.contains(#""stock_left":[4,null]"#))
         #expect(text.contains(#""reason":"out-of-stock""#))
 

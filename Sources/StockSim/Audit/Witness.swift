@@ -142,7 +142,8 @@ public struct Witness: Sendable {
                         WitnessViolation(
                             .chainStart, key: key, earlier: nil, later: sale(link),
                             detail:
-                                "the first sale, \(sale(link)), sold from a stock of \(from), above the initial stock of \(initial)"))
+                                "the first sale, \(sale(link)), sold from a stock of \(from), above the initial stock of \(initial)"
+                        ))
                 }
             } else if from < above, !pool.explain(above - from) {
                 if let previous {

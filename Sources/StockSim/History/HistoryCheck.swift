@@ -64,7 +64,8 @@ public struct HistoryCheck: Sendable {
                 return
             }
             guard let invoked = open.removeValue(forKey: event.order) else {
-                throw malformed("\"\(event.type.rawValue)\" for order \(event.order), which is not open (no invoke before it)")
+                throw malformed(
+                    "\"\(event.type.rawValue)\" for order \(event.order), which is not open (no invoke before it)")
             }
             if let units = event.units, units != invoked.lines {
                 throw malformed("order \(event.order)'s \"units\" differ from its invoke's")
@@ -74,7 +75,8 @@ public struct HistoryCheck: Sendable {
                 let left = event.stockLeft ?? []
                 guard event.stockLeft == nil || left.count == invoked.lines.count else {
                     throw malformed(
-                        "order \(event.order) has \(left.count) \"stock_left\" entries for \(invoked.lines.count) order lines")
+                        "order \(event.order) has \(left.count) \"stock_left\" entries for \(invoked.lines.count) order lines"
+                    )
                 }
                 counts.ok += 1
                 witness.recordSale(order: event.order, worker: invoked.worker, lines: invoked.lines, stockLeft: left)
