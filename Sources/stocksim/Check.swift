@@ -113,7 +113,8 @@ extension Stocksim {
             if counts.unfinished > 0 { orders += ", \(counts.unfinished) never completed (judged as info)" }
             lines.append(orders)
             for key in witness.keys {
-                var line = "  \(key.key)  \(key.sales) sales, \(key.units) units"
+                var line =
+                    "  \(key.key)  \(key.sales) sale\(key.sales == 1 ? "" : "s"), \(key.units) unit\(key.units == 1 ? "" : "s")"
                 if key.checked {
                     let from = key.initial.map { "from \($0)" } ?? ""
                     let to = key.final.map { " to \($0)" } ?? ""

@@ -59,6 +59,14 @@ struct CheckCommandTests {
         #expect(counts["invoked"] as? Int == 3)
     }
 
+    @Test func theExampleHistoryInTheReadmeFails() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let result = try StocksimCLI.run(["check", root + "/examples/lost-update.jsonl"])
+        #expect(result.exitCode == 1)
+        #expect(result.stdout.contains("stale-read on stock:count"), "\(result.stdout)")
+    }
+
     @Test func aCleanHistoryExitsZero() throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("clean.jsonl", Self.clean)
