@@ -18,7 +18,10 @@ def sell(r, order):
     keys = [line["key"] for line in order["units"]]
     units = [int(line["units"]) for line in order["units"]]
     ledger, run = order.get("ledger"), order.get("run")
-    counts = [int(v) for v in r.mget(keys)]
+    values = r.mget(keys)
+    if None in values:
+        return {"order": order["order"], "result": "error", "error": "a stock key does not exist"}
+    counts = [int(v) for v in values]
     if any(count < q for count, q in zip(counts, units)):
         return {"order": order["order"], "result": "refused", "stock_left": counts}
     # BROKEN: the stock may have changed since the GET; nothing makes the check and the decrement one step.

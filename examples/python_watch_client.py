@@ -26,7 +26,11 @@ def sell(r, order):
         while True:
             try:
                 pipe.watch(*keys)
-                counts = [int(v) for v in pipe.mget(keys)]
+                values = pipe.mget(keys)
+                if None in values:
+                    pipe.unwatch()
+                    return {"order": order["order"], "result": "error", "error": "a stock key does not exist"}
+                counts = [int(v) for v in values]
                 if any(count < q for count, q in zip(counts, units)):
                     pipe.unwatch()
                     return {"order": order["order"], "result": "refused", "stock_left": counts}

@@ -15,10 +15,10 @@ public final class HistoryWriter {
     private let bufferLimit: Int
     private let encoder: JSONEncoder
 
-    /// Opens `path` for appending, creating it when missing.
+    /// Opens `path` for writing, creating it when missing; every write appends.
     /// - Parameters:
     ///   - path: The history file.
-    ///   - truncate: Start the file empty instead of appending to what it holds.
+    ///   - truncate: Start the file empty (the default); `false` appends to what it holds.
     ///   - bufferBytes: Bytes kept before a write; 0 writes every line at once.
     /// - Throws: `HistoryError` with code `cannotOpen` when the file cannot be opened for writing.
     public init(path: String, truncate: Bool = true, bufferBytes: Int = 64 * 1024) throws {
