@@ -10,22 +10,11 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 # A Python that can `import redis`. Without one the benchmark still runs and says that it skipped redis-py.
-python=python3
-venv=.venv-benchmark
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "benchmark: python3 is not installed; the redis-py reference will be skipped (apt-get install python3 python3-venv)" >&2
-elif python3 -c 'import redis' 2>/dev/null; then
+. scripts/python-redis.sh
+python=$(python_with_redis .venv-benchmark benchmark)
+if [ -z "$python" ]; then
+  echo "benchmark: the redis-py reference will be skipped" >&2
   python=python3
-elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import redis' 2>/dev/null; then
-  python="$venv/bin/python"
-elif python3 -m venv "$venv" >/dev/null 2>&1 && "$venv/bin/python" -m pip install -q redis >&2; then
-  echo "benchmark: installed the redis package into $venv/" >&2
-  python="$venv/bin/python"
-elif python3 -m pip install -q --user redis >&2 && python3 -c 'import redis' 2>/dev/null; then
-  echo "benchmark: installed the redis package with pip install --user" >&2
-  python=python3
-else
-  echo "benchmark: could not install the redis package (pip install redis; on Debian, apt-get install python3-venv first); the redis-py reference will be skipped" >&2
 fi
 
 # Statically linked Swift runtime, as scripts/stocksim.sh builds it: the workers' figures match what users run.

@@ -14,7 +14,7 @@ struct Stocksim: ParsableCommand {
             130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Sweep.self, Worker.self]
+        subcommands: [Run.self, Sweep.self, Check.self, Worker.self]
     )
 
     /// Parses, runs, and turns every error into one line on stderr and a documented exit status.

@@ -1,0 +1,281 @@
+/// The per-sale witness: checks that a key's acknowledged sales form one chain from the initial stock down to the
+/// final, which totals alone cannot show (two buyers that sold from the same stock balance the books if a third sale
+/// was lost).
+///
+/// The rule, per key: sort the sales by the stock they left, highest first. The first sale's `stockLeft + units` is
+/// the initial stock; each next sale's `stockLeft + units` is the previous sale's `stockLeft`; the last sale's
+/// `stockLeft` is the final stock. Above it is an overlap (`stale-read`); below it, units taken that no sale accounts
+/// for (`gap`, or `chain-start` / `chain-end` at the ends).
+///
+/// Unknown-outcome orders (a lost reply) may or may not have sold, and never say what they left. A gap of `g` units
+/// is explained when unknown-outcome orders on that key, not used by an earlier gap, have units that sum to exactly
+/// `g`; those orders count as sold. Gaps are filled from the top of the chain down, each with the first exact subset
+/// found. Exact whenever the unknown orders on a key have equal units (the usual case); with mixed sizes a gap that
+/// only another assignment could explain is reported. A cart's unknown outcome is judged on each key by itself.
+///
+/// A sale is kept in 24 bytes (stock left, units, worker, order index), so a million sales fit in about 30 MB.
+public struct Witness: Sendable {
+    private struct Link: Sendable {
+        var stockLeft: Int64
+        var units: Int64
+        var worker: Int32
+        var order: Int32
+    }
+
+    private struct Chain: Sendable {
+        var initial: Int64?
+        var final: Int64?
+        var links: [Link] = []
+        /// The units of each unknown-outcome order on the key.
+        var unknown: [Int64] = []
+        var unplaced = 0
+    }
+
+    private var chains: [String: Chain] = [:]
+    private var keys: [String] = []
+    private var orders: [String] = []
+
+    /// An empty witness.
+    public init() {}
+
+    /// Sets a key's initial stock.
+    /// - Parameters:
+    ///   - stock: The stock before the first sale.
+    ///   - key: The stock key.
+    public mutating func setInitial(_ stock: Int64, for key: String) {
+        update(key) { $0.initial = stock }
+    }
+
+    /// Sets a key's final stock.
+    /// - Parameters:
+    ///   - stock: The stock after the last sale, as read from Redis.
+    ///   - key: The stock key.
+    public mutating func setFinal(_ stock: Int64, for key: String) {
+        update(key) { $0.final = stock }
+    }
+
+    /// Records an acknowledged sale: one link per key it touched.
+    /// - Parameters:
+    ///   - order: The order id.
+    ///   - worker: The worker's index.
+    ///   - lines: The order's lines in cart order.
+    ///   - stockLeft: The stock left on each line's key after the sale, aligned with `lines`; `nil` where the seller
+    ///     did not learn it (that key's chain then cannot be checked).
+    public mutating func recordSale(order: String, worker: Int, lines: [OrderLine], stockLeft: [Int64?]) {
+        let index = intern(order)
+        for (position, line) in lines.enumerated() {
+            let left = position < stockLeft.count ? stockLeft[position] : nil
+            if let left {
+                let link = Link(stockLeft: left, units: line.units, worker: Int32(clamping: worker), order: index)
+                update(line.key) { $0.links.append(link) }
+            } else {
+                update(line.key) { $0.unplaced += 1 }
+            }
+        }
+    }
+
+    /// Records an order whose outcome is unknown: it may have sold or not.
+    /// - Parameter lines: The order's lines in cart order.
+    public mutating func recordUnknown(lines: [OrderLine]) {
+        for line in lines {
+            update(line.key) { $0.unknown.append(line.units) }
+        }
+    }
+
+    /// Checks every key's chain.
+    /// - Parameter violationLimit: How many violations to list; all are counted.
+    /// - Returns: The verdict per key and the violations.
+    public func check(violationLimit: Int = 100) -> WitnessResult {
+        var violations: [WitnessViolation] = []
+        var count = 0
+        var results: [WitnessKeyResult] = []
+        for key in keys {
+            guard let chain = chains[key] else { continue }
+            var found: [WitnessViolation] = []
+            let result = check(key: key, chain: chain, into: &found)
+            count += found.count
+            violations.append(contentsOf: found.prefix(max(0, violationLimit - violations.count)))
+            results.append(result)
+        }
+        return WitnessResult(passed: count == 0, keys: results, violations: violations, violationCount: count)
+    }
+
+    private func check(key: String, chain: Chain, into violations: inout [WitnessViolation]) -> WitnessKeyResult {
+        var result = WitnessKeyResult(
+            key: key, initial: chain.initial, final: chain.final, sales: chain.links.count + chain.unplaced,
+            units: chain.links.reduce(0) { $0 + $1.units }, unknownOrders: chain.unknown.count, unknownOrdersSold: 0,
+            unplacedSales: chain.unplaced, checked: false, note: nil)
+        guard let initial = chain.initial else {
+            result.note = "no initial stock given: the chain was not checked"
+            return result
+        }
+        guard chain.unplaced == 0 else {
+            result.note = "\(chain.unplaced) sales did not learn the stock they left: the chain was not checked"
+            return result
+        }
+        result.checked = true
+        if chain.final == nil { result.note = "no final stock given: the chain's end was not checked" }
+        let links = chain.links.sorted {
+            $0.stockLeft != $1.stockLeft ? $0.stockLeft > $1.stockLeft : $0.order < $1.order
+        }
+        var pool = UnknownPool(chain.unknown)
+        var previous: Link?
+        for link in links {
+            if link.stockLeft < 0 {
+                violations.append(
+                    WitnessViolation(
+                        .oversell, key: key, earlier: nil, later: sale(link),
+                        detail: "\(sale(link)): below zero, \(units(-link.stockLeft)) oversold"))
+            }
+            let from = link.stockLeft + link.units
+            let above = previous?.stockLeft ?? initial
+            if from > above {
+                if let previous {
+                    violations.append(
+                        WitnessViolation(
+                            .staleRead, key: key, earlier: sale(previous), later: sale(link),
+                            detail:
+                                "\(sale(link)) sold from a stock of \(from), but \(sale(previous)) had already left only \(above): \(units(from - above)) sold twice"
+                        ))
+                } else {
+                    violations.append(
+                        WitnessViolation(
+                            .chainStart, key: key, earlier: nil, later: sale(link),
+                            detail:
+                                "the first sale, \(sale(link)), sold from a stock of \(from), above the initial stock of \(initial)"
+                        ))
+                }
+            } else if from < above, !pool.explain(above - from) {
+                if let previous {
+                    violations.append(
+                        WitnessViolation(
+                            .gap, key: key, earlier: sale(previous), later: sale(link),
+                            detail:
+                                "\(units(above - from)) taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
+                        ))
+                } else {
+                    violations.append(
+                        WitnessViolation(
+                            .chainStart, key: key, earlier: nil, later: sale(link),
+                            detail:
+                                "\(units(above - from)) taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
+                        ))
+                }
+            }
+            previous = link
+        }
+        if let final = chain.final {
+            let bottom = previous?.stockLeft ?? initial
+            let last = previous.map { "the last sale, \(sale($0))" } ?? "no sale"
+            if final > bottom {
+                violations.append(
+                    WitnessViolation(
+                        .chainEnd, key: key, earlier: previous.map(sale), later: nil,
+                        detail:
+                            "\(last), but the final stock is \(final): \(units(final - bottom)) came back from outside the sales"
+                    ))
+            } else if final < bottom, !pool.explain(bottom - final) {
+                violations.append(
+                    WitnessViolation(
+                        .chainEnd, key: key, earlier: previous.map(sale), later: nil,
+                        detail:
+                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) taken that no sale accounts for\(pool.summary)"
+                    ))
+            }
+        }
+        result.unknownOrdersSold = pool.used
+        return result
+    }
+
+    private func units(_ count: Int64) -> String { count == 1 ? "1 unit" : "\(count) units" }
+
+    private func sale(_ link: Link) -> WitnessSale {
+        WitnessSale(
+            order: orders[Int(link.order)], worker: Int(link.worker), stockLeft: link.stockLeft, units: link.units)
+    }
+
+    private mutating func intern(_ order: String) -> Int32 {
+        orders.append(order)
+        return Int32(clamping: orders.count - 1)
+    }
+
+    /// Changes a key's chain, starting it (and remembering the key's place) the first time the key is seen.
+    private mutating func update(_ key: String, _ change: (inout Chain) -> Void) {
+        if chains[key] == nil { keys.append(key) }
+        change(&chains[key, default: Chain()])
+    }
+}
+
+/// The unknown-outcome orders of one key not yet used to explain a gap.
+private struct UnknownPool {
+    private var units: [Int64]
+    private(set) var used = 0
+
+    /// Past this many subset-sum cells the pool takes the largest orders that fit instead of searching exactly.
+    private static let searchLimit = 4_000_000
+
+    init(_ unknown: [Int64]) {
+        units = unknown.sorted(by: >)
+    }
+
+    /// Removes orders whose units sum to exactly `gap` and says whether there were such.
+    mutating func explain(_ gap: Int64) -> Bool {
+        guard gap > 0, !units.isEmpty, units.reduce(0, +) >= gap else { return false }
+        if let first = units.first, units.allSatisfy({ $0 == first }) {
+            guard gap % first == 0 else { return false }
+            take(Array(0..<Int(gap / first)))
+            return true
+        }
+        if gap <= Int64(min(1_000_000, Self.searchLimit / max(1, units.count))), let chosen = exactSubset(Int(gap)) {
+            take(chosen)
+            return true
+        }
+        // Too large to search: the largest orders that still fit, first.
+        var left = gap
+        var chosen: [Int] = []
+        for (index, size) in units.enumerated() where size <= left {
+            chosen.append(index)
+            left -= size
+            if left == 0 { break }
+        }
+        guard left == 0 else { return false }
+        take(chosen)
+        return true
+    }
+
+    /// Indices of orders summing to `target`, by 0/1 subset sum; `nil` when none.
+    private func exactSubset(_ target: Int) -> [Int]? {
+        // reachedBy[s]: the first item that reached sum s (items before it reached s − its units).
+        var reachedBy = [Int32](repeating: -1, count: target + 1)
+        for (index, size) in units.enumerated() where size <= target {
+            let size = Int(size)
+            var sum = target
+            while sum >= size {
+                if reachedBy[sum] < 0 && (sum == size || reachedBy[sum - size] >= 0) {
+                    reachedBy[sum] = Int32(index)
+                }
+                sum -= 1
+            }
+            if reachedBy[target] >= 0 { break }
+        }
+        guard reachedBy[target] >= 0 else { return nil }
+        var chosen: [Int] = []
+        var sum = target
+        while sum > 0 {
+            let index = Int(reachedBy[sum])
+            chosen.append(index)
+            sum -= Int(units[index])
+        }
+        return chosen
+    }
+
+    private mutating func take(_ indices: [Int]) {
+        for index in indices.sorted(by: >) { units.remove(at: index) }
+        used += indices.count
+    }
+
+    /// What the pool held for the message.
+    var summary: String {
+        units.isEmpty ? "" : " (\(units.count) unknown-outcome orders of \(units.reduce(0, +)) units did not fit it)"
+    }
+}

@@ -1,0 +1,54 @@
+"""A subtly broken StockSim client (protocol v1, README "Your own client"): it GETs the stock, checks it, then
+DECRBYs with no WATCH. Two buyers that read the same count both pass the check, so under load it oversells; StockSim's
+audit and per-sale witness are there to catch it. Same redis-py style and protocol as python_watch_client.py.
+usage: python_broken_client.py
+"""
+import json, os, sys
+import redis
+
+PROTOCOL = 1
+
+
+def reply(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def sell(r, order):
+    keys = [line["key"] for line in order["units"]]
+    units = [int(line["units"]) for line in order["units"]]
+    ledger, run = order.get("ledger"), order.get("run")
+    values = r.mget(keys)
+    if None in values:
+        return {"order": order["order"], "result": "error", "error": "a stock key does not exist"}
+    counts = [int(v) for v in values]
+    if any(count < q for count, q in zip(counts, units)):
+        return {"order": order["order"], "result": "refused", "stock_left": counts}
+    # BROKEN: the stock may have changed since the GET; nothing makes the check and the decrement one step.
+    left = [r.decrby(key, q) for key, q in zip(keys, units)]
+    if ledger:
+        for key, q in zip(keys, units):
+            r.hsetnx(ledger, f"{order['order']}|{key}", f"{q}/{len(keys)}")
+        r.hincrby(run, "ledger_writes", len(keys))
+    return {"order": order["order"], "result": "sold", "stock_left": left}
+
+
+def main():
+    if os.environ.get("STOCKSIM_PROTOCOL") != str(PROTOCOL):
+        sys.exit(f"python_broken_client: speaks StockSim protocol {PROTOCOL}, not {os.environ.get('STOCKSIM_PROTOCOL')}")
+    r = redis.Redis.from_url(os.environ["STOCKSIM_REDIS_URL"])
+    r.ping()
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        order = json.loads(line)
+        try:
+            reply(sell(r, order))
+        except redis.RedisError as error:
+            reply({"order": order["order"], "result": "error", "error": str(error)})
+
+
+if __name__ == "__main__":
+    main()
