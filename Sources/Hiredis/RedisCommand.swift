@@ -77,6 +77,18 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// `true` for MULTI, `false` for EXEC or DISCARD, `nil` for every other command; compares bytes, so that the hot
+    /// path pays a length check.
+    var transactionBoundary: Bool? {
+        guard let span = spans.first, span.count == 4 || span.count == 5 || span.count == 7 else { return nil }
+        let name = encoded[span].map { $0 & 0xDF }  // ASCII upper case
+        switch name {
+        case Array("MULTI".utf8): return true
+        case Array("EXEC".utf8), Array("DISCARD".utf8): return false
+        default: return nil
+        }
+    }
+
     /// True when the command can be sent: it has a name that is not empty.
     var isSendable: Bool { spans.first.map { !$0.isEmpty } ?? false }
 }
