@@ -210,11 +210,12 @@ public struct Simulation: Sendable {
                 initial = stock
             }
             var sha = ""
+            let namedWorkers = try Preflight.check(
+                connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha,
+                user: connection.endpoint.user,
+                logger: logger)
             step = "SCRIPT LOAD"
             if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
-            let namedWorkers = try Preflight.check(
-                connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha, user: connection.endpoint.user
-            )
             step = "SET"
             if configuration.initialStock != nil {
                 try connection.send("SET", RedisArgument(key), RedisArgument(initial))
@@ -444,7 +445,7 @@ public struct Simulation: Sendable {
             let named = try Preflight.check(
                 connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
                 user: connection.endpoint.user,
-                skipScript: true)
+                skipScript: true, logger: logger)
             step = "SET"
             var commands = (0..<layout.skus).map {
                 RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU))
