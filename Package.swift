@@ -64,6 +64,7 @@ let package = Package(
                 "StockSim",
                 "Hiredis",
                 "EmbeddedRedis",
+                "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

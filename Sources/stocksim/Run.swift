@@ -109,10 +109,16 @@ extension Stocksim {
                 throw Stocksim.exit(for: error)
             }
             display.finish()
-            if json {
-                FileHandle.standardOutput.write(try report.json() + Data("\n".utf8))
-            } else {
-                print(Summary.render(report))
+            // A report that could not be written is status 74, unless the run has a status of its own to report.
+            var lostReport: ExitCode?
+            do {
+                if json {
+                    try StandardOutput.write(try report.json() + Data("\n".utf8), what: "the report")
+                } else {
+                    try StandardOutput.writeLine(Summary.render(report), what: "the report")
+                }
+            } catch let status as ExitCode {
+                lostReport = status
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {
@@ -135,6 +141,7 @@ extension Stocksim {
                     Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
                 throw ExitCode(1)
             }
+            if let lostReport { throw lostReport }
         }
 
         /// This binary's own path, for re-executing it as a worker.

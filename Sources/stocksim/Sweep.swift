@@ -108,20 +108,7 @@ extension Stocksim {
                 throw ValidationError(error.message)
             }
             // Refuse an output path that cannot be written before spending minutes on the sweep.
-            for (flag, path) in outputs {
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-                    isDirectory.boolValue
-                else {
-                    throw ValidationError(
-                        "\(flag) \(path): the directory \(directory) does not exist; create it or choose another path")
-                }
-                guard access(directory, W_OK) == 0 else {
-                    throw ValidationError(
-                        "\(flag) \(path): the directory \(directory) is not writable; choose another path")
-                }
-            }
+            try OutputPaths.check(outputs)
         }
 
         func run() throws {
@@ -146,8 +133,14 @@ extension Stocksim {
                 throw Stocksim.exit(for: error)
             }
             display.finish()
-            print(result.table())
-            try write(result)
+            // Output that could not be written is status 74, unless the sweep has a status of its own to report.
+            var lostOutput: ExitCode?
+            do throws(ExitCode) {
+                try StandardOutput.writeLine(result.table(), what: "the table")
+            } catch {
+                lostOutput = error
+            }
+            do { try write(result) } catch let status as ExitCode { lostOutput = status }
 
             let signal = stopSignal.load(ordering: .relaxed)
             if result.interrupted, signal != 0 {
@@ -166,6 +159,7 @@ extension Stocksim {
                 throw failure(
                     "the audit found violations (\(kinds)) in \(places); --json FILE has each run's report", status: 1)
             }
+            if let lostOutput { throw lostOutput }
         }
 
         /// Writes the files asked for; a partial sweep's files say that it is partial.
@@ -181,7 +175,8 @@ extension Stocksim {
                     try contents.write(to: URL(fileURLWithPath: path), options: .atomic)
                 } catch {
                     throw failure(
-                        "cannot write \(flag) \(path): \(error.localizedDescription); choose another path", status: 2)
+                        "cannot write \(flag) \(path): \(error.localizedDescription); choose another path",
+                        status: StandardOutput.writeFailed.rawValue)
                 }
             }
         }
