@@ -336,7 +336,7 @@ public final class RedisConnection {
             dropContext()
             let advice =
                 switch command.name {
-                case "AUTH": "check the user and password in the URL"
+                case "AUTH": "check the user and password in the URL (\(RedisEndpoint.percentEncodingAdvice))"
                 case "SELECT": "check the database number in the URL (the server has 'databases' of them)"
                 default: "check the client name"
                 }
