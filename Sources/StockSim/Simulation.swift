@@ -120,6 +120,7 @@ public struct Simulation: Sendable {
             throw SimulationError(.redisUnavailable, error.message)
         }
 
+        try DescriptorBudget.check(workers: configuration.workers)
         let keys = StockKeys(stock: configuration.key)
         let ledger = StockLedger(keys: keys)
         let runID = Self.makeRunID()
