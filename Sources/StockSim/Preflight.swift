@@ -293,3 +293,22 @@ enum Preflight {
         }
     }
 }
+
+extension RedisError {
+    /// The line to show the user: for a refusal whose code has advice in ``Preflight/explain(_:command:strategy:keys:user:)``
+    /// (a replica, a cluster, ACL, memory, a renamed command), that advice; otherwise the message as it is.
+    ///
+    /// - Parameter configuration: the run, for the strategy and keys the advice names.
+    func advised(for configuration: SimulationConfiguration, user: String?) -> String {
+        guard let reply, code == .serverError, reply.code != "ERR" || reply.message.hasPrefix("unknown command") else {
+            return message
+        }
+        // "Redis refused HSETNX {k}:ledger: …" names the command before the colon.
+        let refused = message.hasPrefix("Redis refused ") ? message.dropFirst(14).prefix { $0 != ":" } : ""
+        let command = refused.split(separator: " ").first.map(String.init) ?? "the command"
+        let explained = Preflight.explain(
+            reply, command: command, strategy: configuration.strategy, keys: StockKeys(stock: configuration.key),
+            user: user)
+        return explained.message.hasPrefix("Redis refused ") ? message : explained.message
+    }
+}

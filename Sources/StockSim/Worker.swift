@@ -213,7 +213,7 @@ public enum WorkerProcess {
                     orderID: configuration.ledger ? orderPrefix + String(sequence) : "", units: units, sale: sale,
                     ledger: ledger, configuration: configuration, connection: connection, report: &report)
             } catch let error as RedisError {
-                report.error = error.message
+                report.error = error.advised(for: configuration, user: connection.endpoint.user)
                 return
             } catch {
                 report.error = "\(error)"
@@ -271,7 +271,7 @@ public enum WorkerProcess {
                     ledger: StockLedger(keys: StockKeys(stock: layout.stockKey(order.skus[0])))
                 ) { verify in try sale.place(order, verify: verify, on: connection) }
             } catch let error as RedisError {
-                report.error = error.message
+                report.error = error.advised(for: configuration, user: connection.endpoint.user)
                 return
             } catch {
                 report.error = "\(error)"

@@ -2,8 +2,9 @@ import EmbeddedRedis
 import Foundation
 import Hiredis
 import Spawn
-import StockSim
 import Testing
+
+@testable import StockSim
 
 /// Raw server refusals and OS limits reach the user as one line that says what is wrong and what to do.
 @Suite("messages say what to do", .serialized)
@@ -73,5 +74,28 @@ struct AdviceTests {
         #expect(stderr.contains("40 workers need about"), "\(stderr)")
         #expect(stderr.contains("ulimit -n allows 64; raise it (ulimit -n "), "\(stderr)")
         #expect(StocksimCLI.leftovers(tmpdir: files.path).isEmpty)
+    }
+
+    @Test(arguments: [
+        ("READONLY You can't write against a read only replica.", "point --redis at its primary"),
+        ("MOVED 3999 127.0.0.1:6381", "Redis Cluster mode"),
+        ("ASK 3999 127.0.0.1:6381", "Redis Cluster mode"),
+        ("CROSSSLOT Keys in request don't hash to the same slot", "Redis Cluster mode"),
+        ("CLUSTERDOWN The cluster is down", "standalone server"),
+        ("ERR unknown command 'DECRBY', with args beginning with: ", "the server has no DECRBY command"),
+        ("OOM command not allowed when used memory > 'maxmemory'.", "raise maxmemory"),
+        ("MISCONF Redis is configured to save RDB snapshots", "stop-writes-on-bgsave-error"),
+        ("LOADING Redis is loading the dataset in memory", "wait until it is done"),
+        ("NOPERM this user has no permissions to run the 'decrby' command", "ACL SETUSER clerk +decrby"),
+    ])
+    func aWorkersRefusalGetsTheSameAdviceAsTheDrivers(line: String, advice: String) throws {
+        let configuration = SimulationConfiguration(strategy: .decr)
+        let error = RedisError.server(RedisErrorReply(line: line), command: "DECRBY")
+        let message = error.advised(for: configuration, user: "clerk")
+        #expect(message.contains(advice), "\(message)")
+        #expect(!message.contains("\n"))
+        // A refusal without advice keeps its message.
+        let plain = RedisError.server(RedisErrorReply(line: "WRONGTYPE Operation against a key"), command: "GET")
+        #expect(plain.advised(for: configuration, user: nil) == plain.message)
     }
 }
