@@ -215,6 +215,7 @@ public struct Simulation: Sendable {
                 connection, strategy: configuration.strategy, keys: keys, scriptSHA: sha,
                 user: connection.endpoint.user,
                 logger: logger)
+            try LedgerOwnership.check(keys, on: connection)
             step = "SCRIPT LOAD"
             if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
             step = "SET"
@@ -447,6 +448,13 @@ public struct Simulation: Sendable {
                 connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
                 user: connection.endpoint.user,
                 skipScript: true, logger: logger)
+            for group in 0..<layout.groups {
+                try LedgerOwnership.check(
+                    StockKeys(
+                        stock: layout.stockKey(0), ledger: layout.ledgerKey(group: group),
+                        run: layout.runKey(group: group)),
+                    on: connection)
+            }
             step = "SET"
             var commands = (0..<layout.skus).map {
                 RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU))
