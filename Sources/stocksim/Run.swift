@@ -122,14 +122,14 @@ extension Stocksim {
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data(
                         "stocksim: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the report above covers the partial run\n"
                             .utf8))
                 throw ExitCode(128 + signal)
             }
             if !report.completed {
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data(
                         "stocksim: the run did not complete: \(report.incompleteReason ?? "unknown reason"); the report above audits what Redis holds\n"
                             .utf8))
@@ -137,7 +137,7 @@ extension Stocksim {
             }
             if !report.audit.passed {
                 let kinds = Set(report.audit.violations.map(\.kind.rawValue)).sorted().joined(separator: ", ")
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
                 throw ExitCode(1)
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -32,10 +33,25 @@ enum StandardOutput {
         try write(Array((text + "\n").utf8), what: what)
     }
 
-    /// One line on stderr (when stderr works: FileHandle would stop the process on a failed write) and status 74.
+    /// One line on stderr (when stderr works) and status 74.
     static func failure(_ message: String) -> ExitCode {
-        let line = Array("stocksim: \(message); free space or choose another place for the output\n".utf8)
-        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        StandardError.write(Data("stocksim: \(message); free space or choose another place for the output\n".utf8))
         return writeFailed
+    }
+}
+
+/// Lines for stderr, written with write(2) and never fatal: FileHandle stops the process when a write fails (stderr
+/// on a full disk, a closed pipe), and a run must not die of its progress line.
+enum StandardError {
+    /// Writes `data` on descriptor 2 as far as it goes; a failure is ignored, there is nowhere left to report it.
+    static func write(_ data: Data) {
+        let bytes = [UInt8](data)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 }

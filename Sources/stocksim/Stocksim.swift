@@ -39,7 +39,7 @@ struct Stocksim: ParsableCommand {
                 let hint =
                     error is ValidationError || code == .validationFailure
                     ? " (see 'stocksim \(subcommand) --help')" : ""
-                FileHandle.standardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
+                StandardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
             }
             Foundation.exit(code.rawValue)
         }
@@ -48,7 +48,7 @@ struct Stocksim: ParsableCommand {
     /// Prints a run or sweep that could not start as one line on stderr; returns its status: 64 for a bad
     /// configuration, 2 for everything else.
     static func exit(for error: SimulationError) -> ExitCode {
-        FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
+        StandardError.write(Data("stocksim: \(error.message)\n".utf8))
         return error.code == .invalidConfiguration ? .validationFailure : ExitCode(2)
     }
 

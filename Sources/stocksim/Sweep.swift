@@ -183,7 +183,7 @@ extension Stocksim {
 
         /// Prints one line on stderr and returns the exit status to throw.
         private func failure(_ message: String, status: Int32) -> ExitCode {
-            FileHandle.standardError.write(Data("stocksim: \(message)\n".utf8))
+            StandardError.write(Data("stocksim: \(message)\n".utf8))
             return ExitCode(status)
         }
     }
@@ -245,6 +245,6 @@ final class SweepProgressDisplay {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardError.write(Data(text.utf8))
     }
 }

@@ -40,6 +40,17 @@ struct StandardStreamTests {
         #expect(report.sold == 3000)
     }
 
+    @Test func aStderrThatCannotBeWrittenDoesNotStopTheRun() throws {
+        let files = try TemporaryDirectory()
+        let out = files.path + "/stdout"
+        // Progress and the closing lines go to stderr; on a full disk they are lost, the run and its report are not.
+        let status = try run(
+            ["run", "--stock", "3000", "--workers", "2", "--orders", "100", "--json"], stdout: .file(out),
+            stderr: .file("/dev/full"))
+        #expect(status == .exited(0))
+        #expect(try SimulationReport.decode(Data(TextFile.read(out).utf8)).audit.passed)
+    }
+
     @Test(arguments: [[], ["--json"]])
     func aReportThatCannotBeWrittenIsStatus74(extra: [String]) throws {
         let files = try TemporaryDirectory()
