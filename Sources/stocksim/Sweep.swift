@@ -18,8 +18,9 @@ extension Stocksim {
                 for the whole sweep. Prints a table of median sales per second (min–max over the repeats), conflict \
                 rate, p99 latency, p99 retries per sale and Redis's CPU use per strategy and worker count, then the \
                 smallest worker count per strategy whose median is within 5% of the best. Exit status: 0 every \
-                audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value; \
-                130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
+                audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value \
+                (an output path that cannot be written, two outputs that are one file); 74 the table or an output \
+                file could not be written; 130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
                 """)
 
         @Option(
