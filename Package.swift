@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "StockSim",
                 "StockSimRendering",
+                "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -79,4 +79,14 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
 
     /// True when the command has no name (or an empty one): there is nothing to send.
     var isEmpty: Bool { spans.first.map { $0.isEmpty } ?? true }
+
+    /// `true` for MULTI, `false` for EXEC or DISCARD, `nil` for every other command; compares bytes, so that the hot
+    /// path pays a length check.
+    var transactionBoundary: Bool? {
+        guard let span = spans.first, span.count == 4 || span.count == 5 || span.count == 7 else { return nil }
+        let name = encoded[span].lazy.map { $0 & 0xDF }  // ASCII upper case, without an array
+        if name.elementsEqual("MULTI".utf8) { return true }
+        if name.elementsEqual("EXEC".utf8) || name.elementsEqual("DISCARD".utf8) { return false }
+        return nil
+    }
 }

@@ -54,6 +54,14 @@ public final class RedisConnection {
     private var context: UnsafeMutablePointer<redisContext>?
     /// Commands appended to the context whose replies have not been read yet.
     private var pendingReplies = 0
+    /// Replies read since the context opened, and the MULTI, EXEC and DISCARD among the commands appended (by the
+    /// number their reply will have), so that ``isInTransaction`` follows the server's state without a look at every
+    /// reply on the hot path.
+    private var repliesRead = 0
+    private var transactionMarks: [(reply: Int, opens: Bool)] = []
+    /// True after a MULTI the server accepted and before its EXEC or DISCARD was answered: commands sent now are
+    /// queued, not run. A closed or reconnected connection is never inside MULTI.
+    public private(set) var isInTransaction = false
     /// The error that closed the connection, if it is closed because of one.
     public private(set) var closingError: RedisError?
     /// Counts the contexts opened so far. WATCH belongs to the context it was sent on, so a transaction checks that it
@@ -168,6 +176,9 @@ public final class RedisConnection {
             throw fail(context, errno: ENOMEM, during: "queueing \(command.name)")
         }
         pendingReplies += 1
+        if let opens = command.transactionBoundary {
+            transactionMarks.append((reply: repliesRead + pendingReplies, opens: opens))
+        }
     }
 
     /// Reads the next reply, flushing queued commands first. Copies the reply into Swift and frees it at once.
@@ -181,7 +192,15 @@ public final class RedisConnection {
         }
         defer { freeReplyObject(raw) }
         pendingReplies -= 1
-        return Self.copy(raw)
+        repliesRead += 1
+        let reply = Self.copy(raw)
+        if let mark = transactionMarks.first, mark.reply == repliesRead {
+            transactionMarks.removeFirst()
+            // MULTI opens only when accepted (a nested one is refused and leaves the first open); EXEC and DISCARD
+            // close whatever they answer (EXECABORT included).
+            isInTransaction = mark.opens ? isInTransaction || !reply.isError : false
+        }
+        return reply
     }
 
     // MARK: Connection state
@@ -211,6 +230,9 @@ public final class RedisConnection {
             self.context = nil
         }
         pendingReplies = 0
+        repliesRead = 0
+        transactionMarks.removeAll()
+        isInTransaction = false
     }
 
     /// Turns the context's error into a `RedisError`, frees the dead context and remembers why.
@@ -314,7 +336,7 @@ public final class RedisConnection {
             dropContext()
             let advice =
                 switch command.name {
-                case "AUTH": "check the user and password in the URL"
+                case "AUTH": "check the user and password in the URL (\(RedisEndpoint.percentEncodingAdvice))"
                 case "SELECT": "check the database number in the URL (the server has 'databases' of them)"
                 default: "check the client name"
                 }

@@ -50,7 +50,11 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `RedisError` with code `.invalidEndpoint`, whose message names the part that is wrong.
     public init(url: String) throws(RedisError) {
         func bad(_ what: String) -> RedisError {
-            RedisError(.invalidEndpoint, "invalid Redis URL '\(url)': \(what)")
+            // With credentials in it, the likeliest cause is a character of the password read as part of the URL.
+            let credentials = url.contains("@") || url.contains("%")
+            return RedisError(
+                .invalidEndpoint,
+                "invalid Redis URL '\(url)': \(what)" + (credentials ? "; \(Self.percentEncodingAdvice)" : ""))
         }
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else {
             throw bad("it has no scheme; write redis://host:port or unix:///path/to/socket")
@@ -194,6 +198,10 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
         }
         self.init(address: .unix(path: path), user: user, password: password, database: database)
     }
+
+    /// What to do when a user name or password holds a character that means something in a URL.
+    public static let percentEncodingAdvice =
+        "if the user name or password holds @, %, :, /, ?, # or a space, percent-encode it (%40, %25, %3A, %2F, %3F, %23, %20)"
 
     /// The endpoint as a URL with the password masked, for messages and logs.
     public var description: String {

@@ -165,10 +165,20 @@ extension RedisConnection {
     ///   was refused while queueing; nothing ran); `.outcomeUnknown` when the connection failed after EXEC was sent
     ///   and before its reply arrived (the caller must find out whether it committed: it is never retried here);
     ///   `.timeout`, `.connectionLost`, `.protocolError` before EXEC was sent (nothing was committed), also when the
-    ///   connection broke while `body` ran and took the WATCH with it; and whatever `body` throws.
+    ///   connection broke while `body` ran and took the WATCH with it; `.misuse`, with nothing sent, when the
+    ///   connection is inside a MULTI of the caller's (``RedisConnection/isInTransaction``); and whatever `body`
+    ///   throws.
     public func run<Value>(
         _ transaction: OptimisticTransaction, _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> TransactionResult<Value> {
+        // WATCH inside MULTI is refused by the server, but the read and UNWATCH sent with it would be queued into the
+        // caller's transaction: refuse before sending anything.
+        guard !isInTransaction else {
+            throw RedisError(
+                .misuse,
+                "an optimistic transaction cannot run inside the caller's open MULTI on \(endpoint.addressDescription); send EXEC or DISCARD first (nothing was sent)"
+            )
+        }
         let policy = transaction.policy
         let clock = ContinuousClock()
         let start = policy.deadline == nil ? nil : clock.now

@@ -21,6 +21,8 @@ public struct ChildProcess: Sendable, Hashable {
         case file(String)
         /// Use this descriptor of the parent (it is duplicated into the child).
         case descriptor(Int32)
+        /// Closed in the child, as a shell's `2>&-` leaves it.
+        case closed
     }
 
     /// How a child ended.
@@ -72,6 +74,8 @@ public struct ChildProcess: Sendable, Hashable {
                 posix_spawn_file_actions_addopen(&actions, target, path, flags, 0o644)
             case .descriptor(let fd):
                 posix_spawn_file_actions_adddup2(&actions, fd, target)
+            case .closed:
+                posix_spawn_file_actions_addclose(&actions, target)
             }
         }
         // The child keeps stdin, stdout and stderr and nothing else: no descriptor another thread opened without

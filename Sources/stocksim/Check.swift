@@ -100,7 +100,7 @@ extension Stocksim {
         }
 
         static func fail(_ message: String) {
-            FileHandle.standardError.write(Data("stocksim: \(message)\n".utf8))
+            StandardError.write(Data("stocksim: \(message)\n".utf8))
         }
 
         /// The human summary.

@@ -50,6 +50,6 @@ final class ProgressDisplay {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardError.write(Data(text.utf8))
     }
 }

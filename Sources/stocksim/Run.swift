@@ -93,21 +93,27 @@ extension Stocksim {
                 throw Stocksim.exit(for: error)
             }
             display.finish()
-            if json {
-                FileHandle.standardOutput.write(try report.json() + Data("\n".utf8))
-            } else {
-                print(RunSummary.text(report))
+            // A report that could not be written is status 74, unless the run has a status of its own to report.
+            var lostReport: ExitCode?
+            do {
+                if json {
+                    try StandardOutput.write(try report.json() + Data("\n".utf8), what: "the report")
+                } else {
+                    try StandardOutput.writeLine(RunSummary.text(report), what: "the report")
+                }
+            } catch let status as ExitCode {
+                lostReport = status
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data(
                         "stocksim: stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); the report above covers the partial run\n"
                             .utf8))
                 throw ExitCode(128 + signal)
             }
             if !report.completed {
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data(
                         "stocksim: the run did not complete: \(report.incompleteReason ?? "unknown reason"); the report above audits what Redis holds\n"
                             .utf8))
@@ -115,10 +121,11 @@ extension Stocksim {
             }
             if !report.audit.passed {
                 let kinds = Set(report.audit.violations.map(\.kind.rawValue)).sorted().joined(separator: ", ")
-                FileHandle.standardError.write(
+                StandardError.write(
                     Data("stocksim: the audit found violations (\(kinds)); see the report\n".utf8))
                 throw ExitCode(1)
             }
+            if let lostReport { throw lostReport }
         }
 
         /// This binary's own path, for re-executing it as a worker.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Spawn
 import StockSim
 
 /// The `stocksim` command: a thin layer over the StockSim library.
@@ -11,6 +12,7 @@ struct Stocksim: ParsableCommand {
         discussion: """
             Exit status: 0 the audit passed; 1 the audit found a violation; 2 the run could not complete \
             (Redis unreachable, a bad stock key, workers that failed to start); 64 a bad flag or value; \
+            74 the report or an output file could not be written (a full disk, a closed pipe); \
             130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
             """,
         version: "0.1.0",
@@ -19,6 +21,8 @@ struct Stocksim: ParsableCommand {
 
     /// Parses, runs, and turns every error into one line on stderr and a documented exit status.
     static func main() {
+        // Before anything opens a file or a socket: a closed 0, 1 or 2 would be given to it.
+        StandardStreams.reopenClosedOnDevNull()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -31,11 +35,12 @@ struct Stocksim: ParsableCommand {
             }
             let message = self.message(for: error)
             if !message.isEmpty {
-                let subcommand = CommandLine.arguments.dropFirst().first == "sweep" ? "sweep" : "run"
+                let named = CommandLine.arguments.dropFirst().first ?? ""
+                let subcommand = ["sweep", "check"].contains(named) ? named : "run"
                 let hint =
                     error is ValidationError || code == .validationFailure
                     ? " (see 'stocksim \(subcommand) --help')" : ""
-                FileHandle.standardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
+                StandardError.write(Data("stocksim: \(message)\(hint)\n".utf8))
             }
             Foundation.exit(code.rawValue)
         }
@@ -44,7 +49,7 @@ struct Stocksim: ParsableCommand {
     /// Prints a run or sweep that could not start as one line on stderr; returns its status: 64 for a bad
     /// configuration, 2 for everything else.
     static func exit(for error: SimulationError) -> ExitCode {
-        FileHandle.standardError.write(Data("stocksim: \(error.message)\n".utf8))
+        StandardError.write(Data("stocksim: \(error.message)\n".utf8))
         return error.code == .invalidConfiguration ? .validationFailure : ExitCode(2)
     }
 
@@ -61,6 +66,7 @@ extension Stocksim {
             commandName: "worker", abstract: "Run as a worker of a simulation (internal).", shouldDisplay: false)
 
         func run() throws {
+            StandardStreams.reopenClosedOnDevNull()
             let status = WorkerProcess.main()
             // Not `throw ExitCode(status)`: ArgumentParser would end stdout, the protocol's channel, with an empty line.
             Foundation.exit(status)

@@ -18,8 +18,9 @@ extension Stocksim {
                 for the whole sweep. Prints a table of median sales per second (min–max over the repeats), conflict \
                 rate, p99 latency, p99 retries per sale and Redis's CPU use per strategy and worker count, then the \
                 smallest worker count per strategy whose median is within 5% of the best. Exit status: 0 every \
-                audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value; \
-                130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
+                audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value \
+                (an output path that cannot be written, two outputs that are one file); 74 the table or an output \
+                file could not be written; 130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
                 """)
 
         @Option(
@@ -98,20 +99,7 @@ extension Stocksim {
                 throw ValidationError(error.message)
             }
             // Refuse an output path that cannot be written before spending minutes on the sweep.
-            for (flag, path) in outputs {
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-                    isDirectory.boolValue
-                else {
-                    throw ValidationError(
-                        "\(flag) \(path): the directory \(directory) does not exist; create it or choose another path")
-                }
-                guard access(directory, W_OK) == 0 else {
-                    throw ValidationError(
-                        "\(flag) \(path): the directory \(directory) is not writable; choose another path")
-                }
-            }
+            try OutputPaths.check(outputs)
         }
 
         func run() throws {
@@ -130,8 +118,14 @@ extension Stocksim {
                 throw Stocksim.exit(for: error)
             }
             display.finish()
-            print(SweepTable(result).text())
-            try write(result)
+            // Output that could not be written is status 74, unless the sweep has a status of its own to report.
+            var lostOutput: ExitCode?
+            do throws(ExitCode) {
+                try StandardOutput.writeLine(SweepTable(result).text(), what: "the table")
+            } catch {
+                lostOutput = error
+            }
+            do { try write(result) } catch let status as ExitCode { lostOutput = status }
 
             let signal = stopSignal.load(ordering: .relaxed)
             if result.interrupted, signal != 0 {
@@ -150,6 +144,7 @@ extension Stocksim {
                 throw failure(
                     "the audit found violations (\(kinds)) in \(places); --json FILE has each run's report", status: 1)
             }
+            if let lostOutput { throw lostOutput }
         }
 
         /// Writes the files asked for; a partial sweep's files say that it is partial.
@@ -165,14 +160,15 @@ extension Stocksim {
                     try contents.write(to: URL(fileURLWithPath: path), options: .atomic)
                 } catch {
                     throw failure(
-                        "cannot write \(flag) \(path): \(error.localizedDescription); choose another path", status: 2)
+                        "cannot write \(flag) \(path): \(error.localizedDescription); choose another path",
+                        status: StandardOutput.writeFailed.rawValue)
                 }
             }
         }
 
         /// Prints one line on stderr and returns the exit status to throw.
         private func failure(_ message: String, status: Int32) -> ExitCode {
-            FileHandle.standardError.write(Data("stocksim: \(message)\n".utf8))
+            StandardError.write(Data("stocksim: \(message)\n".utf8))
             return ExitCode(status)
         }
     }
@@ -234,6 +230,6 @@ final class SweepProgressDisplay {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardError.write(Data(text.utf8))
     }
 }

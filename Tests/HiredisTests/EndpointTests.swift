@@ -51,6 +51,9 @@ struct EndpointTests {
             ("unix:///tmp/r.sock?color=red", "unknown query item 'color'"),
             ("redis://:p%zz@localhost", "password has a bad percent-escape"),
             ("redis://u%4:pw@localhost", "user name has a bad percent-escape"),
+            ("redis://:100%@localhost", "percent-encode it (%40, %25"),
+            ("redis://:p@ss/word@localhost", "percent-encode it (%40, %25"),
+            ("redis://:p#ss@localhost", "percent-encode it (%40, %25"),
         ])
     func refuses(url: String, fragment: String) throws {
         let error = try #require(throws: RedisError.self) { try RedisEndpoint(url: url) }

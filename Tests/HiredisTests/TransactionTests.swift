@@ -193,6 +193,38 @@ struct TransactionTests {
         #expect(try connection.send(RedisCommand("GET", key: stock)) == .bulkString("x"))
     }
 
+    @Test("inside the caller's open MULTI the helper refuses as misuse and sends nothing: EXEC answers []")
+    func insideTheCallersMulti() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(endpoint: server.endpoint)
+        let key = uniqueKey()
+        #expect(!connection.isInTransaction)
+        try connection.send("MULTI")
+        #expect(connection.isInTransaction)
+        let transaction = OptimisticTransaction(watching: [RedisArgument(key)], read: RedisCommand("GET", key: key))
+        #expect {
+            _ = try connection.run(transaction) { _ -> TransactionDecision<Void> in .abort }
+        } throws: { ($0 as? RedisError)?.code == .misuse }
+        #expect(try connection.send("EXEC") == .array([]))
+        #expect(!connection.isInTransaction)
+
+        // DISCARD closes it too, a refused MULTI never opens it, and a reconnect forgets it.
+        try connection.send("MULTI")
+        try connection.send("DISCARD")
+        #expect(!connection.isInTransaction)
+        try connection.send("MULTI")
+        #expect(throws: RedisError.self) { try connection.send("MULTI") }
+        #expect(connection.isInTransaction, "a nested MULTI is refused; the first one is still open")
+        try connection.reconnect()
+        #expect(!connection.isInTransaction)
+        let result = try connection.run(transaction) { _ -> TransactionDecision<Void> in .abort }
+        guard case .aborted = result.outcome else {
+            Issue.record("expected an abort, got \(result.outcome)")
+            return
+        }
+    }
+
     @Test("a command refused while queueing makes EXEC answer EXECABORT: thrown as .serverError, nothing written")
     func execAbort() throws {
         let server = try RedisServer()

@@ -45,13 +45,21 @@ extension Simulation {
                 }
                 perSKU = stock
             }
-            step = "SCRIPT LOAD"
-            let sha = configuration.strategy == .lua ? try LuaSale.load(on: connection) : ""
             let probe = StockKeys(
                 stock: layout.stockKey(0), ledger: layout.ledgerKey(group: 0), run: layout.runKey(group: 0))
+            // Before the first write, even SCRIPT LOAD: the preflight writes nothing, whatever it finds.
             let named = try Preflight.check(
-                connection, strategy: configuration.strategy, keys: probe, scriptSHA: sha,
-                user: connection.endpoint.user)
+                connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
+                user: connection.endpoint.user, catalog: !layout.isSingleKey, logger: logger)
+            for group in 0..<layout.groups {
+                try LedgerOwnership.check(
+                    StockKeys(
+                        stock: layout.stockKey(0), ledger: layout.ledgerKey(group: group),
+                        run: layout.runKey(group: group)),
+                    on: connection)
+            }
+            step = "SCRIPT LOAD"
+            let sha = configuration.strategy == .lua ? try LuaSale.load(on: connection) : ""
             if configuration.initialStock != nil {
                 step = "SET"
                 try send(

@@ -56,6 +56,7 @@ public struct Simulation: Sendable {
         let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         let connection = try target.connect(options: configuration.connectionOptions)
+        try DescriptorBudget.check(workers: configuration.workers)
         let prepared = try prepare(on: connection)
         let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)

@@ -91,7 +91,7 @@ public enum WorkerProcess {
                     order, sale: sale, keys: keys, configuration: configuration, connection: connection,
                     report: &report)
             } catch let error as RedisError {
-                report.error = error.message
+                report.error = error.advised(for: configuration, user: connection.endpoint.user)
                 return
             } catch {
                 report.error = "\(error)"
