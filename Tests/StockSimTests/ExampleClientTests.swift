@@ -190,8 +190,8 @@ final class ExampleClient {
         signal(SIGPIPE, SIG_IGN)
         let python = try #require(ExampleClientTests.python)
         directory = try TemporaryDirectory(prefix: "stocksim-example")
-        let stdin = try Spawn.Pipe()
-        let stdout = try Spawn.Pipe()
+        let stdin = try PipeDescriptors()
+        let stdout = try PipeDescriptors()
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in ClientProtocol.environment(
             redisURL: redis.url, keys: keys, ledgerKey: nil, runKey: nil, worker: worker)

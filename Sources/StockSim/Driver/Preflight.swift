@@ -124,7 +124,7 @@ enum Preflight {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[line[..<colon]] = line[line.index(after: colon)...]
         }
-        if fields["cluster_enabled"] == "1" {
+        if fields["cluster_enabled"] == "1", !ownsEverySlotAlone(connection) {
             throw explain(
                 RedisErrorReply(code: "CLUSTERMODE", message: "INFO cluster says cluster_enabled:1"), command: "INFO",
                 strategy: strategy, keys: keys, user: user)
@@ -138,6 +138,14 @@ enum Preflight {
                     code: "OOM", message: "used_memory \(used) ≥ maxmemory \(limit) with maxmemory-policy noeviction"),
                 command: "SET", strategy: strategy, keys: keys, user: user)
         }
+    }
+
+    /// A cluster of one node that holds all 16384 slots never redirects: it is a single node for every command.
+    static func ownsEverySlotAlone(_ connection: RedisConnection) -> Bool {
+        guard let info = try? connection.send("CLUSTER", "INFO").string else { return false }
+        let lines = Set(info.split(whereSeparator: \.isNewline))
+        return lines.contains("cluster_known_nodes:1") && lines.contains("cluster_slots_assigned:16384")
+            && lines.contains("cluster_state:ok")
     }
 
     /// `COMMAND INFO` of every command: a renamed or disabled one answers nil. A user that may not run COMMAND passes.
