@@ -1,7 +1,6 @@
 import Dispatch
 import EmbeddedRedis
 import Foundation
-import Logging
 import Spawn
 import StockSim
 import Synchronization
@@ -13,7 +12,7 @@ struct Benchmark {
     /// What each worker count runs in one round. StockSim and the references alternate, so that whatever the
     /// machine does during a round hits the things a ratio compares alike.
     static let contenders: [Contender] = [
-        Report.watch, .cLoop(lua: false), Report.watchNoLedger, .redisPy, Report.lua, .cLoop(lua: true),
+        Report.watch, .cLoop(.plain), Report.watchNoLedger, .cLoop(.backoff), .redisPy, Report.lua, .cLoop(.lua),
         Report.luaNoLedger,
     ]
 
@@ -69,7 +68,9 @@ struct Benchmark {
                     ? "" : " (\(added.map(String.init).joined(separator: " and ")) added: the targets use them)")
                 + "; \(options.repeats) round\(options.repeats == 1 ? "" : "s"), each figure the median of the rounds")
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
-        print("StockSim: \(stocksim), default adaptive backoff, 1 unit per order")
+        print(
+            "StockSim: \(stocksim) run --json, default adaptive backoff, 1 unit per order; each run's process tree"
+                + " measured with wait4")
         let (cLoop, redisPy) = findReferences(in: referenceDirectory, scratch: scratch)
         print("")
         fflush(nil)  // the header before the progress lines on stderr
@@ -91,20 +92,27 @@ struct Benchmark {
                     let sample: Sample
                     switch contender {
                     case .stocksim(let strategy, let ledger):
-                        sample = try runStockSim(
-                            strategy: strategy, ledger: ledger, stock: stock(for: contender, workers: count),
-                            workers: count, url: server.url, stocksim: stocksim)
-                    case .cLoop(let lua):
+                        let run = try StockSimRun(
+                            stocksim: stocksim, url: server.url, strategy: strategy, ledger: ledger,
+                            stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
+                        sample = Sample(
+                            salesPerSecond: run.report.salesPerSecond, conflictRate: run.report.conflictRate,
+                            sold: Int(run.report.sold), workers: count, usage: run.usage)
+                    case .cLoop(let mode):
                         guard let cLoop else { continue }
                         let run = try cLoop.run(
-                            port: port, stock: stock(for: contender, workers: count), workers: count, lua: lua,
+                            port: port, stock: stock(for: contender, workers: count), workers: count, mode: mode,
                             scratch: scratch)
-                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                        sample = Sample(
+                            salesPerSecond: run.salesPerSecond, conflictRate: nil, sold: run.sold, workers: count,
+                            usage: run.usage)
                     case .redisPy:
                         guard let redisPy else { continue }
                         let run = try redisPy.run(
                             port: port, stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
-                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                        sample = Sample(
+                            salesPerSecond: run.salesPerSecond, conflictRate: nil, sold: run.sold, workers: count,
+                            usage: run.usage)
                     }
                     measurements.record(sample, for: contender, workers: count)
                     progress.append("\(contender) \(grouped(sample.salesPerSecond))")
@@ -145,36 +153,10 @@ struct Benchmark {
     /// The units `contender` sells per run at `workers` workers: the stock, or for the scripted (lua) runs, more.
     func stock(for contender: Contender, workers: Int) -> Int {
         switch contender {
-        case .stocksim(.lua, _), .cLoop(lua: true): Self.scriptedStock(stock: options.stock, workers: workers)
+        case .stocksim(.lua, _), .cLoop(.lua): Self.scriptedStock(stock: options.stock, workers: workers)
         case .redisPy: Self.redisPyStock(stock: options.stock, workers: workers)
         default: options.stock
         }
-    }
-
-    /// One StockSim run against the shared server. A run that did not complete or failed its audit is no figure.
-    func runStockSim(strategy: Strategy, ledger: Bool, stock: Int, workers: Int, url: String, stocksim: String)
-        throws(SetupFailure) -> Sample
-    {
-        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
-        let simulation = Simulation(
-            configuration: SimulationConfiguration(
-                initialStock: stock, ledger: ledger, strategy: strategy, workers: workers),
-            redis: .url(url), workerExecutable: stocksim, logger: Logger(label: "stocksim-benchmark"))
-        let report: SimulationReport
-        do {
-            report = try simulation.run()
-        } catch {
-            throw SetupFailure("\(name) could not run: \(error.message)")
-        }
-        guard report.completed else {
-            throw SetupFailure("\(name) did not complete: \(report.incompleteReason ?? "a worker failed")")
-        }
-        guard report.audit.passed else {
-            let violations = report.audit.violations.map(\.description).joined(separator: "; ")
-            throw SetupFailure(
-                "\(name) failed its audit (\(violations)); a run that fails its audit is no benchmark figure")
-        }
-        return Sample(salesPerSecond: report.salesPerSecond, conflictRate: report.conflictRate)
     }
 
     /// `--stocksim`, or the `stocksim` binary beside this program.
@@ -230,7 +212,7 @@ struct Benchmark {
                 let compiled = try CLoopReference(compiling: source, into: scratch)
                 cLoop = compiled
                 print(
-                    "C reference: \(source), compiled with cc -O2 -lhiredis; plain and lua modes, same stock and workers"
+                    "C reference: \(source), compiled with cc -O2 -lhiredis; plain, backoff and lua modes, same stock and workers"
                 )
             } catch {
                 print("C reference: skipped, \(error.message)")

@@ -14,7 +14,8 @@ struct Options {
     var stocksim: String?
     var help = false
 
-    /// Worker counts the targets need whatever `--workers` says: 1 (targets 1, 3, 4) and 10 (targets 2, 3, 4).
+    /// Worker counts the targets need whatever `--workers` says: 1 and 10 (the ledger cost, target 5; 10 for the
+    /// redis-py snippet, target 6).
     static let requiredWorkers = [1, 10]
 
     static let usage = """
