@@ -45,6 +45,8 @@ struct Benchmark {
         let referenceDirectory = try locateReferences()
         let scratch = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // Before the server starts: it inherits the limit, and needs a descriptor per worker.
+        let limits = options.scaling ? Self.raiseDescriptorLimit() : (files: 0, processes: nil)
         let server: RedisServer
         do {
             server = try RedisServer()
@@ -55,6 +57,18 @@ struct Benchmark {
         let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
         defer { for source in signalSources { source.cancel() } }
         guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
+
+        if options.scaling {
+            print("stocksim-benchmark --scaling: how a run's cost grows with orders and with workers")
+            print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, flushed before each run")
+            print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
+            let scaling = try runScaling(
+                stocksim: stocksim, url: server.url, port: port, scratch: scratch, limits: limits)
+            print(scaling.tables)
+            print("targets (issue 13, section 3; from the runs above):")
+            printTargets(scaling.targets, since: start)
+            return
+        }
 
         let workers = options.measuredWorkers
         let added = Options.requiredWorkers.filter { !options.workers.contains($0) }
@@ -139,7 +153,12 @@ struct Benchmark {
         print("")
         print(report.tables)
         print("targets (each from runs of this invocation against this redis-server):")
-        let targets = report.targets
+        printTargets(report.targets, since: start)
+    }
+
+    /// A line per target, then the tally and how long the benchmark took.
+    func printTargets(_ targets: [Report.Target], since start: ContinuousClock.Instant) {
+        let clock = ContinuousClock()
         for target in targets { print("  \(target.status.rawValue)  \(target.line)") }
         let passed = targets.filter { $0.status == .pass }.count
         let failed = targets.filter { $0.status == .fail }.count
