@@ -97,7 +97,8 @@ let package = Package(
         .testTarget(
             name: "StockSimTests",
             dependencies: [
-                "StockSim", "Hiredis", "EmbeddedRedis", "Spawn",
+                // StockSimBenchmark: the benchmark's option parsing and target verdicts, tested with @testable.
+                "StockSim", "Hiredis", "EmbeddedRedis", "Spawn", "StockSimBenchmark",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
