@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(
             name: "StockSimTests",
             dependencies: [
-                "StockSim", "StockSimRendering", "Hiredis", "EmbeddedRedis", "Spawn",
+                // StockSimBenchmark: the benchmark's option parsing and target verdicts, tested with @testable.
+                "StockSim", "StockSimRendering", "Hiredis", "EmbeddedRedis", "Spawn", "StockSimBenchmark",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

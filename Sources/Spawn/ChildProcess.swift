@@ -134,6 +134,20 @@ public struct ChildProcess: Sendable, Hashable {
         return Self.termination(status)
     }
 
+    /// Waits for the child to end, reaps it, and returns what it used (`wait4`). On Linux the usage of a reaped child
+    /// includes that of every descendant it reaped in turn, so for a program that forks workers and waits for them
+    /// it covers the whole tree (the peak RSS is that of its largest single process, not a sum).
+    ///
+    /// The same as ``wait()`` otherwise; a child that cannot be waited for reports `.exited(-1)` and zero usage.
+    public func waitWithUsage() -> (termination: Termination, usage: ResourceUsage) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) == -1 {
+            if errno != EINTR { return (.exited(-1), ResourceUsage()) }
+        }
+        return (Self.termination(status), ResourceUsage(usage))
+    }
+
     /// Reaps the child if it has ended; `nil` while it runs.
     public func poll() -> Termination? {
         var status: Int32 = 0
@@ -197,6 +211,48 @@ public struct ChildProcess: Sendable, Hashable {
         }
         return nil
     }
+}
+
+/// What a reaped child (and the descendants it reaped) used, from `wait4`'s `rusage`.
+public struct ResourceUsage: Sendable, Hashable {
+    public var userSeconds: Double
+    public var systemSeconds: Double
+    /// Times a process gave up the CPU to wait (a read, a sleep, a lock).
+    public var voluntaryContextSwitches: Int
+    /// Times a process was preempted: its time slice ended or a more deserving one woke.
+    public var involuntaryContextSwitches: Int
+    /// Peak resident memory of the largest single process, in bytes.
+    public var maxResidentBytes: Int
+
+    public init(
+        userSeconds: Double = 0, systemSeconds: Double = 0, voluntaryContextSwitches: Int = 0,
+        involuntaryContextSwitches: Int = 0, maxResidentBytes: Int = 0
+    ) {
+        self.userSeconds = userSeconds
+        self.systemSeconds = systemSeconds
+        self.voluntaryContextSwitches = voluntaryContextSwitches
+        self.involuntaryContextSwitches = involuntaryContextSwitches
+        self.maxResidentBytes = maxResidentBytes
+    }
+
+    init(_ usage: rusage) {
+        #if os(Linux)
+        let rssUnit = 1024  // Linux reports ru_maxrss in kilobytes
+        #else
+        let rssUnit = 1  // Darwin in bytes
+        #endif
+        self.init(
+            userSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+            systemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+            voluntaryContextSwitches: Int(usage.ru_nvcsw), involuntaryContextSwitches: Int(usage.ru_nivcsw),
+            maxResidentBytes: Int(usage.ru_maxrss) * rssUnit)
+    }
+
+    /// User plus system CPU.
+    public var cpuSeconds: Double { userSeconds + systemSeconds }
+
+    /// Voluntary plus involuntary.
+    public var contextSwitches: Int { voluntaryContextSwitches + involuntaryContextSwitches }
 }
 
 /// A pipe whose two ends are closed on exec, so children receive only the end that is given to them explicitly.

@@ -1,7 +1,6 @@
 import Dispatch
 import EmbeddedRedis
 import Foundation
-import Logging
 import Spawn
 import StockSim
 import Synchronization
@@ -13,7 +12,7 @@ struct Benchmark {
     /// What each worker count runs in one round. StockSim and the references alternate, so that whatever the
     /// machine does during a round hits the things a ratio compares alike.
     static let contenders: [Contender] = [
-        Report.watch, .cLoop(lua: false), Report.watchNoLedger, .redisPy, Report.lua, .cLoop(lua: true),
+        Report.watch, .cLoop(.plain), Report.watchNoLedger, .cLoop(.backoff), .redisPy, Report.lua, .cLoop(.lua),
         Report.luaNoLedger,
     ]
 
@@ -46,6 +45,8 @@ struct Benchmark {
         let referenceDirectory = try locateReferences()
         let scratch = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // Before the server starts: it inherits the limit, and needs a descriptor per worker.
+        let limits = options.scaling ? Self.raiseDescriptorLimit() : (files: 0, processes: nil)
         let server: RedisServer
         do {
             server = try RedisServer()
@@ -56,6 +57,18 @@ struct Benchmark {
         let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
         defer { for source in signalSources { source.cancel() } }
         guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
+
+        if options.scaling {
+            print("stocksim-benchmark --scaling: how a run's cost grows with orders and with workers")
+            print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, flushed before each run")
+            print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
+            let scaling = try runScaling(
+                stocksim: stocksim, url: server.url, port: port, scratch: scratch, limits: limits)
+            print(scaling.tables)
+            print("targets (issue 13, section 3; from the runs above):")
+            printTargets(scaling.targets, since: start)
+            return
+        }
 
         let workers = options.measuredWorkers
         let added = Options.requiredWorkers.filter { !options.workers.contains($0) }
@@ -69,7 +82,9 @@ struct Benchmark {
                     ? "" : " (\(added.map(String.init).joined(separator: " and ")) added: the targets use them)")
                 + "; \(options.repeats) round\(options.repeats == 1 ? "" : "s"), each figure the median of the rounds")
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
-        print("StockSim: \(stocksim), default adaptive backoff, 1 unit per order")
+        print(
+            "StockSim: \(stocksim) run --json, default adaptive backoff, 1 unit per order; each run's process tree"
+                + " measured with wait4")
         let (cLoop, redisPy) = findReferences(in: referenceDirectory, scratch: scratch)
         print("")
         fflush(nil)  // the header before the progress lines on stderr
@@ -91,20 +106,27 @@ struct Benchmark {
                     let sample: Sample
                     switch contender {
                     case .stocksim(let strategy, let ledger):
-                        sample = try runStockSim(
-                            strategy: strategy, ledger: ledger, stock: stock(for: contender, workers: count),
-                            workers: count, url: server.url, stocksim: stocksim)
-                    case .cLoop(let lua):
+                        let run = try StockSimRun(
+                            stocksim: stocksim, url: server.url, strategy: strategy, ledger: ledger,
+                            stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
+                        sample = Sample(
+                            salesPerSecond: run.report.salesPerSecond, conflictRate: run.report.conflictRate,
+                            sold: Int(run.report.sold), workers: count, usage: run.usage)
+                    case .cLoop(let mode):
                         guard let cLoop else { continue }
                         let run = try cLoop.run(
-                            port: port, stock: stock(for: contender, workers: count), workers: count, lua: lua,
+                            port: port, stock: stock(for: contender, workers: count), workers: count, mode: mode,
                             scratch: scratch)
-                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                        sample = Sample(
+                            salesPerSecond: run.salesPerSecond, conflictRate: nil, sold: run.sold, workers: count,
+                            usage: run.usage)
                     case .redisPy:
                         guard let redisPy else { continue }
                         let run = try redisPy.run(
                             port: port, stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
-                        sample = Sample(salesPerSecond: run.salesPerSecond, conflictRate: nil)
+                        sample = Sample(
+                            salesPerSecond: run.salesPerSecond, conflictRate: nil, sold: run.sold, workers: count,
+                            usage: run.usage)
                     }
                     measurements.record(sample, for: contender, workers: count)
                     progress.append("\(contender) \(grouped(sample.salesPerSecond))")
@@ -131,7 +153,12 @@ struct Benchmark {
         print("")
         print(report.tables)
         print("targets (each from runs of this invocation against this redis-server):")
-        let targets = report.targets
+        printTargets(report.targets, since: start)
+    }
+
+    /// A line per target, then the tally and how long the benchmark took.
+    func printTargets(_ targets: [Report.Target], since start: ContinuousClock.Instant) {
+        let clock = ContinuousClock()
         for target in targets { print("  \(target.status.rawValue)  \(target.line)") }
         let passed = targets.filter { $0.status == .pass }.count
         let failed = targets.filter { $0.status == .fail }.count
@@ -145,36 +172,10 @@ struct Benchmark {
     /// The units `contender` sells per run at `workers` workers: the stock, or for the scripted (lua) runs, more.
     func stock(for contender: Contender, workers: Int) -> Int {
         switch contender {
-        case .stocksim(.lua, _), .cLoop(lua: true): Self.scriptedStock(stock: options.stock, workers: workers)
+        case .stocksim(.lua, _), .cLoop(.lua): Self.scriptedStock(stock: options.stock, workers: workers)
         case .redisPy: Self.redisPyStock(stock: options.stock, workers: workers)
         default: options.stock
         }
-    }
-
-    /// One StockSim run against the shared server. A run that did not complete or failed its audit is no figure.
-    func runStockSim(strategy: Strategy, ledger: Bool, stock: Int, workers: Int, url: String, stocksim: String)
-        throws(SetupFailure) -> Sample
-    {
-        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
-        let simulation = Simulation(
-            configuration: SimulationConfiguration(
-                initialStock: stock, recordsLedger: ledger, strategy: strategy, workers: workers),
-            redis: .url(url), workerExecutable: stocksim, logger: Logger(label: "stocksim-benchmark"))
-        let report: SimulationReport
-        do {
-            report = try simulation.run()
-        } catch {
-            throw SetupFailure("\(name) could not run: \(error.message)")
-        }
-        guard report.completed else {
-            throw SetupFailure("\(name) did not complete: \(report.incompleteReason ?? "a worker failed")")
-        }
-        guard report.audit.passed else {
-            let violations = report.audit.violations.map(\.description).joined(separator: "; ")
-            throw SetupFailure(
-                "\(name) failed its audit (\(violations)); a run that fails its audit is no benchmark figure")
-        }
-        return Sample(salesPerSecond: report.salesPerSecond, conflictRate: report.conflictRate)
     }
 
     /// `--stocksim`, or the `stocksim` binary beside this program.
@@ -230,7 +231,7 @@ struct Benchmark {
                 let compiled = try CLoopReference(compiling: source, into: scratch)
                 cLoop = compiled
                 print(
-                    "C reference: \(source), compiled with cc -O2 -lhiredis; plain and lua modes, same stock and workers"
+                    "C reference: \(source), compiled with cc -O2 -lhiredis; plain, backoff and lua modes, same stock and workers"
                 )
             } catch {
                 print("C reference: skipped, \(error.message)")

@@ -1,21 +1,37 @@
+import Spawn
 import StockSim
 
 /// One thing measured at every worker count.
 enum Contender: Hashable, CustomStringConvertible {
     /// StockSim with a strategy, with or without the ledger (default adaptive backoff).
     case stocksim(Strategy, ledger: Bool)
-    /// `c_watch_decr.c`, plain or in lua mode.
-    case cLoop(lua: Bool)
+    /// `c_watch_decr.c` in one of its modes.
+    case cLoop(CLoopMode)
     /// `redis_py_reduce_stock.py`.
     case redisPy
 
     var description: String {
         switch self {
         case .stocksim(let strategy, let ledger): ledger ? "\(strategy)" : "\(strategy) --no-ledger"
-        case .cLoop(let lua): lua ? "C lua" : "C watch"
+        case .cLoop(.plain): "C watch"
+        case .cLoop(.backoff): "C watch+backoff"
+        case .cLoop(.lua): "C lua"
         case .redisPy: "redis-py"
         }
     }
+}
+
+/// The modes of `c_watch_decr.c`: its fourth argument.
+enum CLoopMode: String, Hashable, CaseIterable {
+    /// WATCH+GET, then MULTI+DECR+EXEC, retried at once after a conflict.
+    case plain
+    /// The same, with a full-jitter exponential sleep after each conflict.
+    case backoff
+    /// One EVALSHA check-and-decrement per sale.
+    case lua
+
+    /// The program's arguments after PORT STOCK WORKERS.
+    var arguments: [String] { self == .plain ? [] : [rawValue] }
 }
 
 /// One run's figures.
@@ -23,6 +39,29 @@ struct Sample {
     var salesPerSecond: Double
     /// Conflicts per attempt (StockSim's report has it; the tables show it for StockSim only).
     var conflictRate: Double?
+    /// Units sold.
+    var sold: Int = 0
+    /// The worker processes of the run.
+    var workers: Int = 1
+    /// What the run's process tree used, from wait4: the C program and its forked workers, stocksim's driver and its
+    /// workers, Python and its pool.
+    var usage: ResourceUsage?
+
+    /// Voluntary and involuntary context switches of the tree, per worker.
+    var contextSwitchesPerWorker: (voluntary: Double, involuntary: Double)? {
+        usage.map {
+            (
+                Double($0.voluntaryContextSwitches) / Double(workers),
+                Double($0.involuntaryContextSwitches) / Double(workers)
+            )
+        }
+    }
+
+    /// User + system CPU of the tree per unit sold, in microseconds.
+    var cpuMicrosecondsPerSale: Double? {
+        guard let usage, sold > 0 else { return nil }
+        return usage.cpuSeconds * 1e6 / Double(sold)
+    }
 }
 
 /// A median with its range.
@@ -50,8 +89,17 @@ struct Measurements {
         samples[contender, default: [:]][workers, default: []].append(sample)
     }
 
+    /// Records one sales rate per round, as the target tests give fixed figures.
+    mutating func record(rates: [Double], for contender: Contender, workers: Int) {
+        for rate in rates { record(Sample(salesPerSecond: rate), for: contender, workers: workers) }
+    }
+
+    func samples(_ contender: Contender, workers: Int) -> [Sample] {
+        samples[contender]?[workers] ?? []
+    }
+
     func rates(_ contender: Contender, workers: Int) -> [Double] {
-        samples[contender]?[workers]?.map(\.salesPerSecond) ?? []
+        samples(contender, workers: workers).map(\.salesPerSecond)
     }
 
     func rate(_ contender: Contender, workers: Int) -> Spread? {
@@ -59,7 +107,19 @@ struct Measurements {
     }
 
     func conflictRate(_ contender: Contender, workers: Int) -> Spread? {
-        Spread(samples[contender]?[workers]?.compactMap(\.conflictRate) ?? [])
+        Spread(samples(contender, workers: workers).compactMap(\.conflictRate))
+    }
+
+    /// Median voluntary and involuntary context switches per worker.
+    func contextSwitchesPerWorker(_ contender: Contender, workers: Int) -> (voluntary: Double, involuntary: Double)? {
+        let perRun = samples(contender, workers: workers).compactMap(\.contextSwitchesPerWorker)
+        guard let voluntary = Spread(perRun.map(\.voluntary)), let involuntary = Spread(perRun.map(\.involuntary))
+        else { return nil }
+        return (voluntary.median, involuntary.median)
+    }
+
+    func cpuMicrosecondsPerSale(_ contender: Contender, workers: Int) -> Spread? {
+        Spread(samples(contender, workers: workers).compactMap(\.cpuMicrosecondsPerSale))
     }
 
     /// `contender`'s median over `other`'s, with the range of the per-round ratios (each round ran both back to
@@ -71,6 +131,32 @@ struct Measurements {
         let rounds = zip(mine, theirs).compactMap { $1 > 0 ? $0 / $1 : nil }
         return Ratio(value: a.median / b.median, mine: a.median, theirs: b.median, rounds: Spread(rounds))
     }
+
+    /// The best of `contender`'s medians at `counts` over the best median of any of `others` at the same counts; each
+    /// round's ratio takes the best of that round alike. `nil` when `contender` or none of `others` was measured.
+    /// With one count, that is `contender` over the better of `others` there.
+    func bestRatio(_ contender: Contender, overBestOf others: [Contender], at counts: [Int]) -> BestRatio? {
+        let mine = counts.compactMap { count in rate(contender, workers: count).map { (count, $0.median) } }
+        let theirs = counts.flatMap { count in
+            others.compactMap { other in rate(other, workers: count).map { (other, count, $0.median) } }
+        }
+        guard let best = mine.max(by: { $0.1 < $1.1 }), let rival = theirs.max(by: { $0.2 < $1.2 }), rival.2 > 0
+        else { return nil }
+        // Round r: the best of mine in round r over the best of theirs in round r, over every count.
+        let roundCount =
+            ([contender] + others).flatMap { who in counts.map { rates(who, workers: $0).count } }
+            .filter { $0 > 0 }.min() ?? 0
+        let rounds = (0..<roundCount).compactMap { round -> Double? in
+            let a = counts.compactMap { rates(contender, workers: $0).dropFirst(round).first }.max()
+            let b = counts.flatMap { count in others.compactMap { rates($0, workers: count).dropFirst(round).first } }
+                .max()
+            guard let a, let b, b > 0 else { return nil }
+            return a / b
+        }
+        return BestRatio(
+            ratio: Ratio(value: best.1 / rival.2, mine: best.1, theirs: rival.2, rounds: Spread(rounds)),
+            workers: best.0, rival: rival.0, rivalWorkers: rival.1)
+    }
 }
 
 /// A ratio of medians, with the spread of the same ratio taken round by round.
@@ -79,4 +165,14 @@ struct Ratio {
     var mine: Double
     var theirs: Double
     var rounds: Spread?
+}
+
+/// A ratio of best medians, and where each best was.
+struct BestRatio {
+    var ratio: Ratio
+    /// Where the contender's best median was.
+    var workers: Int
+    /// The other side's best, and where.
+    var rival: Contender
+    var rivalWorkers: Int
 }

@@ -13,13 +13,21 @@ struct Options {
     /// `--stocksim`; `nil`: the `stocksim` binary beside this program.
     var stocksim: String?
     var help = false
+    /// `--scaling`: measure how a run's cost grows with the work instead of the sales-rate rounds.
+    var scaling = false
+    /// `--scaling-orders`: the order counts of the scaling runs (lua with the ledger, one unit per order).
+    var scalingOrders = [10_000, 100_000, 1_000_000]
+    /// `--scaling-workers`: the worker counts of the scaling runs that time spawning.
+    var scalingWorkers = [10, 100, 500, 1000]
 
-    /// Worker counts the targets need whatever `--workers` says: 1 (targets 1, 3, 4) and 10 (targets 2, 3, 4).
+    /// Worker counts the targets need whatever `--workers` says: 1 and 10 (the ledger cost, target 5; 10 for the
+    /// redis-py snippet, target 6).
     static let requiredWorkers = [1, 10]
 
     static let usage = """
         usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--reference-dir PATH] [--python PATH]
                                   [--stocksim PATH]
+               stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
 
         Runs StockSim at several worker counts and strategies, and the reference programs in ../shared/reference
         (the raw-hiredis C loop, plain and lua, and the redis-py snippet) with the same stock and workers, all
@@ -37,6 +45,15 @@ struct Options {
                                 (default python3)
           --stocksim PATH       the stocksim binary the workers run (default: the one beside this program)
 
+          --scaling             instead of the rounds above: how a run's cost grows with the work. Orders → set-up
+                                + audit seconds, peak RSS, Redis memory per ledger entry (lua with the ledger, 4
+                                workers); workers → spawn seconds and worker RSS (lua, 10 units per worker); then a
+                                PASS/FAIL line per target. About 2 minutes on 2 cores at the defaults
+          --scaling-orders LIST order counts, comma-separated (default 10000,100000,1000000)
+          --scaling-workers LIST
+                                worker counts, comma-separated, up to 1024 (default 10,100,500,1000); a count that
+                                does not fit the open-files or process limit is skipped with a note
+
         Exit status: 0 when the benchmark ran, whatever its figures (it reports, it does not gate); 2 when it could
         not run (no redis-server, no stocksim binary, a run that failed its audit); 64 on a bad flag or value.
         """
@@ -51,13 +68,21 @@ struct Options {
                 help = true
                 continue
             }
+            if argument == "--scaling" {
+                scaling = true
+                continue
+            }
             var flag = argument
             var inlineValue: String?
             if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
                 flag = String(argument[..<equals])
                 inlineValue = String(argument[argument.index(after: equals)...])
             }
-            guard ["--stock", "--workers", "--repeat", "--reference-dir", "--python", "--stocksim"].contains(flag)
+            guard
+                [
+                    "--stock", "--workers", "--repeat", "--reference-dir", "--python", "--stocksim", "--scaling-orders",
+                    "--scaling-workers",
+                ].contains(flag)
             else {
                 throw UsageError("unknown option '\(argument)'")
             }
@@ -70,6 +95,8 @@ struct Options {
             case "--repeat": repeats = try Self.positive(value, flag)
             case "--reference-dir": referenceDirectory = value
             case "--python": python = value
+            case "--scaling-orders": scalingOrders = try Self.countList(value, flag, 1...100_000_000, "order counts")
+            case "--scaling-workers": scalingWorkers = try Self.countList(value, flag, 1...1024, "worker counts")
             default: stocksim = value
             }
         }
@@ -88,11 +115,18 @@ struct Options {
     }
 
     static func workerList(_ text: String) throws(UsageError) -> [Int] {
+        try countList(text, "--workers", 1...1024, "worker counts")
+    }
+
+    /// "1,4,2" → [1, 2, 4]: counts in `range`, sorted, without duplicates.
+    static func countList(_ text: String, _ flag: String, _ range: ClosedRange<Int>, _ what: String)
+        throws(UsageError) -> [Int]
+    {
         var counts = Set<Int>()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let count = Int(item.trimmingCharacters(in: .whitespaces)), (1...1024).contains(count) else {
+            guard let count = Int(item.trimmingCharacters(in: .whitespaces)), range.contains(count) else {
                 throw UsageError(
-                    "--workers takes worker counts from 1 to 1024 separated by commas, like 1,2,4; '\(item)' is not one"
+                    "\(flag) takes \(what) from \(range.lowerBound) to \(range.upperBound) separated by commas, like 1,2,4; '\(item)' is not one"
                 )
             }
             counts.insert(count)

@@ -7,6 +7,8 @@ struct ReferenceRun {
     var salesPerSecond: Double
     var sold: Int
     var conflicts: Int
+    /// The program's process tree, from wait4.
+    var usage: ResourceUsage
 
     /// Reads the reference's result line and checks that it sold everything without overselling.
     ///
@@ -31,6 +33,7 @@ struct ReferenceRun {
         salesPerSecond = rate
         self.sold = sold
         self.conflicts = conflicts
+        usage = run.usage
     }
 }
 
@@ -39,6 +42,10 @@ struct CapturedRun {
     var termination: ChildProcess.Termination
     var stdout: String
     var stderr: String
+    /// What the child and the descendants it reaped used.
+    var usage: ResourceUsage
+    /// From the spawn to the reaping.
+    var seconds: Double
 
     /// The last line of stderr, or else of stdout: what a failure message quotes.
     var lastWords: String {
@@ -52,7 +59,7 @@ struct CapturedRun {
 let runningReferenceGroup = Atomic<Int32>(0)
 
 /// Runs `executable` to its end in a process group of its own (its forked workers join it), with stdout through a
-/// pipe and stderr into a file in `scratch`.
+/// pipe and stderr into a file in `scratch`, and its tree's resource usage from wait4.
 ///
 /// - Throws: `SetupFailure` when it cannot be started.
 func capture(_ executable: String, _ arguments: [String], scratch: String) throws(SetupFailure) -> CapturedRun {
@@ -64,6 +71,8 @@ func capture(_ executable: String, _ arguments: [String], scratch: String) throw
     } catch {
         throw SetupFailure(error.message)
     }
+    let clock = ContinuousClock()
+    let start = clock.now
     let child: ChildProcess
     do {
         child = try ChildProcess.spawn(
@@ -78,13 +87,15 @@ func capture(_ executable: String, _ arguments: [String], scratch: String) throw
     defer { runningReferenceGroup.store(0, ordering: .sequentiallyConsistent) }
     close(pipe.writeEnd)
     let output = FileHandle(fileDescriptor: pipe.readEnd, closeOnDealloc: true).readDataToEndOfFile()
-    let termination = child.wait()
+    let (termination, usage) = child.waitWithUsage()
     return CapturedRun(
-        termination: termination, stdout: String(decoding: output, as: UTF8.self), stderr: TextFile.read(errorFile))
+        termination: termination, stdout: String(decoding: output, as: UTF8.self), stderr: TextFile.read(errorFile),
+        usage: usage, seconds: (clock.now - start) / .seconds(1))
 }
 
 /// `c_watch_decr.c` — the watch loop on raw hiredis with fork()ed workers and the fewest round trips — compiled
-/// once into the scratch dir. Plain mode is WATCH+GET, then MULTI+DECR+EXEC; lua mode is one EVALSHA per sale.
+/// once into the scratch dir. Plain mode is WATCH+GET, then MULTI+DECR+EXEC; backoff mode the same with a full-jitter
+/// exponential sleep after each conflict; lua mode is one EVALSHA per sale.
 struct CLoopReference {
     let source: String
     let binary: String
@@ -105,11 +116,13 @@ struct CLoopReference {
         self.binary = binary
     }
 
-    /// Sells `stock` units with `workers` forked workers; `lua` for the EVALSHA mode.
+    /// Sells `stock` units with `workers` forked workers in `mode`.
     ///
     /// - Throws: `SetupFailure` when the run failed or its conservation check did not pass.
-    func run(port: Int, stock: Int, workers: Int, lua: Bool, scratch: String) throws(SetupFailure) -> ReferenceRun {
-        let arguments = [String(port), String(stock), String(workers)] + (lua ? ["lua"] : [])
+    func run(port: Int, stock: Int, workers: Int, mode: CLoopMode, scratch: String) throws(SetupFailure)
+        -> ReferenceRun
+    {
+        let arguments = [String(port), String(stock), String(workers)] + mode.arguments
         let run = try capture(binary, arguments, scratch: scratch)
         return try ReferenceRun(
             run, checkField: "check", name: "the C reference (c_watch_decr \(arguments.joined(separator: " ")))")

@@ -1,7 +1,7 @@
 import Foundation
 import StockSim
 
-/// The printed result: a table per strategy, then a PASS/FAIL line per performance target.
+/// The printed result: a table per strategy, the cost tables, then a PASS/FAIL line per performance target.
 struct Report {
     let measurements: Measurements
     /// The worker counts measured, sorted.
@@ -18,7 +18,7 @@ struct Report {
     static let lua = Contender.stocksim(.lua, ledger: true)
     static let luaNoLedger = Contender.stocksim(.lua, ledger: false)
 
-    /// The four tables.
+    /// The four rate tables and the two cost tables.
     var tables: String {
         var text = ""
         let best = bestWatch
@@ -38,7 +38,7 @@ struct Report {
         text += watch.rendered + "\n\n"
 
         var headers = ["workers", "sales/s median (min–max)", "conflicts"]
-        if hasCLoop { headers += ["C watch", "ratio"] }
+        if hasCLoop { headers += ["C watch", "C watch+backoff", "ratio"] }
         if hasRedisPy { headers += ["redis-py", "ratio"] }
         var plain = TextTable(headers: headers)
         for count in workers {
@@ -48,8 +48,11 @@ struct Report {
             ]
             if hasCLoop {
                 row += [
-                    spread(measurements.rate(.cLoop(lua: false), workers: count)),
-                    times(measurements.ratio(Self.watchNoLedger, over: .cLoop(lua: false), workers: count)?.value),
+                    spread(measurements.rate(.cLoop(.plain), workers: count)),
+                    spread(measurements.rate(.cLoop(.backoff), workers: count)),
+                    times(
+                        measurements.bestRatio(Self.watchNoLedger, overBestOf: Self.cWatchLoops, at: [count])?.ratio
+                            .value),
                 ]
             }
             if hasRedisPy {
@@ -63,7 +66,9 @@ struct Report {
         }
         text += "watch --no-ledger (adaptive backoff)"
         text +=
-            hasCLoop || hasRedisPy ? " vs the C watch loop and the redis-py snippet, same stock and workers\n" : "\n"
+            hasCLoop || hasRedisPy
+            ? " vs the C watch loop (plain, and with full-jitter backoff) and the redis-py snippet, same stock and"
+                + " workers; the C ratio is over the better of the two C modes\n" : "\n"
         text += plain.rendered + "\n"
         if let stock = redisPyReducedStock.values.first {
             let all = redisPyReducedStock.keys.sorted().map(String.init).joined(separator: ", ")
@@ -81,8 +86,8 @@ struct Report {
             var row = ["\(count)", spread(measurements.rate(Self.luaNoLedger, workers: count))]
             if hasCLoop {
                 row += [
-                    spread(measurements.rate(.cLoop(lua: true), workers: count)),
-                    times(measurements.ratio(Self.luaNoLedger, over: .cLoop(lua: true), workers: count)?.value),
+                    spread(measurements.rate(.cLoop(.lua), workers: count)),
+                    times(measurements.ratio(Self.luaNoLedger, over: .cLoop(.lua), workers: count)?.value),
                 ]
             }
             lua.rows.append(row)
@@ -99,8 +104,43 @@ struct Report {
             ])
         }
         text += "lua (ledger on: the script writes the ledger entry too)\n"
-        text += luaLedger.rendered + "\n"
+        text += luaLedger.rendered + "\n\n"
+
+        let costed = usageContenders
+        var switches = TextTable(headers: ["workers"] + costed.map(\.description))
+        var cpu = TextTable(headers: ["workers"] + costed.map(\.description))
+        for count in workers {
+            switches.rows.append(
+                ["\(count)"]
+                    + costed.map { contender in
+                        measurements.contextSwitchesPerWorker(contender, workers: count).map {
+                            "\(grouped($0.voluntary)) + \(grouped($0.involuntary))"
+                        } ?? "—"
+                    })
+            cpu.rows.append(
+                ["\(count)"]
+                    + costed.map { contender in
+                        measurements.cpuMicrosecondsPerSale(contender, workers: count).map {
+                            String(format: "%.1f", $0.median)
+                        } ?? "—"
+                    })
+        }
+        text += "context switches per worker, voluntary + involuntary (medians; wait4 rusage of each run's process"
+        text += " tree ÷ workers: the C program with its forked workers; stocksim's driver with its workers, so the"
+        text += " driver's switches are included in StockSim's)\n"
+        text += switches.rendered + "\n\n"
+        text += "CPU per sale, user + system µs (medians; the same process trees ÷ units sold, driver included)\n"
+        text += cpu.rendered + "\n"
         return text
+    }
+
+    /// The C loop's two watch modes: target 1 and 3 compare with the better of them.
+    static let cWatchLoops: [Contender] = [.cLoop(.plain), .cLoop(.backoff)]
+
+    /// The contenders of the cost tables: StockSim without the ledger and the C loops it is compared with.
+    var usageContenders: [Contender] {
+        [Self.watchNoLedger] + (hasCLoop ? Self.cWatchLoops : []) + [Self.luaNoLedger]
+            + (hasCLoop ? [.cLoop(.lua)] : [])
     }
 
     /// The best median of `watch` (with ledger) at 1 to 64 workers, and where.
@@ -110,7 +150,7 @@ struct Report {
             .max { $0.1 < $1.1 }
     }
 
-    struct Target {
+    struct Target: Equatable {
         enum Status: String {
             case pass = "PASS"
             case fail = "FAIL"
@@ -120,12 +160,13 @@ struct Report {
         var line: String
     }
 
-    /// The performance targets of the issue, each from figures of this invocation.
+    /// The performance targets of issue 13 (section 1), each from figures of this invocation: the targets a
+    /// `measurements` with these medians meets and misses.
     var targets: [Target] {
         var targets: [Target] = []
         func compare(
-            _ number: Int, _ what: String, _ ratio: Ratio?, atLeast threshold: Double, thresholdText: String,
-            missing: String
+            _ number: Int, _ what: String, _ ratio: Ratio?, atLeast threshold: Double, missing: String,
+            note: String = ""
         ) {
             guard let ratio else {
                 targets.append(Target(status: .skip, line: "\(number). \(what): \(missing)"))
@@ -136,39 +177,76 @@ struct Report {
                 Target(
                     status: ratio.value >= threshold ? .pass : .fail,
                     line:
-                        "\(number). \(what): \(grouped(ratio.mine)) / \(grouped(ratio.theirs)) sales/s = \(times(ratio.value, digits: 3))\(rounds); target \(thresholdText)"
+                        "\(number). \(what): \(grouped(ratio.mine)) / \(grouped(ratio.theirs)) sales/s = \(times(ratio.value, digits: 3))\(note)\(rounds); target ≥ \(times(threshold))"
                 ))
         }
-        compare(
-            1, "watch --no-ledger ÷ C watch loop, 1 worker",
-            measurements.ratio(Self.watchNoLedger, over: .cLoop(lua: false), workers: 1), atLeast: 0.9,
-            thresholdText: "≥ 0.90×", missing: "no C reference in this run")
-        compare(
-            2, "watch --no-ledger ÷ redis-py snippet, 10 workers",
-            measurements.ratio(Self.watchNoLedger, over: .redisPy, workers: 10), atLeast: 5, thresholdText: "≥ 5×",
-            missing: "no redis-py reference in this run")
-        for count in [1, 10] {
-            compare(
-                3, "lua --no-ledger ÷ C lua loop, \(count) worker\(count == 1 ? "" : "s")",
-                measurements.ratio(Self.luaNoLedger, over: .cLoop(lua: true), workers: count), atLeast: 0.9,
-                thresholdText: "≥ 0.90×", missing: "no C reference in this run")
-        }
-        for count in [1, 10] {
-            compare(
-                4, "ledger cost: watch ÷ watch --no-ledger, \(count) worker\(count == 1 ? "" : "s")",
-                measurements.ratio(Self.watch, over: Self.watchNoLedger, workers: count), atLeast: 0.75,
-                thresholdText: "≥ 0.75× (the ledger costs at most 25%)", missing: "not measured")
-        }
-        if let best = bestWatch, workers.contains(64) {
-            compare(
-                5, "no collapse: watch at 64 workers ÷ its best median (at \(best.workers) workers)",
-                measurements.ratio(Self.watch, over: Self.watch, workers: 64, otherWorkers: best.workers),
-                atLeast: 0.7, thresholdText: "≥ 0.70×", missing: "not measured")
+        func plural(_ count: Int) -> String { "\(count) worker\(count == 1 ? "" : "s")" }
+
+        if hasCLoop {
+            for count in workers {
+                let best = measurements.bestRatio(Self.watchNoLedger, overBestOf: Self.cWatchLoops, at: [count])
+                compare(
+                    1, "watch --no-ledger ÷ the better C watch loop (plain or backoff), \(plural(count))", best?.ratio,
+                    atLeast: 1.0, missing: "not measured", note: best.map { " (the better: \($0.rival))" } ?? "")
+            }
         } else {
             targets.append(
                 Target(
-                    status: .skip, line: "5. no collapse: watch at 64 workers was not measured (add 64 to --workers)"))
+                    status: .skip,
+                    line:
+                        "1. watch --no-ledger ÷ the better C watch loop, every worker count: no C reference in this run"
+                ))
         }
+
+        if let best = bestWatch, workers.contains(64) {
+            compare(
+                2, "no collapse: watch at 64 workers ÷ its best median (at \(best.workers) workers)",
+                measurements.ratio(Self.watch, over: Self.watch, workers: 64, otherWorkers: best.workers),
+                atLeast: 0.85, missing: "not measured")
+        } else {
+            targets.append(
+                Target(
+                    status: .skip, line: "2. no collapse: watch at 64 workers was not measured (add 64 to --workers)"))
+        }
+
+        if hasCLoop, let best = measurements.bestRatio(Self.watchNoLedger, overBestOf: Self.cWatchLoops, at: workers) {
+            compare(
+                3,
+                "best watch --no-ledger median (at \(plural(best.workers))) ÷ the C watch loop's best (\(best.rival) at \(plural(best.rivalWorkers)))",
+                best.ratio, atLeast: 1.0, missing: "not measured")
+        } else {
+            targets.append(
+                Target(
+                    status: .skip,
+                    line: "3. best watch --no-ledger median ÷ the C watch loop's best: no C reference in this run"))
+        }
+
+        if hasCLoop {
+            for count in workers {
+                compare(
+                    4, "lua --no-ledger ÷ C lua loop, \(plural(count))",
+                    measurements.ratio(Self.luaNoLedger, over: .cLoop(.lua), workers: count), atLeast: 0.95,
+                    missing: "not measured")
+            }
+        } else {
+            targets.append(
+                Target(
+                    status: .skip,
+                    line: "4. lua --no-ledger ÷ C lua loop, every worker count: no C reference in this run"
+                ))
+        }
+
+        for count in Options.requiredWorkers {
+            compare(
+                5, "ledger cost: watch ÷ watch --no-ledger, \(plural(count)) (the ledger costs at most 10%)",
+                measurements.ratio(Self.watch, over: Self.watchNoLedger, workers: count), atLeast: 0.90,
+                missing: "not measured")
+        }
+
+        compare(
+            6, "watch --no-ledger ÷ redis-py snippet, 10 workers",
+            measurements.ratio(Self.watchNoLedger, over: .redisPy, workers: 10), atLeast: 5,
+            missing: "no redis-py reference in this run")
         return targets
     }
 }

@@ -1,10 +1,12 @@
 // stocksim-benchmark: StockSim at several worker counts and strategies next to the reference programs in
-// ../shared/reference — the raw-hiredis C loop (plain and lua modes) and the redis-py snippet — with the same stock and
-// workers, all against one private redis-server, interleaved round by round. Prints medians with their min–max,
-// ratios, and a PASS/FAIL line per performance target. It reports; it does not gate.
+// ../shared/reference — the raw-hiredis C loop (plain, backoff and lua modes) and the redis-py snippet — with the same
+// stock and workers, all against one private redis-server, interleaved round by round. Prints medians with their
+// min–max, ratios, context switches per worker and CPU per sale, and a PASS/FAIL line per performance target. With
+// --scaling it measures how a run's cost grows with orders and workers instead. It reports; it does not gate.
 //
 // usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--reference-dir PATH] [--python PATH]
 //                           [--stocksim PATH]
+//        stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
 import Foundation
 import Logging
 import Synchronization

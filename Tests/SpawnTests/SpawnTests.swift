@@ -47,3 +47,42 @@ struct SpawnTests {
         #expect(fcntl(pipe.writeEnd, F_GETFD) & FD_CLOEXEC != 0)
     }
 }
+
+@Suite("Spawn: what a child used")
+struct ResourceUsageTests {
+    /// A shell that forks `children` subshells, each holding a 32 MB string and sleeping, and waits for them: the
+    /// memory and the sleeps are the grandchildren's, not the spawned shell's own.
+    static let forkingShell = """
+        for i in 1 2; do (x=$(head -c 33554432 /dev/zero | tr '\\0' a); sleep 0.05; echo ${#x} >/dev/null) & done
+        wait
+        """
+
+    @Test("waitWithUsage covers the descendants the child reaped: their context switches, CPU and peak memory")
+    func usageCoversTheChildsTree() throws {
+        let idle = try ChildProcess.spawn("sh", arguments: ["-c", "true"]).waitWithUsage()
+        #expect(idle.termination == .exited(0))
+        let (termination, usage) = try ChildProcess.spawn("sh", arguments: ["-c", Self.forkingShell]).waitWithUsage()
+        #expect(termination == .exited(0))
+        #expect(usage.voluntaryContextSwitches > 0, "\(usage)")
+        #expect(usage.contextSwitches > idle.usage.contextSwitches, "\(idle.usage) vs \(usage)")
+        #expect(usage.cpuSeconds > idle.usage.cpuSeconds, "\(idle.usage) vs \(usage)")
+        // The peak is the largest single process's: a subshell with its 32 MB, not the sum of both.
+        #expect(usage.maxResidentBytes > idle.usage.maxResidentBytes + 24_000_000, "\(idle.usage) vs \(usage)")
+        #expect(usage.maxResidentBytes < idle.usage.maxResidentBytes + 100_000_000, "\(idle.usage) vs \(usage)")
+    }
+
+    @Test("waitWithUsage reports how the child ended, as wait() does")
+    func terminationAsWait() throws {
+        #expect(try ChildProcess.spawn("sh", arguments: ["-c", "exit 3"]).waitWithUsage().termination == .exited(3))
+        let sleeper = try ChildProcess.spawn("sleep", arguments: ["10"])
+        sleeper.signal(SIGKILL)
+        #expect(sleeper.waitWithUsage().termination == .signaled(SIGKILL))
+    }
+
+    @Test("waiting for a pid that is not a child reports -1 and zero usage")
+    func notAChild() {
+        let (termination, usage) = ChildProcess(pid: 1).waitWithUsage()
+        #expect(termination == .exited(-1))
+        #expect(usage == ResourceUsage())
+    }
+}

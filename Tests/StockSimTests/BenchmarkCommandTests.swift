@@ -53,6 +53,9 @@ struct BenchmarkCommandTests {
         (["--repeat", "many"], "--repeat takes a positive whole number, not 'many'"),
         (["--frobnicate"], "unknown option '--frobnicate'"),
         (["--stock"], "--stock needs a value"),
+        (["--scaling-orders", "10,0"], "--scaling-orders takes order counts from 1 to 100000000"),
+        (["--scaling-workers", "2000"], "--scaling-workers takes worker counts from 1 to 1024"),
+        (["--scaling=yes"], "unknown option '--scaling=yes'"),
     ])
     func badFlagsExit64WithOneLine(arguments: [String], message: String) throws {
         let result = try benchmark(arguments)
@@ -87,14 +90,20 @@ struct BenchmarkCommandTests {
         #expect(out.contains("C reference: skipped, \(empty.path)/c_watch_decr.c is absent"))
         #expect(out.contains("redis-py reference: skipped, \(empty.path)/redis_py_reduce_stock.py is absent"))
         #expect(!out.contains("C watch  ratio") && !out.contains("C lua  ratio"), "\(out)")
-        // A row per worker count in each of the four tables.
+        // A row per worker count in each of the four rate tables and the two cost tables.
         let rows = out.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("10 ") }
-        #expect(rows.count == 4, "\(out)")
-        #expect(out.contains("SKIP  1. watch --no-ledger ÷ C watch loop, 1 worker: no C reference in this run"))
-        #expect(out.contains("SKIP  2. watch --no-ledger ÷ redis-py snippet, 10 workers: no redis-py reference"))
-        #expect(out.contains("SKIP  5. no collapse: watch at 64 workers was not measured"))
+        #expect(rows.count == 6, "\(out)")
+        #expect(out.contains("context switches per worker, voluntary + involuntary"), "\(out)")
+        #expect(out.contains("CPU per sale, user + system µs"), "\(out)")
+        #expect(
+            out.contains(
+                "SKIP  1. watch --no-ledger ÷ the better C watch loop, every worker count: no C reference in this run"))
+        #expect(out.contains("SKIP  2. no collapse: watch at 64 workers was not measured"))
+        #expect(out.contains("SKIP  3. best watch --no-ledger median ÷ the C watch loop's best: no C reference"))
+        #expect(out.contains("SKIP  4. lua --no-ledger ÷ C lua loop, every worker count: no C reference in this run"))
+        #expect(out.contains("SKIP  6. watch --no-ledger ÷ redis-py snippet, 10 workers: no redis-py reference"))
         // The ledger-cost target needs no reference: it is measured, whatever its verdict.
-        let ledger = out.split(separator: "\n").filter { $0.contains("4. ledger cost: watch ÷ watch --no-ledger") }
+        let ledger = out.split(separator: "\n").filter { $0.contains("5. ledger cost: watch ÷ watch --no-ledger") }
         #expect(ledger.count == 2)
         #expect(ledger.allSatisfy { $0.contains("PASS") || $0.contains("FAIL") }, "\(ledger)")
         // Progress goes to stderr: a line per round and worker count.
@@ -121,13 +130,22 @@ struct BenchmarkCommandTests {
             out.contains("redis-py reference: \(reference.path)/redis_py_reduce_stock.py with \(python) (redis 9.9.9)"))
         #expect(out.contains("1,000 (1,000–1,000) *"), "\(out)")
         #expect(out.contains("* at 12 workers redis-py sold 20 units (the stock ÷ 10), not 200"), "\(out)")
-        #expect(out.contains("2. watch --no-ledger ÷ redis-py snippet, 10 workers: "), "\(out)")
+        #expect(out.contains("6. watch --no-ledger ÷ redis-py snippet, 10 workers: "), "\(out)")
         #expect(out.contains(" / 1,000 sales/s = "), "\(out)")
         if haveC {
             #expect(out.contains("C reference: \(reference.path)/c_watch_decr.c, compiled with cc -O2 -lhiredis"))
-            for target in [
-                "1. watch --no-ledger ÷ C watch loop, 1 worker: ", "3. lua --no-ledger ÷ C lua loop, 10 workers: ",
-            ] {
+            #expect(out.contains("C watch+backoff  ratio"), "\(out)")
+            // Targets 1 and 4 at every worker count measured (1, 10, 12), target 3 once.
+            for count in ["1 worker", "10 workers", "12 workers"] {
+                for target in [
+                    "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), \(count): ",
+                    "4. lua --no-ledger ÷ C lua loop, \(count): ",
+                ] {
+                    let line = out.split(separator: "\n").first { $0.contains(target) }
+                    #expect(line.map { $0.contains("PASS") || $0.contains("FAIL") } == true, "\(target) in \(out)")
+                }
+            }
+            for target in ["3. best watch --no-ledger median (at "] {
                 let line = out.split(separator: "\n").first { $0.contains(target) }
                 #expect(line.map { $0.contains("PASS") || $0.contains("FAIL") } == true, "\(target) in \(out)")
             }
@@ -166,6 +184,23 @@ struct BenchmarkCommandTests {
         #expect(
             result.stdout.contains(
                 "redis-py reference: skipped, \(python) has no 'redis' package; install it with 'pip install redis'"))
-        #expect(result.stdout.contains("SKIP  2."))
+        #expect(result.stdout.contains("SKIP  6."))
+    }
+
+    @Test func scalingPrintsItsTablesAndTargets() throws {
+        let result = try benchmark(["--scaling", "--scaling-orders", "300,100", "--scaling-workers", "3,2"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(out.contains("scaling: orders 100, 300; workers 2, 3; open-files limit "), "\(out)")
+        let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        // A row per order count and per worker count.
+        #expect(lines.filter { $0.hasPrefix("100 ") || $0.hasPrefix("300 ") }.count == 2, "\(out)")
+        #expect(lines.filter { $0.hasPrefix("2 ") || $0.hasPrefix("3 ") }.count == 2, "\(out)")
+        for target in ["S1. driver peak RSS", "S2. set-up + audit at 300 orders", "S4. worker peak RSS"] {
+            let line = lines.first { $0.contains(target) }
+            #expect(line.map { $0.hasPrefix("PASS") || $0.hasPrefix("FAIL") } == true, "\(target) in \(out)")
+        }
+        #expect(out.contains("SKIP  S3. 1,000 workers spawned and connected: not measured"), "\(out)")
+        #expect(!out.contains("sales per second; ratio"), "the rate rounds do not run with --scaling: \(out)")
     }
 }

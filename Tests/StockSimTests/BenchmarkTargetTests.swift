@@ -1,0 +1,219 @@
+import Testing
+
+@testable import StockSimBenchmark
+
+/// The benchmark's option parsing and its verdicts on fixed figures: no run, no clock.
+@Suite("stocksim-benchmark: options and target verdicts")
+struct BenchmarkTargetTests {
+    static let watch = Report.watch
+    static let plain = Report.watchNoLedger
+    static let lua = Report.lua
+    static let luaPlain = Report.luaNoLedger
+    static let cWatch = Contender.cLoop(.plain)
+    static let cBackoff = Contender.cLoop(.backoff)
+    static let cLua = Contender.cLoop(.lua)
+
+    func report(_ figures: [Contender: [Int: [Double]]], workers: [Int], hasCLoop: Bool = true) -> Report {
+        var measurements = Measurements()
+        for (contender, byCount) in figures {
+            for (count, rates) in byCount { measurements.record(rates: rates, for: contender, workers: count) }
+        }
+        return Report(
+            measurements: measurements, workers: workers, hasCLoop: hasCLoop, hasRedisPy: false, stock: 1000,
+            redisPyReducedStock: [:])
+    }
+
+    func line(_ targets: [Report.Target], _ prefix: String) -> Report.Target? {
+        targets.first { $0.line.hasPrefix(prefix) }
+    }
+
+    // MARK: options
+
+    @Test func scalingOptions() throws {
+        let defaults = try Options([])
+        #expect(!defaults.scaling)
+        #expect(defaults.scalingOrders == [10_000, 100_000, 1_000_000])
+        #expect(defaults.scalingWorkers == [10, 100, 500, 1000])
+        let given = try Options(["--scaling", "--scaling-orders=1000,10,1000", "--scaling-workers", "64, 8"])
+        #expect(given.scaling)
+        #expect(given.scalingOrders == [10, 1000])
+        #expect(given.scalingWorkers == [8, 64])
+        #expect(given.workers == [1, 2, 4, 8, 16, 32, 64], "--scaling-workers leaves --workers alone")
+    }
+
+    @Test(arguments: [
+        (["--scaling-orders", "0"], "--scaling-orders takes order counts from 1 to 100000000"),
+        (["--scaling-orders", "1,x"], "'x' is not one"),
+        (["--scaling-workers", "1025"], "--scaling-workers takes worker counts from 1 to 1024"),
+        (["--scaling-workers"], "--scaling-workers needs a value"),
+        (["--scaling=1"], "unknown option '--scaling=1'"),
+    ])
+    func badScalingOptions(arguments: [String], message: String) {
+        #expect {
+            _ = try Options(arguments)
+        } throws: { error in
+            (error as? UsageError)?.message.contains(message) == true
+        }
+    }
+
+    @Test func measuredWorkersAddOneAndTen() throws {
+        #expect(try Options(["--workers", "4,2"]).measuredWorkers == [1, 2, 4, 10])
+    }
+
+    // MARK: section 1's targets
+
+    /// StockSim ahead of the better C mode at 1 and 64 workers and behind it at 10; lua behind at 64.
+    var figures: [Contender: [Int: [Double]]] {
+        [
+            Self.plain: [1: [10_000, 11_000, 9_000], 10: [12_000, 12_500, 11_500], 64: [14_000, 14_000, 14_000]],
+            Self.watch: [1: [9_500, 9_900, 9_000], 10: [10_000, 10_500, 9_500], 64: [12_000, 12_500, 11_500]],
+            Self.cWatch: [1: [9_000, 9_000, 9_000], 10: [8_000, 8_000, 8_000], 64: [1_500, 1_500, 1_500]],
+            Self.cBackoff: [1: [8_000, 8_000, 8_000], 10: [13_000, 13_000, 13_000], 64: [7_000, 7_000, 7_000]],
+            Self.luaPlain: [
+                1: [20_000, 20_000, 20_000], 10: [80_000, 80_000, 80_000], 64: [70_000, 70_000, 70_000],
+            ],
+            Self.cLua: [1: [20_000, 20_000, 20_000], 10: [80_000, 80_000, 80_000], 64: [80_000, 80_000, 80_000]],
+        ]
+    }
+
+    @Test func aheadOfTheBetterCModeAtEveryWorkerCount() {
+        let targets = report(figures, workers: [1, 10, 64]).targets
+        let one = line(targets, "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), 1 worker:")
+        #expect(one?.status == .pass)
+        #expect(
+            one?.line.contains("10,000 / 9,000 sales/s = 1.111× (the better: C watch)") == true,
+            "\(String(describing: one))")
+        #expect(one?.line.contains("rounds 1.000×–1.222×") == true, "\(String(describing: one))")
+        let ten = line(targets, "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), 10 workers:")
+        #expect(ten?.status == .fail, "the backoff mode's 13,000 beats 12,000")
+        #expect(ten?.line.contains("(the better: C watch+backoff)") == true)
+        #expect(
+            line(targets, "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), 64 workers:")?.status
+                == .pass)
+        #expect(targets.filter { $0.line.hasPrefix("1. ") }.count == 3, "one line per worker count")
+    }
+
+    @Test func noCollapseIsAgainstItsOwnBest() throws {
+        let targets = report(figures, workers: [1, 10, 64]).targets
+        // watch's best is 10,000 at 10 workers; 12,000 at 64 is above it.
+        let target = try #require(
+            line(targets, "2. no collapse: watch at 64 workers ÷ its best median (at 64 workers)"))
+        #expect(target.status == .pass)
+        var collapsed = figures
+        collapsed[Self.watch]?[64] = [8_000, 8_400, 8_600]
+        let failing = try #require(
+            line(
+                report(collapsed, workers: [1, 10, 64]).targets,
+                "2. no collapse: watch at 64 workers ÷ its best median (at 10 workers)"))
+        #expect(failing.status == .fail, "8,400 ÷ 10,000 = 0.84 < 0.85: \(failing.line)")
+        #expect(line(report(figures, workers: [1, 10]).targets, "2. ")?.status == .skip)
+    }
+
+    @Test func bestAgainstTheCLoopsBest() throws {
+        // Best watch --no-ledger: 14,000 at 64; the C loop's best: C watch+backoff's 13,000 at 10.
+        let target = try #require(line(report(figures, workers: [1, 10, 64]).targets, "3. "))
+        #expect(target.status == .pass)
+        #expect(
+            target.line.contains(
+                "(at 64 workers) ÷ the C watch loop's best (C watch+backoff at 10 workers): 14,000 / 13,000"),
+            "\(target.line)")
+        var faster = figures
+        faster[Self.cWatch]?[1] = [15_000, 15_000, 15_000]
+        #expect(line(report(faster, workers: [1, 10, 64]).targets, "3. ")?.status == .fail)
+    }
+
+    @Test func luaWithinFivePercentAtEveryWorkerCount() {
+        let targets = report(figures, workers: [1, 10, 64]).targets
+        #expect(line(targets, "4. lua --no-ledger ÷ C lua loop, 1 worker:")?.status == .pass, "1.00× ≥ 0.95×")
+        #expect(line(targets, "4. lua --no-ledger ÷ C lua loop, 10 workers:")?.status == .pass)
+        #expect(line(targets, "4. lua --no-ledger ÷ C lua loop, 64 workers:")?.status == .fail, "0.875× < 0.95×")
+    }
+
+    @Test func theLedgerCostsAtMostTenPercent() {
+        let targets = report(figures, workers: [1, 10, 64]).targets
+        // 9,500 ÷ 10,000 = 0.95 at 1 worker; 10,000 ÷ 12,000 = 0.83 at 10.
+        #expect(line(targets, "5. ledger cost: watch ÷ watch --no-ledger, 1 worker")?.status == .pass)
+        #expect(line(targets, "5. ledger cost: watch ÷ watch --no-ledger, 10 workers")?.status == .fail)
+        var exact = figures
+        exact[Self.watch]?[1] = [9_000, 9_000, 9_000]
+        exact[Self.plain]?[1] = [10_000, 10_000, 10_000]
+        #expect(
+            line(report(exact, workers: [1, 10]).targets, "5. ledger cost: watch ÷ watch --no-ledger, 1 worker")?.status
+                == .pass, "0.90× exactly meets the target")
+    }
+
+    @Test func withoutTheCLoopItsTargetsAreSkippedOnce() {
+        let targets = report(figures, workers: [1, 10, 64], hasCLoop: false).targets
+        for number in ["1.", "3.", "4."] {
+            let lines = targets.filter { $0.line.hasPrefix(number + " ") }
+            #expect(lines.count == 1 && lines.first?.status == .skip, "\(lines)")
+        }
+        #expect(line(targets, "6. ")?.status == .skip)
+        #expect(targets.filter { $0.status != .skip }.count == 3, "2 and both 5s: \(targets)")
+    }
+
+    @Test func bestRatioTakesEachRoundsBest() throws {
+        var measurements = Measurements()
+        measurements.record(rates: [10, 20], for: Self.plain, workers: 1)
+        measurements.record(rates: [30, 10], for: Self.plain, workers: 2)
+        measurements.record(rates: [20, 5], for: Self.cWatch, workers: 1)
+        measurements.record(rates: [5, 40], for: Self.cBackoff, workers: 2)
+        let best = try #require(
+            measurements.bestRatio(Self.plain, overBestOf: [Self.cWatch, Self.cBackoff], at: [1, 2]))
+        // Medians: mine 15 and 20, theirs 12.5 and 22.5; round 1: 30 ÷ 20, round 2: 20 ÷ 40.
+        #expect(best.ratio.mine == 20 && best.ratio.theirs == 22.5 && best.workers == 2 && best.rival == Self.cBackoff)
+        #expect(best.ratio.rounds?.min == 0.5 && best.ratio.rounds?.max == 1.5)
+        #expect(measurements.bestRatio(Self.lua, overBestOf: [Self.cWatch], at: [1, 2]) == nil)
+    }
+
+    // MARK: section 3's targets
+
+    func ordersRow(_ orders: Int, rss: Int, audit: Double, workerRSS: Int = 17_000_000) -> ScalingReport.OrdersRow {
+        .init(
+            orders: orders, saleSeconds: 1, setupAndAuditSeconds: audit, treePeakRSSBytes: rss,
+            workerPeakRSSBytes: workerRSS, redisBytesPerLedgerEntry: 90)
+    }
+
+    @Test func scalingTargets() {
+        let report = ScalingReport(
+            orders: [
+                ordersRow(10_000, rss: 30_000_000, audit: 0.2), ordersRow(1_000_000, rss: 35_000_000, audit: 1.8),
+            ],
+            workers: [
+                .init(
+                    workers: 10, spawnSeconds: 0.1, totalSeconds: 0.3, workerPeakRSSBytes: 17_000_000,
+                    treePeakRSSBytes: 30_000_000),
+                .init(
+                    workers: 1000, spawnSeconds: 3.2, totalSeconds: 5, workerPeakRSSBytes: 19_000_000,
+                    treePeakRSSBytes: 30_000_000),
+            ])
+        let targets = report.targets
+        #expect(targets.map(\.status) == [.pass, .pass, .fail, .pass], "\(targets)")
+        #expect(targets[0].line.contains("35.0 MB / 30.0 MB = 1.167×; target ≤ 1.20×"), "\(targets[0].line)")
+        #expect(targets[1].line.contains("1.80 s = 1.80 s per million orders"), "\(targets[1].line)")
+        #expect(targets[2].line.contains("1,000 workers spawned and connected: 3.20 s; target ≤ 3.0 s"))
+        #expect(targets[3].line.contains("19.0 MB (at 1000 workers)"), "\(targets[3].line)")
+        #expect(report.tables.contains("1,000,000"), "\(report.tables)")
+    }
+
+    @Test func scalingTargetsCatchGrowthAndSkipWhatWasNotMeasured() {
+        let growing = ScalingReport(
+            orders: [
+                ordersRow(10_000, rss: 30_000_000, audit: 0.1),
+                ordersRow(100_000, rss: 40_000_000, audit: 0.3, workerRSS: 21_000_000),
+            ],
+            workers: [], skippedWorkers: [(1000, "the open-files limit (ulimit -n) is 256")])
+        let targets = growing.targets
+        #expect(targets.map(\.status) == [.fail, .fail, .skip, .fail], "\(targets)")
+        #expect(targets[1].line.contains("3.00 s per million"), "\(targets[1].line)")
+        #expect(growing.tables.contains("1000 workers: skipped, the open-files limit (ulimit -n) is 256"))
+        let empty = ScalingReport(orders: [], workers: []).targets
+        #expect(empty.allSatisfy { $0.status == .skip }, "\(empty)")
+    }
+
+    @Test func workerCountsThatDoNotFitTheLimitsAreNamed() {
+        #expect(Benchmark.limitProblem(workers: 1000, files: 20_000, processes: nil) == nil)
+        #expect(Benchmark.limitProblem(workers: 1000, files: 1024, processes: nil)?.contains("ulimit -n") == true)
+        #expect(Benchmark.limitProblem(workers: 1000, files: 20_000, processes: 500)?.contains("ulimit -u") == true)
+    }
+}
