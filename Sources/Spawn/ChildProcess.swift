@@ -221,7 +221,9 @@ public struct ResourceUsage: Sendable, Hashable {
     public var voluntaryContextSwitches: Int
     /// Times a process was preempted: its time slice ended or a more deserving one woke.
     public var involuntaryContextSwitches: Int
-    /// Peak resident memory of the largest single process, in bytes.
+    /// Peak resident memory of the largest single process, in bytes. posix_spawn shares the parent's memory until
+    /// the child's exec, and Linux keeps that memory's high-water mark as the child's: the figure is at least the
+    /// spawning process's resident size at the time of the spawn.
     public var maxResidentBytes: Int
 
     public init(

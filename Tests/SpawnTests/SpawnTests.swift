@@ -66,9 +66,13 @@ struct ResourceUsageTests {
         #expect(usage.voluntaryContextSwitches > 0, "\(usage)")
         #expect(usage.contextSwitches > idle.usage.contextSwitches, "\(idle.usage) vs \(usage)")
         #expect(usage.cpuSeconds > idle.usage.cpuSeconds, "\(idle.usage) vs \(usage)")
-        // The peak is the largest single process's: a subshell with its 32 MB, not the sum of both.
-        #expect(usage.maxResidentBytes > idle.usage.maxResidentBytes + 24_000_000, "\(idle.usage) vs \(usage)")
-        #expect(usage.maxResidentBytes < idle.usage.maxResidentBytes + 100_000_000, "\(idle.usage) vs \(usage)")
+        // The peak is the largest single process's: at least a subshell with its 32 MB, never the sum of both. (The
+        // spawned shell's own peak is this test process's size at the spawn, which posix_spawn shares until exec, so
+        // the idle figure moves with the tests running beside this one.)
+        #expect(usage.maxResidentBytes >= 33_554_432, "\(usage)")
+        #expect(
+            usage.maxResidentBytes < max(idle.usage.maxResidentBytes, 33_554_432) + 60_000_000,
+            "\(idle.usage) vs \(usage)")
     }
 
     @Test("waitWithUsage reports how the child ended, as wait() does")
