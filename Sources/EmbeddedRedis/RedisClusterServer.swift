@@ -96,7 +96,8 @@ public final class RedisClusterServer: Sendable {
                     let id = try? RedisConnection(endpoint: server.endpoint).send("CLUSTER", "MYID").string
                 else {
                     throw RedisServer.StartError(
-                        message: "redis-server on \(server.endpoint.addressDescription) did not tell its cluster node id; is it built with cluster support?",
+                        message:
+                            "redis-server on \(server.endpoint.addressDescription) did not tell its cluster node id; is it built with cluster support?",
                         notInstalled: false)
                 }
                 nodes.append(Node(server: server, id: id, port: port))
@@ -130,7 +131,9 @@ public final class RedisClusterServer: Sendable {
 
     /// The cluster as a `redis+cluster://` URL with every node as a seed.
     public var url: String {
-        let auth = configuration.password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" } ?? ""
+        let auth =
+            configuration.password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" }
+            ?? ""
         return "redis+cluster://\(auth)" + nodes.map(\.address.description).joined(separator: ",")
     }
 
@@ -185,7 +188,8 @@ public final class RedisClusterServer: Sendable {
     ///
     /// - Throws: `RedisError` `.cannotConnect`.
     public func connection(_ node: Node) throws(RedisError) -> RedisConnection {
-        try RedisConnection(endpoint: node.endpoint, options: .init(connectTimeout: .seconds(2), commandTimeout: .seconds(10)))
+        try RedisConnection(
+            endpoint: node.endpoint, options: .init(connectTimeout: .seconds(2), commandTimeout: .seconds(10)))
     }
 
     // MARK: Chaos
@@ -203,8 +207,10 @@ public final class RedisClusterServer: Sendable {
         guard source.id != target.id else {
             throw OperationError(message: "\(target) serves slot \(slot) already; migrate it to another master")
         }
-        try connection(target).send("CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "IMPORTING", RedisArgument(source.id))
-        try connection(source).send("CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "MIGRATING", RedisArgument(target.id))
+        try connection(target).send(
+            "CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "IMPORTING", RedisArgument(source.id))
+        try connection(source).send(
+            "CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "MIGRATING", RedisArgument(target.id))
         return SlotMigration(cluster: self, slot: slot, source: source, target: target)
     }
 
@@ -322,7 +328,9 @@ public final class RedisClusterServer: Sendable {
         try waitUntil(deadline, "every node to know every other") { () throws(RedisError) in
             for node in nodes {
                 let lines = (try connection(node).send("CLUSTER", "NODES").string ?? "").split(separator: "\n")
-                if lines.count != nodes.count || lines.contains(where: { $0.contains("handshake") || $0.contains("noaddr") }) {
+                if lines.count != nodes.count
+                    || lines.contains(where: { $0.contains("handshake") || $0.contains("noaddr") })
+                {
                     return "\(node) knows \(lines.count) of \(nodes.count) nodes"
                 }
             }

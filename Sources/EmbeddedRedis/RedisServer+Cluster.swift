@@ -14,7 +14,8 @@ extension RedisServer {
         }
 
         var configurationLines: [String] {
-            let milliseconds = max(100, nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = max(
+                100, nodeTimeout.components.seconds * 1000 + nodeTimeout.components.attoseconds / 1_000_000_000_000_000)
             return [
                 "cluster-enabled yes",
                 "cluster-config-file nodes.conf",

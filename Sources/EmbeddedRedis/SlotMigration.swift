@@ -19,7 +19,8 @@ public struct SlotMigration: Sendable {
     @discardableResult
     public func moveKeys(limit: Int = 100) throws(RedisError) -> Int {
         let connection = try cluster.connection(source)
-        let keys = try connection.send("CLUSTER", "GETKEYSINSLOT", RedisArgument(slot.rawValue), RedisArgument(limit))
+        let keys =
+            try connection.send("CLUSTER", "GETKEYSINSLOT", RedisArgument(slot.rawValue), RedisArgument(limit))
             .array ?? []
         guard !keys.isEmpty else { return 0 }
         var arguments: [RedisArgument] = ["MIGRATE", "127.0.0.1", RedisArgument(target.port), "", 0, 5000]
@@ -40,7 +41,8 @@ public struct SlotMigration: Sendable {
         while try moveKeys() > 0 {}
         let others = try cluster.masters().filter { $0.id != source.id && $0.id != target.id }
         for node in [target, source] + others {
-            try cluster.connection(node).send("CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "NODE", RedisArgument(target.id))
+            try cluster.connection(node).send(
+                "CLUSTER", "SETSLOT", RedisArgument(slot.rawValue), "NODE", RedisArgument(target.id))
         }
         try cluster.waitUntil(ContinuousClock.now + timeout, "every node to see slot \(slot) on \(target)") {
             () throws(RedisError) in

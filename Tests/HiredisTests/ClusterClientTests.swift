@@ -41,7 +41,9 @@ struct ClusterClientTests {
         let (slotA, slotB) = (HashSlot(key: a), HashSlot(key: b))
         try #require(slotA != slotB)
         let sent = client.statistics
-        let error = try #require(throws: RedisError.self) { try client.send(RedisCommand("MGET", key: a, RedisArgument(b))) }
+        let error = try #require(throws: RedisError.self) {
+            try client.send(RedisCommand("MGET", key: a, RedisArgument(b)))
+        }
         #expect(error.code == .misuse)
         #expect(error.message.contains("'\(a)' (slot \(slotA))") && error.message.contains("'\(b)' (slot \(slotB))"))
         #expect(client.statistics == sent)
@@ -93,11 +95,15 @@ struct ClusterClientTests {
         let askReply: RedisReply = try sourceConnection.request(RedisCommand("GET", key: moved))
         let ask: ClusterRedirect? = askReply.errorReply.flatMap { ClusterRedirect($0) }
         #expect(ask == ClusterRedirect(kind: .ask, slot: slot, address: target.address))
-        #expect(try sourceConnection.send(RedisCommand("GET", key: stayed)) == .bulkString("v"), "a key still here is served")
+        #expect(
+            try sourceConnection.send(RedisCommand("GET", key: stayed)) == .bulkString("v"),
+            "a key still here is served")
         let movedBack: RedisReply = try targetConnection.request(RedisCommand("GET", key: moved))
         let movedKind: ClusterRedirect.Kind? = movedBack.errorReply.flatMap { ClusterRedirect($0) }?.kind
         #expect(movedKind == .moved, "the importing node wants ASKING")
-        #expect(try targetConnection.pipeline([RedisCommand("ASKING"), RedisCommand("GET", key: moved)])[1] == .bulkString("v"))
+        #expect(
+            try targetConnection.pipeline([RedisCommand("ASKING"), RedisCommand("GET", key: moved)])[1]
+                == .bulkString("v"))
         var mgetArguments: [RedisArgument] = [RedisArgument("MGET")]
         for key in keys { mgetArguments.append(RedisArgument(key)) }
         let mget = RedisCommand(mgetArguments)

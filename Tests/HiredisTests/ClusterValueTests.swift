@@ -6,14 +6,22 @@ struct ClusterValueTests {
     @Test("MOVED and ASK replies parse into kind, slot, host and port")
     func redirects() throws {
         let moved = try #require(ClusterRedirect(RedisErrorReply(line: "MOVED 3999 127.0.0.1:6381")))
-        #expect(moved == ClusterRedirect(kind: .moved, slot: try #require(HashSlot(3999)), address: .init(host: "127.0.0.1", port: 6381)))
+        #expect(
+            moved
+                == ClusterRedirect(
+                    kind: .moved, slot: try #require(HashSlot(3999)), address: .init(host: "127.0.0.1", port: 6381)))
         let ask = try #require(ClusterRedirect(RedisErrorReply(line: "ASK 12182 redis-2.example:7001")))
-        #expect(ask.kind == .ask && ask.slot.rawValue == 12182 && ask.address == .init(host: "redis-2.example", port: 7001))
+        #expect(
+            ask.kind == .ask && ask.slot.rawValue == 12182 && ask.address == .init(host: "redis-2.example", port: 7001))
         let ipv6 = try #require(ClusterRedirect(RedisErrorReply(line: "MOVED 1 ::1:7000")))
         #expect(ipv6.address == .init(host: "::1", port: 7000))
         let unknownHost = try #require(ClusterRedirect(RedisErrorReply(line: "MOVED 7 :7002")))
-        #expect(unknownHost.resolved(against: .init(host: "10.0.0.5", port: 7000)).address == .init(host: "10.0.0.5", port: 7002))
-        for line in ["MOVED", "MOVED 16384 h:1", "MOVED x h:1", "ASK 1 h", "ASK 1 h:0", "ERR MOVED 1 h:1", "TRYAGAIN x"] {
+        #expect(
+            unknownHost.resolved(against: .init(host: "10.0.0.5", port: 7000)).address
+                == .init(host: "10.0.0.5", port: 7002))
+        for line in [
+            "MOVED", "MOVED 16384 h:1", "MOVED x h:1", "ASK 1 h", "ASK 1 h:0", "ERR MOVED 1 h:1", "TRYAGAIN x",
+        ] {
             #expect(ClusterRedirect(RedisErrorReply(line: line)) == nil, "\(line)")
         }
     }
@@ -50,13 +58,16 @@ struct ClusterValueTests {
         let plain = try RedisClusterEndpoint(url: "redis+cluster://127.0.0.1:7000,127.0.0.1:7001,[::1]:7002,redis-3")
         #expect(
             plain.seeds == [
-                .init(host: "127.0.0.1", port: 7000), .init(host: "127.0.0.1", port: 7001), .init(host: "::1", port: 7002),
+                .init(host: "127.0.0.1", port: 7000), .init(host: "127.0.0.1", port: 7001),
+                .init(host: "::1", port: 7002),
                 .init(host: "redis-3", port: 6379),
             ])
         #expect(plain.user == nil && plain.password == nil)
         let secret = try RedisClusterEndpoint(url: "redis+cluster://clerk:p%40ss@h1:7000,h2:7001/0")
         #expect(secret.user == "clerk" && secret.password == "p@ss")
-        #expect(secret.endpoint(.init(host: "h2", port: 7001)) == .tcp(host: "h2", port: 7001, user: "clerk", password: "p@ss"))
+        #expect(
+            secret.endpoint(.init(host: "h2", port: 7001))
+                == .tcp(host: "h2", port: 7001, user: "clerk", password: "p@ss"))
         #expect(secret.description == "redis+cluster://clerk:***@h1:7000,h2:7001")
 
         for (url, reason) in [

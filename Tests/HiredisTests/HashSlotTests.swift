@@ -26,7 +26,8 @@ struct HashSlotTests {
         "the hash tag is what lies between the first { and the first } after it, when that is not empty",
         arguments: [
             ("foo", "foo"), ("{bar}foo", "bar"), ("foo{bar}", "bar"), ("{}foo", "{}foo"), ("foo{}{bar}", "foo{}{bar}"),
-            ("foo{{bar}}zap", "{bar"), ("foo{bar}{zap}", "bar"), ("{", "{"), ("}{", "}{"), ("a{b", "a{b"), ("{a}}", "a"),
+            ("foo{{bar}}zap", "{bar"), ("foo{bar}{zap}", "bar"), ("{", "{"), ("}{", "}{"), ("a{b", "a{b"),
+            ("{a}}", "a"),
         ])
     func hashTags(key: String, tag: String) {
         #expect(HashSlot.hashTag(of: key) == tag)

@@ -55,7 +55,9 @@ extension RedisClusterServer {
 func redisCLI(port: Int, password: String? = nil, _ arguments: String...) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["redis-cli", "-c", "-h", "127.0.0.1", "-p", String(port)] + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
+    process.arguments =
+        ["redis-cli", "-c", "-h", "127.0.0.1", "-p", String(port)]
+        + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output

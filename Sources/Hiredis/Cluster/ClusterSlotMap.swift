@@ -93,10 +93,12 @@ public struct ClusterSlotMap: Sendable, Hashable, CustomStringConvertible {
                 return
             }
             if old.slots.lowerBound < number {
-                pieces.append(SlotRange(slots: old.slots.lowerBound...number - 1, master: old.master, replicas: old.replicas))
+                pieces.append(
+                    SlotRange(slots: old.slots.lowerBound...number - 1, master: old.master, replicas: old.replicas))
             }
             if number < old.slots.upperBound {
-                pieces.append(SlotRange(slots: number + 1...old.slots.upperBound, master: old.master, replicas: old.replicas))
+                pieces.append(
+                    SlotRange(slots: number + 1...old.slots.upperBound, master: old.master, replicas: old.replicas))
             }
         }
         let known = ranges.first { $0.master.address == master.address }?.master ?? master
@@ -123,9 +125,11 @@ public struct ClusterSlotMap: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         ranges.map { range in
             let slots =
-                range.slots.count == 1 ? "\(range.slots.lowerBound)" : "\(range.slots.lowerBound)-\(range.slots.upperBound)"
+                range.slots.count == 1
+                ? "\(range.slots.lowerBound)" : "\(range.slots.lowerBound)-\(range.slots.upperBound)"
             let replicas =
-                range.replicas.isEmpty ? "" : " (replicas \(range.replicas.map(\.address.description).joined(separator: ", ")))"
+                range.replicas.isEmpty
+                ? "" : " (replicas \(range.replicas.map(\.address.description).joined(separator: ", ")))"
             return "\(slots) \(range.master.address)\(replicas)"
         }.joined(separator: "\n")
     }

@@ -61,7 +61,8 @@ extension RedisClusterClient {
             attempts += 1
             let attempt: Attempt<Value>
             do {
-                attempt = try self.attempt(transaction, slot: slot, on: connection, asking: asking, number: attempts, body)
+                attempt = try self.attempt(
+                    transaction, slot: slot, on: connection, asking: asking, number: attempts, body)
             } catch let error as RedisError {
                 forget(address, after: error)
                 throw error
@@ -164,7 +165,8 @@ extension RedisClusterClient {
     private func commit<Value>(
         _ commands: [RedisCommand], _ value: Value, on connection: RedisConnection, asking: Bool
     ) throws(RedisError) -> Attempt<Value> {
-        let batch = (asking ? [Self.asking] : []) + [OptimisticTransaction.multi] + commands + [OptimisticTransaction.exec]
+        let batch =
+            (asking ? [Self.asking] : []) + [OptimisticTransaction.multi] + commands + [OptimisticTransaction.exec]
         for command in batch { try connection.append(command) }
         var queued: [RedisReply] = []
         queued.reserveCapacity(batch.count - 1)
@@ -172,7 +174,7 @@ extension RedisClusterClient {
         do {
             for _ in 0..<batch.count - 1 { queued.append(try connection.readReply()) }
             exec = try connection.readReply()
-        } catch where error.closesConnection {
+        } catch  where error.closesConnection {
             throw RedisError(
                 .outcomeUnknown,
                 "the transaction's outcome is unknown: \(error.message) after EXEC was sent to \(connection.endpoint.addressDescription); check whether it committed before retrying",

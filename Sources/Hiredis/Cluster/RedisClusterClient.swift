@@ -30,7 +30,8 @@ public final class RedisClusterClient {
         public var minimumRefreshInterval: Duration
 
         public init(
-            maxRedirects: Int = 5, retryDeadline: Duration = .seconds(5), retryBackoffBase: Duration = .milliseconds(10),
+            maxRedirects: Int = 5, retryDeadline: Duration = .seconds(5),
+            retryBackoffBase: Duration = .milliseconds(10),
             retryBackoffCap: Duration = .milliseconds(200), minimumRefreshInterval: Duration = .milliseconds(100)
         ) {
             self.maxRedirects = maxRedirects
@@ -216,7 +217,8 @@ public final class RedisClusterClient {
         if let slot { target = slot } else { target = try self.slot(of: command) }
         return try routed(target, what: command.name) { connection, asking throws(RedisError) in
             let reply =
-                asking ? try Self.afterAsking(connection.pipeline([Self.asking, command])) : try connection.request(command)
+                asking
+                ? try Self.afterAsking(connection.pipeline([Self.asking, command])) : try connection.request(command)
             if let error = reply.errorReply, let redirect = Self.disposition(of: error) { return .again(redirect) }
             return .done(reply)
         }
@@ -246,9 +248,11 @@ public final class RedisClusterClient {
         return try routed(target, what: "a pipeline") { connection, asking throws(RedisError) in
             let batch = pending.flatMap { asking ? [Self.asking, commands[$0]] : [commands[$0]] }
             var answers = try connection.pipeline(batch)
-            if asking { answers = try stride(from: 0, to: answers.count, by: 2).map { index throws(RedisError) in
-                try Self.afterAsking([answers[index], answers[index + 1]])
-            } }
+            if asking {
+                answers = try stride(from: 0, to: answers.count, by: 2).map { index throws(RedisError) in
+                    try Self.afterAsking([answers[index], answers[index + 1]])
+                }
+            }
             var first: Disposition?
             var redirected: [Int] = []
             for (index, answer) in zip(pending, answers) {
@@ -327,11 +331,15 @@ public final class RedisClusterClient {
         while true {
             let address: ClusterAddress
             let asking = route.redirected?.asking ?? false
-            if let redirected = route.redirected { address = redirected.address } else { address = try owner(of: route.slot) }
+            if let redirected = route.redirected {
+                address = redirected.address
+            } else {
+                address = try owner(of: route.slot)
+            }
             route.redirected = nil
             do {
                 return (address, try connection(to: address), asking)
-            } catch where error.code == .cannotConnect && error.reply == nil {
+            } catch  where error.code == .cannotConnect && error.reply == nil {
                 // The node is gone (killed, failing over): ask the others who serves the slot now.
                 try pause(after: error, route: &route)
                 try? refreshSlotMap()
@@ -415,7 +423,9 @@ public final class RedisClusterClient {
 
     /// The reply of the command that followed `ASKING`; an ASKING refusal is the reply.
     private static func afterAsking(_ replies: [RedisReply]) throws(RedisError) -> RedisReply {
-        guard replies.count == 2 else { throw RedisError(.protocolError, "ASKING and a command got \(replies.count) replies") }
+        guard replies.count == 2 else {
+            throw RedisError(.protocolError, "ASKING and a command got \(replies.count) replies")
+        }
         return replies[0].isError ? replies[0] : replies[1]
     }
 
