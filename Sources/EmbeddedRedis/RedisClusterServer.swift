@@ -66,6 +66,7 @@ public final class RedisClusterServer: Sendable {
     /// A chaos operation or a wait that did not succeed; the message says what the cluster looked like.
     public struct OperationError: Error, Sendable, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 

@@ -57,9 +57,7 @@ extension RedisClusterClient {
             TransactionResult(outcome: outcome, attempts: attempts, conflicts: conflicts, redirects: route.redirects)
         }
         while true {
-            let (address, connection) = try next(&route)
-            let asking = route.asking != nil
-            route.asking = nil
+            let (address, connection, asking) = try next(&route)
             attempts += 1
             let attempt: Attempt<Value>
             do {

@@ -296,8 +296,9 @@ public final class RedisClusterClient {
         let slot: HashSlot?
         let what: String
         let start = ContinuousClock.now
-        /// Set by `ASK`: the next attempt goes there, after `ASKING`.
-        var asking: ClusterAddress?
+        /// Set by a redirect: the next attempt goes there (after `ASKING`, for `ASK`) rather than to the slot's owner
+        /// in the map, which a refresh from a node that has not heard of the move yet may have set back.
+        var redirected: (address: ClusterAddress, asking: Bool)?
         var redirects = 0
         var retries = 0
     }
@@ -310,9 +311,7 @@ public final class RedisClusterClient {
     ) throws(RedisError) -> Value {
         var route = Route(slot: slot, what: what)
         while true {
-            let (address, connection) = try next(&route)
-            let asking = route.asking != nil
-            route.asking = nil
+            let (address, connection, asking) = try next(&route)
             let step: Step<Value>
             do {
                 step = try attempt(connection, asking)
@@ -328,16 +327,21 @@ public final class RedisClusterClient {
     }
 
     /// The node and connection for the next attempt; a refused connection is retried within the deadline.
-    func next(_ route: inout Route) throws(RedisError) -> (ClusterAddress, RedisConnection) {
+    func next(_ route: inout Route) throws(RedisError) -> (ClusterAddress, RedisConnection, asking: Bool) {
         while true {
             let address: ClusterAddress
-            if let asking = route.asking { address = asking } else { address = try owner(of: route.slot) }
+            let asking = route.redirected?.asking ?? false
+            if let redirected = route.redirected {
+                address = redirected.address
+            } else {
+                address = try owner(of: route.slot)
+            }
+            route.redirected = nil
             do {
-                return (address, try connection(to: address))
+                return (address, try connection(to: address), asking)
             } catch  where error.code == .cannotConnect && error.reply == nil {
                 // The node is gone (killed, failing over): ask the others who serves the slot now.
                 try pause(after: error, route: &route)
-                route.asking = nil
                 try? refreshSlotMap()
             }
         }
@@ -358,17 +362,17 @@ public final class RedisClusterClient {
             switch redirect.kind {
             case .moved:
                 statistics.moved += 1
-                slotMap.assign(redirect.slot, to: ClusterNode(address: redirect.address))
+                route.redirected = (redirect.address, false)
                 if lastRefresh.map({ ContinuousClock.now - $0 >= configuration.minimumRefreshInterval }) ?? true {
                     try? refreshSlotMap(preferring: redirect.address)
-                    // A node that has not heard of the move yet may have answered the refresh: the MOVED is newer.
-                    if slotMap.master(for: redirect.slot)?.address != redirect.address {
-                        slotMap.assign(redirect.slot, to: ClusterNode(address: redirect.address))
-                    }
+                }
+                // A node that has not heard of the move yet may have answered the refresh: the MOVED is newer.
+                if slotMap.master(for: redirect.slot)?.address != redirect.address {
+                    slotMap.assign(redirect.slot, to: ClusterNode(address: redirect.address))
                 }
             case .ask:
                 statistics.asked += 1
-                route.asking = redirect.address
+                route.redirected = (redirect.address, true)
             }
         case .retry(let reply):
             try pause(after: RedisError.server(reply, command: route.what), route: &route)

@@ -1,0 +1,68 @@
+import EmbeddedRedis
+import Foundation
+import Hiredis
+import Testing
+
+/// One private Redis Cluster for a whole `.serialized` suite: started before the suite's first test, stopped (every
+/// node, every temp dir) after its last, failed or not. Tests read it from ``SharedCluster/current``.
+struct SharedCluster: SuiteTrait, TestScoping {
+    let configuration: RedisClusterServer.Configuration
+
+    @TaskLocal static var current: RedisClusterServer?
+
+    var isRecursive: Bool { false }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let cluster = try RedisClusterServer(configuration)
+        defer { cluster.stop() }
+        try await Self.$current.withValue(cluster) { try await function() }
+    }
+
+    /// The suite's cluster.
+    static func cluster() throws -> RedisClusterServer {
+        try #require(current, "the suite has the .sharedCluster trait")
+    }
+}
+
+extension Trait where Self == SharedCluster {
+    /// Starts one cluster for the suite; see ``SharedCluster``.
+    static func sharedCluster(masters: Int = 3, replicasPerMaster: Int = 0) -> SharedCluster {
+        SharedCluster(configuration: .init(masters: masters, replicasPerMaster: replicasPerMaster))
+    }
+}
+
+extension RedisClusterServer {
+    /// A key of this test that hashes to a slot `node` serves now (found by trying suffixes), so a test can place its
+    /// keys on the master it wants.
+    func key(on node: Node, _ label: String = #function) throws -> String {
+        let map = try slotMap()
+        for _ in 0..<100_000 {
+            let key = uniqueKey(label)
+            if map.master(for: HashSlot(key: HashSlot.hashTag(of: key)))?.port == node.port { return key }
+        }
+        throw RedisClusterServer.OperationError(message: "no key found on \(node)")
+    }
+
+    /// A running master other than `node`.
+    func master(otherThan node: Node) throws -> Node {
+        try #require(try masters().first { $0.id != node.id })
+    }
+}
+
+/// `redis-cli -c -p PORT ARGS...`: an independent cluster client, for checking what the cluster really holds.
+func redisCLI(port: Int, password: String? = nil, _ arguments: String...) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments =
+        ["redis-cli", "-c", "-h", "127.0.0.1", "-p", String(port)]
+        + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
