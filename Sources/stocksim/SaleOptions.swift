@@ -50,6 +50,11 @@ struct SaleOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Distinct SKUs per order, from one group, taken all or none.")
     var cartSize = 1
 
+    @Option(
+        name: .long,
+        help: "A time bound for each run: 30s, 1500ms, 2m; the workers are stopped then and the run is audited.")
+    var duration: String?
+
     /// The configuration these options describe, with what the command sets itself.
     ///
     /// - Throws: `ConfigurationError` naming a value that cannot be parsed.
@@ -62,6 +67,7 @@ struct SaleOptions: ParsableArguments {
             quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers, maxAttempts: maxAttempts,
             backoff: try BackoffSetting(parsing: backoff), connectTimeoutMilliseconds: connectTimeout,
             commandTimeoutMilliseconds: commandTimeout, reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed,
-            chaos: chaos, skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize)
+            chaos: chaos, skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize,
+            durationMilliseconds: try duration.map { try DurationText.milliseconds(parsing: $0) })
     }
 }

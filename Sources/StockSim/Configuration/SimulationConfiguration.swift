@@ -36,6 +36,8 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var skew: Skew
     /// Distinct SKUs per order, all from one group, taken atomically (all or none).
     public var cartSize: Int
+    /// `--duration`: the driver stops the workers this long after the start barrier (`nil`: no time limit).
+    public var durationMilliseconds: Int?
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -43,7 +45,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         maxAttempts: Int? = nil, backoff: BackoffSetting = .standard, connectTimeoutMilliseconds: Int = 2_000,
         commandTimeoutMilliseconds: Int = 10_000, reconnectTimeoutMilliseconds: Int = 10_000,
         seed: UInt64 = UInt64.random(in: 0...UInt64.max), chaos: ChaosPlan = ChaosPlan(), skus: Int = 1,
-        groups: Int = 1, skew: Skew = .uniform, cartSize: Int = 1
+        groups: Int = 1, skew: Skew = .uniform, cartSize: Int = 1, durationMilliseconds: Int? = nil
     ) {
         self.key = key
         self.initialStock = initialStock
@@ -63,6 +65,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         self.groups = groups
         self.skew = skew
         self.cartSize = cartSize
+        self.durationMilliseconds = durationMilliseconds
     }
 
     /// True for a run over several SKUs or with carts; false for the classic single stock key.
@@ -83,6 +86,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         guard workers >= 1 else { throw ConfigurationError("workers must be at least 1, not \(workers)") }
         guard workers <= 1024 else { throw ConfigurationError("workers must be at most 1024, not \(workers)") }
         if let orders, orders < 1 { throw ConfigurationError("orders must be at least 1, not \(orders)") }
+        if let durationMilliseconds, durationMilliseconds < 1 {
+            throw ConfigurationError("duration must be at least 1ms, not \(durationMilliseconds)ms")
+        }
         if let maxAttempts, maxAttempts < 1 {
             throw ConfigurationError("max attempts must be at least 1, not \(maxAttempts)")
         }

@@ -15,9 +15,14 @@ final class Nemesis {
     private let clientPrefix: String
     private var random: SplitMix64
     private(set) var injected: [InjectedFault] = []
+    /// Workers this nemesis has killed: the pool may still list one as live until its pipe closes, and a dead worker
+    /// is never signalled again (its pid may even be reused).
+    private var killed: Set<Int32> = []
+    /// Planned kills that found no live worker left.
+    private var skipped = 0
 
-    /// Faults whose point was never reached (the sale ended first).
-    var notInjected: Int { schedule.count }
+    /// Faults whose point was never reached (the sale ended first), or that had no live worker to kill.
+    var notInjected: Int { schedule.count + skipped }
 
     init(plan: ChaosPlan, seed: UInt64, demandUnits: Int, endpoint: RedisEndpoint, server: RedisServer?, runID: String)
     {
@@ -48,7 +53,10 @@ final class Nemesis {
     func tick(_ progress: PoolProgress, liveWorkers: [Int32]) {
         while let next = schedule.first, progress.units >= next.threshold {
             schedule.removeFirst()
-            let detail = inject(next.kind, liveWorkers: liveWorkers)
+            guard let detail = inject(next.kind, liveWorkers: liveWorkers.filter { !killed.contains($0) }) else {
+                skipped += 1
+                continue
+            }
             injected.append(
                 InjectedFault(
                     kind: next.kind, atSeconds: progress.elapsed, atUnits: progress.units,
@@ -56,11 +64,13 @@ final class Nemesis {
         }
     }
 
-    private func inject(_ kind: String, liveWorkers: [Int32]) -> String {
+    /// Injects one fault and says what it did; `nil` for a kill with no live worker left.
+    private func inject(_ kind: String, liveWorkers: [Int32]) -> String? {
         switch kind {
         case "kill-worker":
-            guard let pid = liveWorkers.randomElement(using: &random) else { return "no live worker to kill" }
+            guard let pid = liveWorkers.randomElement(using: &random) else { return nil }
             kill(pid, SIGKILL)
+            killed.insert(pid)
             return "SIGKILL to worker pid \(pid)"
         case "client-kill":
             return killClient()

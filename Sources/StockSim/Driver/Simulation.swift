@@ -74,6 +74,8 @@ public struct Simulation: Sendable {
         var spawnSeconds: Double
         var elapsedSeconds: Double
         var interrupted: Bool
+        /// True when `--duration` ran out and the driver stopped the workers.
+        var timeLimitReached = false
         var faults: [InjectedFault]
         var faultsNotInjected: Int
     }
@@ -110,15 +112,17 @@ public struct Simulation: Sendable {
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
         var interrupted = false
+        var timeLimit = TimeLimit(milliseconds: configuration.durationMilliseconds)
         let (outcomes, elapsed) = pool.run(
             progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) },
             shouldStop: {
-                if !interrupted, shouldStop() { interrupted = true }
-                return interrupted
+                if !interrupted, !timeLimit.reached, shouldStop() { interrupted = true }
+                return interrupted || timeLimit.check()
             })
         return Sale(
             outcomes: outcomes, spawnSeconds: spawnSeconds, elapsedSeconds: elapsed, interrupted: interrupted,
-            faults: nemesis?.injected ?? [], faultsNotInjected: nemesis?.notInjected ?? 0)
+            timeLimitReached: timeLimit.reached && !interrupted, faults: nemesis?.injected ?? [],
+            faultsNotInjected: nemesis?.notInjected ?? 0)
     }
 
     /// Splits `total` orders over `parts` workers as evenly as possible.

@@ -20,6 +20,8 @@ struct WorkerTally {
     var perWorker: [Int] = []
     /// Workers that ended without a report.
     var dead = 0
+    /// Workers that placed every order of their quota.
+    var quotaReached = 0
     var workers = 0
     var failures: [SimulationReport.WorkerFailure] = []
     var latency = Histogram<UInt64>.saleLatency()
@@ -45,6 +47,7 @@ struct WorkerTally {
                         error: outcome.failure))
                 continue
             }
+            if report.quotaReached { quotaReached += 1 }
             acknowledged += report.units
             acknowledgedOrders += report.orders
             unknownOutcomes += report.unknownOutcomes

@@ -51,6 +51,12 @@ extension SimulationReport {
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
             audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")
         }
+        let endReason = EndReason(
+            sale: sale, tally: tally, failed: incompleteReason != nil, finalStock: finalStock)
+        if endReason == .failed, incompleteReason == nil {
+            incompleteReason = "every worker died (\(tally.dead) of \(tally.workers)) before the demand was met"
+        }
+        if sale.interrupted, incompleteReason == nil { incompleteReason = "stopped before the demand was met" }
         let elapsed = sale.elapsedSeconds
         self.init(
             runId: prepared.runID, redis: redis, embedded: embedded, key: configuration.key,
@@ -75,7 +81,7 @@ extension SimulationReport {
                 max: tally.perWorker.last ?? 0),
             spawnSeconds: sale.spawnSeconds, workerPeakRssBytes: tally.peakRSSBytes, workerFailures: tally.failures,
             completed: incompleteReason == nil, incompleteReason: incompleteReason, interrupted: sale.interrupted,
-            faults: sale.faults, faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
+            endReason: endReason, faults: sale.faults, faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
             groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
             skus: skus, audit: audit)
     }

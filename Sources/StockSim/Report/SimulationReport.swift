@@ -98,8 +98,10 @@ public struct SimulationReport: Sendable, JSONDocument {
     /// False when the run could not complete; `incomplete_reason` says why.
     public var completed: Bool
     public var incompleteReason: String?
-    /// True when the run was stopped by SIGINT or SIGTERM.
+    /// True when the run was stopped by SIGINT or SIGTERM; such a run is never `completed`.
     public var interrupted: Bool
+    /// Why the sale ended: `sold-out`, `order-limit`, `time-limit`, `demand-unmet`, `stopped` or `failed`.
+    public var endReason: EndReason
     /// Faults injected by `--chaos`, in order.
     public var faults: [InjectedFault] = []
     /// Planned faults whose point of progress the sale never reached.

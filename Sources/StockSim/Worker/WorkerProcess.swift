@@ -64,14 +64,16 @@ public enum WorkerProcess {
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
             quantities: configuration.quantity.range)
-        var demand = Demand(layout: layout, cartSize: configuration.cartSize, skew: configuration.skew)
+        var demand = Demand(
+            layout: layout, cartSize: configuration.cartSize, skew: configuration.skew,
+            sizes: configuration.quantity.range)
         report.unitsBySKU = Array(repeating: 0, count: layout.skus)
         var random = assignment.random
-        let minimum = configuration.quantity.range.lowerBound
         let clock = ContinuousClock()
         var nextProgress = clock.now
         var sequence = 0
         let orderPrefix = assignment.orderPrefix
+        defer { report.quotaReached = assignment.orderQuota.map { sequence >= $0 } ?? false }
         while assignment.orderQuota.map({ sequence < $0 }) ?? true {
             if stopRequested.load(ordering: .relaxed) {
                 report.stopped = true
@@ -79,11 +81,11 @@ public enum WorkerProcess {
             }
             guard let group = demand.nextGroup(using: &random) else { return }  // Sold out everywhere.
             sequence += 1
-            let units = Int.random(in: configuration.quantity.range, using: &random)
+            let skus = demand.skus(in: group, using: &random)
             // Only a ledger needs the order's id; without one, spare the string.
             let order = Order(
-                id: configuration.recordsLedger ? orderPrefix + String(sequence) : "", units: units,
-                skus: demand.skus(in: group, using: &random), group: group)
+                id: configuration.recordsLedger ? orderPrefix + String(sequence) : "",
+                units: demand.units(for: skus, using: &random), skus: skus, group: group)
             let started = clock.now
             let outcome: SaleOutcome?
             do {
@@ -102,8 +104,9 @@ public enum WorkerProcess {
             if let remaining = report.record(
                 outcome, of: order, took: now - started, latency: &latency, retries: &retries)
             {
-                // Sold out for every order size: this worker asks for the SKU no more.
-                for (sku, left) in zip(order.skus, remaining) where left < minimum { demand.soldOut(sku) }
+                // No larger order fits again: sizes are drawn below what was left, and an SKU below the smallest
+                // order size is asked for no more.
+                demand.refused(order.skus, remaining: remaining)
             }
             if now >= nextProgress {
                 nextProgress = now + .milliseconds(100)

@@ -31,6 +31,8 @@ struct WorkerReport: Codable, Sendable, Equatable {
     var error: String?
     /// True when the worker stopped because the driver asked it to.
     var stopped = false
+    /// True when the worker placed every order of its quota (`--orders`).
+    var quotaReached = false
     /// When its sales loop ended, in CLOCK_MONOTONIC nanoseconds (one clock for every process on the machine), so
     /// the driver can time the sale itself, without the reports and exits that follow it.
     var finishedNanoseconds: UInt64 = 0
