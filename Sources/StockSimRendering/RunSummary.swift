@@ -22,7 +22,9 @@ public enum RunSummary {
                     "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(sold.last ?? 0) units"
                 ))
         }
-        let remaining = report.stock.final.map { "\($0) remaining" } ?? "stock key gone"
+        let remaining =
+            report.stock.final.map { "\($0) remaining" }
+            ?? (report.audit.checked == "not-performed" ? "stock not read back" : "stock key gone")
         lines.append(
             row(
                 "sold",
@@ -48,7 +50,10 @@ public enum RunSummary {
         for fault in report.faults { lines.append(row("  injected", fault.description)) }
         if report.faultsNotInjected > 0 {
             lines.append(
-                row("  not injected", "\(report.faultsNotInjected) planned faults: the sale ended before their point"))
+                row(
+                    "  not injected",
+                    "\(report.faultsNotInjected) planned faults: the sale ended before their point, or no live worker was left to kill"
+                ))
         }
         let r = report.retriesPerSale
         lines.append(row("retries/sale", "p50 \(r.p50), p99 \(r.p99), max \(r.max)"))
@@ -71,13 +76,17 @@ public enum RunSummary {
                     "worker \(failure.worker)",
                     "pid \(failure.pid) \(failure.termination)" + (failure.error.map { ": \($0)" } ?? "")))
         }
+        lines.append(row("ended", EndReasonText.text(report)))
         if let reason = report.incompleteReason { lines.append(row("incomplete", reason)) }
         if report.interrupted { lines.append(row("interrupted", "stopped by a signal; figures cover the partial run")) }
         let checked = report.audit.checked == "ledger" ? "ledger \(report.ledgerKey)" : "acknowledged sales only"
+        let verdict =
+            report.audit.checked == "not-performed"
+            ? "NOT PERFORMED" : report.audit.passed ? "PASSED" : "FAILED"
         lines.append(
             row(
                 "audit",
-                (report.audit.passed ? "PASSED" : "FAILED")
+                verdict
                     + " (checked \(checked), acknowledged \(report.acknowledged) units)"))
         for violation in report.audit.violations { lines.append(row("  violation", violation.description)) }
         for note in report.audit.notes { lines.append(row("  note", note)) }

@@ -10,8 +10,10 @@ struct Stocksim: ParsableCommand {
         commandName: "stocksim",
         abstract: "Prove, under real concurrency, that a Redis inventory counter is never oversold.",
         discussion: """
-            Exit status: 0 the audit passed; 1 the audit found a violation; 2 the run could not complete \
-            (Redis unreachable, a bad stock key, workers that failed to start); 64 a bad flag or value; \
+            Exit status: 0 the audit passed; 1 the audit found a violation the run caused (oversell, duplicate, \
+            lost sale); 2 the run could not complete or nothing was audited (Redis unreachable, a bad stock key, \
+            workers that failed to start or all died); 3 the data was changed from outside the run (stock added, \
+            ledger entries removed by another client), so the audit cannot vouch for it; 64 a bad flag or value; \
             74 the report or an output file could not be written (a full disk, a closed pipe); \
             130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
             """,

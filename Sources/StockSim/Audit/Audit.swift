@@ -27,6 +27,9 @@ public enum Audit {
         /// Orders whose reply was lost and whose fate no one can know (`decr`, or no ledger), and their units.
         public var unresolvedOrders: Int
         public var unresolvedUnits: Int
+        /// True when the strategy only ever takes units from the stock (`Strategy.onlyTakesUnits`), so that units
+        /// that appear from nowhere prove a change from outside the run; false keeps them an oversell.
+        public var onlyTakesUnits = false
 
         /// The evidence of a catalog run.
         public init(
@@ -72,6 +75,19 @@ public enum Audit {
     /// - Parameter evidence: what Redis held after the run, and what the workers acknowledged.
     /// - Returns: the verdict, with at most five findings shown per kind.
     public static func check(_ evidence: Evidence) -> AuditResult {
+        if let removed = ledgerEntriesRemoved(evidence) {
+            // The ledger cannot vouch for anything: judge the stock against the workers' acknowledgements instead.
+            var acknowledgedOnly = evidence
+            acknowledgedOnly.ledger = nil
+            var result = check(acknowledgedOnly)
+            result.notes.removeAll { $0.hasPrefix("no ledger") }
+            result.notes.insert(
+                "the ledger was changed from outside, so the stock was checked against the workers' acknowledged sales",
+                at: 0)
+            result.violations.insert(AuditViolation(.ledgerChangedOutside, removed), at: 0)
+            result.passed = false
+            return result
+        }
         var found: [AuditViolation.Kind: [String]] = [:]
         var notes: [String] = []
         let layout = evidence.layout
@@ -93,14 +109,26 @@ public enum Audit {
             let recorded = evidence.ledger.map { Int64($0.unitsBySKU[sku]) }
             let sold = recorded ?? acknowledged
             let source = recorded == nil ? "workers acknowledged" : "the ledger holds"
-            if sold > initial {
+            // Units from nowhere prove an outside change only when no duplicate could count a unit twice and the
+            // workers acknowledged exactly what the ledger holds (so no entry was written from outside either).
+            let addedFromOutside =
+                evidence.onlyTakesUnits && final >= 0 && final + sold > initial
+                && !(evidence.ledger.map { $0.writes > $0.fields } ?? false)
+                && (recorded.map { $0 == acknowledged } ?? true)
+            if sold > initial, !addedFromOutside {
                 found[.oversell, default: []].append(
                     "\(key): \(source) \(sold) units sold from an initial stock of \(initial): \(sold - initial) oversold"
                 )
             }
             let imbalance =
                 "\(key): \(source) \(sold) units but the stock went from \(initial) to \(final) (\(taken) taken)"
-            if sold > taken || (recorded != nil && sold < taken) {
+            if addedFromOutside {
+                // Every unit sold left the stock by one decrement of this run and nothing of the run puts units
+                // back beyond its own refused decrements: more than the initial stock came in from outside.
+                found[.stockChangedOutside, default: []].append(
+                    "\(key): the stock ended at \(final) with \(sold) units sold from an initial \(initial), and this strategy only takes units: at least \(final + sold - initial) units were added by another client during the run"
+                )
+            } else if sold > taken || (recorded != nil && sold < taken) {
                 found[.conservation, default: []].append(imbalance)
             } else if sold < taken {
                 // Without a ledger, units taken but not acknowledged may be lost replies or dead workers' sales.
@@ -162,7 +190,8 @@ public enum Audit {
                 "the ledger holds \(unacknowledgedRecorded) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) that were committed before their report, not lost stock"
             )
         }
-        if !evidence.demandCutShort {
+        // Stock added from outside is no demand's to take: judge what is left only when the stock is the run's own.
+        if !evidence.demandCutShort, found[.stockChangedOutside] == nil {
             found[.stuckStock, default: []] += stuckStock(evidence)
         }
         let violations = AuditViolation.Kind.allCases.compactMap { kind -> AuditViolation? in
@@ -173,6 +202,19 @@ public enum Audit {
         return AuditResult(
             passed: violations.isEmpty, checked: evidence.ledger == nil ? "acknowledged-only" : "ledger",
             violations: violations, notes: notes)
+    }
+
+    /// Entries the run wrote and acknowledged that the ledger no longer holds. The run never deletes an entry, so
+    /// fewer entries than acknowledged orders name, while `ledger_writes` counted at least that many writes, means
+    /// another client removed them. A ledger and run hash both deleted leave no count: that reads as a lost sale.
+    ///
+    /// - Returns: the finding, or `nil` when the ledger holds every acknowledged entry.
+    private static func ledgerEntriesRemoved(_ evidence: Evidence) -> String? {
+        guard let ledger = evidence.ledger else { return nil }
+        let acknowledgedEntries = evidence.acknowledgedOrders * evidence.cartSize
+        guard ledger.fields < acknowledgedEntries, ledger.writes >= acknowledgedEntries else { return nil }
+        return
+            "the ledger holds \(ledger.fields) entries but the workers acknowledged \(evidence.acknowledgedOrders) orders (\(acknowledgedEntries) entries) and the run counted \(ledger.writes) ledger writes: \(acknowledgedEntries - ledger.fields) entries were removed by another client during the run (DEL or HDEL of the ledger)"
     }
 
     /// Groups that still hold enough stock for an order although demand exceeded what was sold: unbounded demand

@@ -15,6 +15,16 @@ public struct AuditViolation: Sendable, Hashable, Codable, CustomStringConvertib
         case stuckStock = "stuck-stock"
         /// A recorded cart order did not take every SKU it names.
         case partialCart = "partial-cart"
+        /// Units were added to a stock key by another client during the run: the final stock and the units sold
+        /// come to more than the initial stock, under a strategy that only ever takes units.
+        case stockChangedOutside = "stock-changed-outside"
+        /// Ledger entries that the run wrote (its `ledger_writes` counts them) and acknowledged are gone: the run
+        /// never deletes an entry, so another client did (`DEL`, `HDEL`).
+        case ledgerChangedOutside = "ledger-changed-outside"
+
+        /// True for the kinds that say the data was changed from outside the run, so the audit cannot vouch for it
+        /// (exit status 3), rather than a violation the run caused (exit status 1).
+        public var isOutsideChange: Bool { self == .stockChangedOutside || self == .ledgerChangedOutside }
     }
 
     public var kind: Kind

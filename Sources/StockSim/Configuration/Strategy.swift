@@ -14,4 +14,8 @@ public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     case unsafe
 
     public var description: String { rawValue }
+
+    /// True when the strategy's only writes to the stock are decrements and the exact compensations of its own
+    /// refused decrements: then the run alone can never leave final + sold above the initial stock.
+    public var onlyTakesUnits: Bool { self != .unsafe }
 }

@@ -12,7 +12,7 @@ extension SimulationReport {
         let workerErrors = tally.workerErrors
         var incompleteReason = workerErrors.first.map { "a worker stopped on an error: \($0)" }
         let demandCutShort =
-            sale.interrupted || !workerErrors.isEmpty
+            sale.interrupted || sale.timeLimitReached || !workerErrors.isEmpty
             || (tally.dead > 0 && (configuration.orders != nil || tally.dead == tally.workers))
         var audit = AuditResult(
             passed: false, checked: configuration.recordsLedger ? "ledger" : "acknowledged-only", violations: [],
@@ -40,15 +40,17 @@ extension SimulationReport {
                         acknowledged: tally.acknowledgedBySKU[sku])
                 }
             }
-            audit = Audit.check(
-                Audit.Evidence(
+            var evidence = Audit.Evidence(
                     layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
                     acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
                     rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
                     cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
-                    unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits))
+                    unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
+            evidence.onlyTakesUnits = configuration.strategy.onlyTakesUnits
+            audit = Audit.check(evidence)
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
+            audit.checked = "not-performed"
             audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")
         }
         let endReason = EndReason(

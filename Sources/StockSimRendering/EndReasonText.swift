@@ -1,0 +1,19 @@
+public import StockSim
+
+/// The summary's `ended` line: why the sale ended, in words, with the reason's name as the JSON has it.
+public enum EndReasonText {
+    /// One line: `sold-out: every unit sold`, and so on.
+    public static func text(_ report: SimulationReport) -> String {
+        let words: String
+        switch report.endReason {
+        case .soldOut: words = "every unit sold"
+        case .orderLimit: words = "every worker placed its share of the \(report.ordersLimit ?? 0) orders"
+        case .timeLimit: words = "--duration ran out; the workers were stopped"
+        case .demandUnmet:
+            words = "the workers ran out of orders that fit: \(report.stock.final ?? 0) units left, no order of \(report.quantity) unit(s) × \(report.cartSize) SKU(s) can take them"
+        case .stopped: words = "stopped before the demand was met"
+        case .failed: words = "a worker or Redis failed; see below"
+        }
+        return "\(report.endReason.rawValue): \(words)"
+    }
+}
