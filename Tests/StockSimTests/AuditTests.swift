@@ -136,3 +136,80 @@ struct ConfigurationTests {
         #expect(tagged.ledger == "{shop}:sku1:ledger")
     }
 }
+
+/// The audit names changes from outside the run as such (issue 10, class 5), and still catches the run's own.
+@Suite("Audit: changes from outside")
+struct OutsideChangeAuditTests {
+    func evidence(
+        final: Int64, ledger: LedgerContents?, acknowledged: Int, acknowledgedOrders: Int? = nil,
+        onlyTakesUnits: Bool = true
+    ) throws -> Audit.Evidence {
+        var evidence = Audit.Evidence(
+            initialStock: 100, finalStock: final, ledger: ledger, acknowledgedUnits: acknowledged,
+            acknowledgedOrders: acknowledgedOrders ?? acknowledged, rejectedOrders: 4, deadWorkers: 0,
+            quantity: try Quantity(1...1), ordersLimit: nil, demandCutShort: false)
+        evidence.onlyTakesUnits = onlyTakesUnits
+        return evidence
+    }
+
+    func kinds(_ evidence: Audit.Evidence) -> Set<AuditViolation.Kind> {
+        Set(Audit.check(evidence).violations.map(\.kind))
+    }
+
+    @Test func unitsAddedByAnotherClientAreNotAnOversell() throws {
+        // INCRBY 50 mid-run: 150 sold from 100, none left.
+        let ledger = LedgerContents(orders: 150, units: 150, writes: 150, malformed: 0)
+        let result = Audit.check(try evidence(final: 0, ledger: ledger, acknowledged: 150))
+        #expect(Set(result.violations.map(\.kind)) == [.stockChangedOutside])
+        #expect(result.violations.first?.detail.contains("at least 50 units were added") == true)
+        #expect(!result.passed)
+        // Stopped early with stock left: 20 left and 100 sold from 100.
+        let partial = LedgerContents(orders: 100, units: 100, writes: 100, malformed: 0)
+        #expect(kinds(try evidence(final: 20, ledger: partial, acknowledged: 100)) == [.stockChangedOutside])
+        // Without a ledger, the acknowledged sales say the same.
+        #expect(kinds(try evidence(final: 0, ledger: nil, acknowledged: 150)) == [.stockChangedOutside])
+    }
+
+    @Test func aStrategyThatWritesTheStockBackStillOversells() throws {
+        // unsafe's GET then SET can put units back itself: the same figures are its own oversell.
+        let ledger = LedgerContents(orders: 150, units: 150, writes: 150, malformed: 0)
+        let found = kinds(try evidence(final: 0, ledger: ledger, acknowledged: 150, onlyTakesUnits: false))
+        #expect(found.contains(.oversell))
+        #expect(!found.contains(.stockChangedOutside))
+    }
+
+    @Test func duplicatesOrUnacknowledgedEntriesKeepTheOversell() throws {
+        // A duplicate could count units twice, an unacknowledged entry may come from outside the run's sales.
+        let duplicated = LedgerContents(orders: 150, units: 150, writes: 160, malformed: 0)
+        #expect(kinds(try evidence(final: 0, ledger: duplicated, acknowledged: 150)).contains(.oversell))
+        let unacknowledged = LedgerContents(orders: 150, units: 150, writes: 150, malformed: 0)
+        #expect(kinds(try evidence(final: 0, ledger: unacknowledged, acknowledged: 140)).contains(.oversell))
+    }
+
+    @Test func ledgerEntriesRemovedByAnotherClientAreNotDuplicates() throws {
+        // DEL of the ledger mid-run: 60 entries written after it, 100 acknowledged, 100 writes counted.
+        let deleted = LedgerContents(orders: 60, units: 60, writes: 100, malformed: 0)
+        let result = Audit.check(try evidence(final: 0, ledger: deleted, acknowledged: 100))
+        #expect(Set(result.violations.map(\.kind)) == [.ledgerChangedOutside], "\(result.violations)")
+        #expect(result.violations.first?.detail.contains("40 entries were removed") == true)
+        #expect(result.checked == "acknowledged-only")
+        #expect(!result.passed)
+        // The ledger key gone at the end.
+        let gone = LedgerContents(orders: 0, units: 0, writes: 100, malformed: 0)
+        #expect(kinds(try evidence(final: 0, ledger: gone, acknowledged: 100)) == [.ledgerChangedOutside])
+        // The stock is still judged on the acknowledgements: 80 acknowledged but 90 taken.
+        #expect(
+            kinds(try evidence(final: 10, ledger: deleted, acknowledged: 80)).isSuperset(of: [
+                .ledgerChangedOutside, .conservation,
+            ]))
+    }
+
+    @Test func entriesNeverWrittenAreStillALostSaleAndRepeatsADuplicate() throws {
+        // Acknowledged but never written (the writes counter agrees): the run's own loss.
+        let unwritten = LedgerContents(orders: 90, units: 90, writes: 90, malformed: 0)
+        #expect(kinds(try evidence(final: 10, ledger: unwritten, acknowledged: 100, acknowledgedOrders: 100)).contains(.lostSale))
+        // Every acknowledged entry present and more writes than entries: written twice.
+        let twice = LedgerContents(orders: 100, units: 100, writes: 105, malformed: 0)
+        #expect(kinds(try evidence(final: 0, ledger: twice, acknowledged: 100)) == [.duplicateOrder])
+    }
+}
