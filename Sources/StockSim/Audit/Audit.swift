@@ -115,6 +115,11 @@ public enum Audit {
                 evidence.onlyTakesUnits && final >= 0 && final + sold > initial
                 && !(evidence.ledger.map { $0.writes > $0.fields } ?? false)
                 && (recorded.map { $0 == acknowledged } ?? true)
+            let removedFromOutside =
+                evidence.onlyTakesUnits && final >= 0 && evidence.deadWorkers == 0
+                && taken > sold + Int64(evidence.unresolvedUnits)
+                && !(evidence.ledger.map { $0.writes > $0.fields } ?? false)
+                && (recorded.map { $0 == acknowledged } ?? true)
             if sold > initial, !addedFromOutside {
                 found[.oversell, default: []].append(
                     "\(key): \(source) \(sold) units sold from an initial stock of \(initial): \(sold - initial) oversold"
@@ -127,6 +132,12 @@ public enum Audit {
                 // back beyond its own refused decrements: more than the initial stock came in from outside.
                 found[.stockChangedOutside, default: []].append(
                     "\(key): the stock ended at \(final) with \(sold) units sold from an initial \(initial), and this strategy only takes units: at least \(final + sold - initial) units were added by another client during the run"
+                )
+            } else if removedFromOutside {
+                // Every decrement the run kept is a recorded sale or an unresolved order, and no worker died: units
+                // beyond those left the stock by another client's hand.
+                found[.stockChangedOutside, default: []].append(
+                    "\(key): the stock went from \(initial) to \(final) but \(source) \(sold) units sold (and \(evidence.unresolvedUnits) units are unresolved): \(taken - sold - Int64(evidence.unresolvedUnits)) units left the stock that no sale of the run took — the key was deleted mid-run (DECRBY creates a missing key anew) or decremented by another client"
                 )
             } else if sold > taken || (recorded != nil && sold < taken) {
                 found[.conservation, default: []].append(imbalance)

@@ -48,6 +48,11 @@ extension SimulationReport {
                     unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
             evidence.onlyTakesUnits = configuration.strategy.onlyTakesUnits
             audit = Audit.check(evidence)
+            if let lost = DecrKeyLoss.units(configuration.strategy, audit, initial: prepared.initialStock, final: finalStock, sold: sold) {
+                incompleteReason =
+                    incompleteReason
+                    ?? "\(lost) units left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
+            }
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
             audit.checked = "not-performed"
