@@ -10,7 +10,8 @@ public enum EndReasonText {
         case .orderLimit: words = "every worker placed its share of the \(report.ordersLimit ?? 0) orders"
         case .timeLimit: words = "--duration ran out; the workers were stopped"
         case .demandUnmet:
-            words = "the workers ran out of orders that fit: \(report.stock.final ?? 0) units left, no order of \(report.quantity) unit(s) × \(report.cartSize) SKU(s) can take them"
+            words =
+                "the workers ran out of orders that fit: \(report.stock.final ?? 0) units left, no order of \(report.quantity) unit(s) × \(report.cartSize) SKU(s) can take them"
         case .stopped: words = "stopped before the demand was met"
         case .failed: words = "a worker or Redis failed; see below"
         }

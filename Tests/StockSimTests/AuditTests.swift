@@ -224,7 +224,9 @@ struct OutsideChangeAuditTests {
     @Test func entriesNeverWrittenAreStillALostSaleAndRepeatsADuplicate() throws {
         // Acknowledged but never written (the writes counter agrees): the run's own loss.
         let unwritten = LedgerContents(orders: 90, units: 90, writes: 90, malformed: 0)
-        #expect(kinds(try evidence(final: 10, ledger: unwritten, acknowledged: 100, acknowledgedOrders: 100)).contains(.lostSale))
+        #expect(
+            kinds(try evidence(final: 10, ledger: unwritten, acknowledged: 100, acknowledgedOrders: 100)).contains(
+                .lostSale))
         // Every acknowledged entry present and more writes than entries: written twice.
         let twice = LedgerContents(orders: 100, units: 100, writes: 105, malformed: 0)
         #expect(kinds(try evidence(final: 0, ledger: twice, acknowledged: 100)) == [.duplicateOrder])

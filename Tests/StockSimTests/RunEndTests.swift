@@ -27,8 +27,10 @@ struct RunEndTests {
 
     @Test func cartsOfRandomSizesOverACatalogEnd() throws {
         let result = try run(
-            ["--stock", "5", "--skus", "4", "--groups", "2", "--cart-size", "2", "--quantity", "1-1000000",
-             "--workers", "2", "--seed", "11"], seconds: 30)
+            [
+                "--stock", "5", "--skus", "4", "--groups", "2", "--cart-size", "2", "--quantity", "1-1000000",
+                "--workers", "2", "--seed", "11",
+            ], seconds: 30)
         #expect(result.exitCode == 0, "\(result.stderr)")
         let report = try result.report()
         #expect([.soldOut, .demandUnmet].contains(report.endReason))

@@ -30,6 +30,8 @@ public enum Audit {
         /// True when the strategy only ever takes units from the stock (`Strategy.onlyTakesUnits`), so that units
         /// that appear from nowhere prove a change from outside the run; false keeps them an oversell.
         public var onlyTakesUnits = false
+        /// True when a worker stopped on an error: a decrement it kept may then lack its ledger entry.
+        public var workersFailed = false
 
         /// The evidence of a catalog run.
         public init(
@@ -116,7 +118,7 @@ public enum Audit {
                 && !(evidence.ledger.map { $0.writes > $0.fields } ?? false)
                 && (recorded.map { $0 == acknowledged } ?? true)
             let removedFromOutside =
-                evidence.onlyTakesUnits && final >= 0 && evidence.deadWorkers == 0
+                evidence.onlyTakesUnits && final >= 0 && evidence.deadWorkers == 0 && !evidence.workersFailed
                 && taken > sold + Int64(evidence.unresolvedUnits)
                 && !(evidence.ledger.map { $0.writes > $0.fields } ?? false)
                 && (recorded.map { $0 == acknowledged } ?? true)
@@ -134,7 +136,7 @@ public enum Audit {
                     "\(key): the stock ended at \(final) with \(sold) units sold from an initial \(initial), and this strategy only takes units: at least \(final + sold - initial) units were added by another client during the run"
                 )
             } else if removedFromOutside {
-                // Every decrement the run kept is a recorded sale or an unresolved order, and no worker died: units
+                // Every decrement the run kept is a recorded sale or an unresolved order, and no worker died or failed: units
                 // beyond those left the stock by another client's hand.
                 found[.stockChangedOutside, default: []].append(
                     "\(key): the stock went from \(initial) to \(final) but \(source) \(sold) units sold (and \(evidence.unresolvedUnits) units are unresolved): \(taken - sold - Int64(evidence.unresolvedUnits)) units left the stock that no sale of the run took — the key was deleted mid-run (DECRBY creates a missing key anew) or decremented by another client"

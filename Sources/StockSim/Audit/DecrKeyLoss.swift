@@ -6,7 +6,8 @@
 /// complete, as `watch` and `lua` runs on a deleted key do not.
 enum DecrKeyLoss {
     /// The units lost from outside a `decr` run, or `nil` when none were or the strategy reads its key first.
-    static func units(_ strategy: Strategy, _ audit: AuditResult, initial: Int64, final: Int64?, sold: Int64) -> Int64? {
+    static func units(_ strategy: Strategy, _ audit: AuditResult, initial: Int64, final: Int64?, sold: Int64) -> Int64?
+    {
         guard strategy == .decr, let final, final + sold < initial,
             audit.violations.contains(where: { $0.kind == .stockChangedOutside })
         else { return nil }

@@ -41,14 +41,17 @@ extension SimulationReport {
                 }
             }
             var evidence = Audit.Evidence(
-                    layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
-                    acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
-                    rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
-                    cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
-                    unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
+                layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
+                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
+                rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
+                cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
+                unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
             evidence.onlyTakesUnits = configuration.strategy.onlyTakesUnits
+            evidence.workersFailed = !workerErrors.isEmpty
             audit = Audit.check(evidence)
-            if let lost = DecrKeyLoss.units(configuration.strategy, audit, initial: prepared.initialStock, final: finalStock, sold: sold) {
+            if let lost = DecrKeyLoss.units(
+                configuration.strategy, audit, initial: prepared.initialStock, final: finalStock, sold: sold)
+            {
                 incompleteReason =
                     incompleteReason
                     ?? "\(lost) units left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
@@ -88,7 +91,8 @@ extension SimulationReport {
                 max: tally.perWorker.last ?? 0),
             spawnSeconds: sale.spawnSeconds, workerPeakRssBytes: tally.peakRSSBytes, workerFailures: tally.failures,
             completed: incompleteReason == nil, incompleteReason: incompleteReason, interrupted: sale.interrupted,
-            endReason: endReason, faults: sale.faults, faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
+            endReason: endReason, faults: sale.faults, faultsNotInjected: sale.faultsNotInjected,
+            skuCount: configuration.skus,
             groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
             skus: skus, audit: audit)
     }
