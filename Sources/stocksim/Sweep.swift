@@ -141,8 +141,12 @@ extension Stocksim {
                 let kinds = Set(failed.flatMap { $0.runs.flatMap { $0.report.audit.violations.map(\.kind.rawValue) } })
                     .sorted().joined(separator: ", ")
                 let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
+                let violations = failed.flatMap { $0.runs.flatMap(\.report.audit.violations) }
+                // Only changes from outside the runs: status 3, as for `run`.
+                let outside = violations.allSatisfy(\.kind.isOutsideChange)
                 throw failure(
-                    "the audit found violations (\(kinds)) in \(places); --json FILE has each run's report", status: 1)
+                    "the audit found violations (\(kinds)) in \(places); --json FILE has each run's report",
+                    status: outside ? 3 : 1)
             }
             if let lostOutput { throw lostOutput }
         }

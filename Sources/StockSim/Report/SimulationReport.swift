@@ -104,7 +104,7 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var endReason: EndReason
     /// Faults injected by `--chaos`, in order.
     public var faults: [InjectedFault] = []
-    /// Planned faults whose point of progress the sale never reached.
+    /// Planned faults whose point of progress the sale never reached, and planned kills with no live worker left.
     public var faultsNotInjected: Int = 0
     /// Catalog runs: SKUs, groups, demand skew, SKUs per order, and every SKU's figures (`stock` holds the totals).
     public var skuCount: Int = 1
