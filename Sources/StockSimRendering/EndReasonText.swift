@@ -11,7 +11,7 @@ public enum EndReasonText {
         case .timeLimit: words = "--duration ran out; the workers were stopped"
         case .demandUnmet:
             words =
-                "the workers ran out of orders that fit: \(report.stock.final ?? 0) units left, no order of \(report.quantity) unit(s) × \(report.cartSize) SKU(s) can take them"
+                "no order fits what is left (stock left \(report.stock.final ?? 0); order size \(report.quantity), cart size \(report.cartSize))"
         case .stopped: words = "stopped before the demand was met"
         case .failed: words = "a worker or Redis failed; see below"
         }
