@@ -20,6 +20,13 @@ public enum RunSummary {
                     "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(master.sold) units sold\(cpu)"
                 ))
         }
+        if let unreachable = report.unreachableGroups {
+            lines.append(
+                row(
+                    "unreachable",
+                    "groups \(unreachable.map(String.init).joined(separator: ", ")) (master down): not read back, not audited"
+                ))
+        }
         if report.redirects > 0 {
             lines.append(row("redirects", "\(report.redirects) orders turned away by the cluster and placed again"))
         }

@@ -35,11 +35,15 @@ struct StockLedger: Sendable {
     /// Reads every group's ledger from the connection `route` gives for the group (its slot's owner on a cluster).
     ///
     /// - Throws: `RedisError` when Redis cannot be read.
-    func read(route: (Int) throws(RedisError) -> RedisConnection) throws(RedisError) -> LedgerContents {
+    ///
+    /// - Parameter skipped: groups not read (their owner is unreachable).
+    func read(skipping skipped: Set<Int> = [], route: (Int) throws(RedisError) -> RedisConnection) throws(RedisError)
+        -> LedgerContents
+    {
         var result = LedgerContents(
             unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
             malformed: 0)
-        for group in 0..<layout.groups {
+        for group in 0..<layout.groups where !skipped.contains(group) {
             let connection = try route(group)
             let ledgerKey = layout.ledgerKey(group: group)
             var cursor = "0"

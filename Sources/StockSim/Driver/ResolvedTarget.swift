@@ -57,6 +57,9 @@ struct ResolvedTarget {
                 )
             }
             configuration.readyTimeout = max(configuration.readyTimeout, .seconds(30))
+            // A lost master stops the sale (writes meet CLUSTERDOWN) but leaves every other group readable, for the
+            // audit of what is still reachable.
+            configuration.extraConfiguration.append("cluster-allow-reads-when-down yes")
             do {
                 let started = try RedisClusterServer(configuration)
                 clusterServer = started
@@ -93,6 +96,23 @@ struct ResolvedTarget {
         if cluster != nil, let note { logger.info("\(note)") }
         // Workers reach a detected cluster through its slot map, as they would through a redis+cluster:// URL.
         if let cluster, !SaleRouter.isClusterURL(url) { url = Self.clusterURL(url, cluster) }
+    }
+
+    /// Cluster faults need the embedded cluster, and `failover` its replicas.
+    ///
+    /// - Throws: `SimulationError(.invalidConfiguration)` saying what to add or drop.
+    func check(_ chaos: ChaosPlan) throws(SimulationError) {
+        guard chaos.clusterFaults > 0 else { return }
+        guard let clusterServer else {
+            throw SimulationError(
+                .invalidConfiguration,
+                "--chaos migrate-slot, failover and kill-master work on the embedded cluster, which StockSim owns; start one with --cluster-masters N (and --cluster-replicas R for failover) instead of --redis"
+            )
+        }
+        if chaos.failover > 0, clusterServer.configuration.replicasPerMaster == 0 {
+            throw SimulationError(
+                .invalidConfiguration, "--chaos failover promotes a replica; add --cluster-replicas 1")
+        }
     }
 
     /// True when the run is on a Redis Cluster.

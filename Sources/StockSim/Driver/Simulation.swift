@@ -55,6 +55,7 @@ public struct Simulation: Sendable {
         }
         let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
+        try target.check(configuration.chaos)
         let connection = try target.connect(options: configuration.connectionOptions)
         try DescriptorBudget.check(workers: configuration.workers)
         let topology = try ClusterTopology(
@@ -86,6 +87,13 @@ public struct Simulation: Sendable {
         report.redirects = tally.redirects
         if topology.isCluster {
             report.clusterNote = target.note
+            if case .success(let state) = readBack, !state.unreachableGroups.isEmpty {
+                report.unreachableGroups = state.unreachableGroups
+                let named = state.unreachableGroups.map(String.init).joined(separator: ", ")
+                report.completed = false
+                report.incompleteReason =
+                    "groups \(named) are unreachable (their master is down without a replica to take over); every other group was audited"
+            }
             report.masters = SimulationReport.Master.figures(
                 topology, layout: configuration.layout, readBack: readBack, tally: tally, cpuBefore: cpuBefore,
                 cpuAfter: cpuAfter)
@@ -134,6 +142,10 @@ public struct Simulation: Sendable {
             : Nemesis(
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
+        if let nemesis, let server = target.clusterServer {
+            let layout = configuration.layout
+            nemesis.cluster = (server, (0..<layout.groups).map { HashSlot(key: layout.ledgerKey(group: $0)) })
+        }
         var interrupted = false
         let (outcomes, elapsed) = pool.run(
             progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) },

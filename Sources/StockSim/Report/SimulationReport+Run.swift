@@ -40,13 +40,14 @@ extension SimulationReport {
                         acknowledged: tally.acknowledgedBySKU[sku])
                 }
             }
-            audit = Audit.check(
-                Audit.Evidence(
-                    layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
-                    acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
-                    rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
-                    cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
-                    unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits))
+            var evidence = Audit.Evidence(
+                layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
+                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
+                rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
+                cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
+                unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
+            evidence.unreachableGroups = state.unreachableGroups
+            audit = Audit.check(evidence)
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
             audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")

@@ -118,6 +118,8 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var masters: [Master]?
     /// On a Redis Cluster reached by a `redis://` URL: the note that says it was detected and run as a cluster.
     public var clusterNote: String?
+    /// On a Redis Cluster that lost a master: the groups that could not be read back (not audited); `nil` otherwise.
+    public var unreachableGroups: [Int]?
 
     /// One master of a Redis Cluster run: its groups and what they sold.
     public struct Master: Sendable, Codable, Hashable {
