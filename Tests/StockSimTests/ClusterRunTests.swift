@@ -178,3 +178,58 @@ struct ClusterTargetTests {
         #expect(single.ledgerKey(group: 0) == "{stock:count}:ledger")
     }
 }
+
+@Suite("chaos on a Redis Cluster")
+struct ClusterChaosTests {
+    @Test func aRunThroughSlotMigrationsIsRedirectedAndPassesItsAudit() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "3", "--stock", "1500", "--skus", "6", "--groups", "3", "--cart-size", "2",
+            "--workers", "3", "--strategy", "watch", "--chaos", "migrate-slot:2", "--seed", "7", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.faults.filter { $0.kind == "migrate-slot" && $0.detail.contains("moved from") }.count == 2)
+        #expect(report.sold == 6 * 1500)
+        #expect(report.acknowledged == 6 * 1500)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func aRunThroughAFailoverPassesItsAudit() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "2", "--cluster-replicas", "1", "--stock", "4000", "--workers", "3",
+            "--strategy", "lua", "--chaos", "failover:1", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.faults.first?.detail.contains("took over") == true, "\(report.faults)")
+        #expect(report.sold == 4000)
+        #expect(report.acknowledged + report.unresolvedUnits == 4000)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func aKilledMasterWithoutReplicaStopsTheRunWithExit2AndNamesItsGroups() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "3", "--stock", "3000", "--skus", "6", "--groups", "3", "--workers", "3",
+            "--strategy", "lua", "--chaos", "kill-master:1", "--reconnect-timeout", "1500", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 2, "\(result.stderr)")
+        let report = try result.report()
+        let unreachable = try #require(report.unreachableGroups)
+        #expect(unreachable.count == 1)
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.audit.notes.contains { $0.contains("not audited") })
+        #expect(report.incompleteReason?.contains("unreachable") == true)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func clusterFaultsNeedTheEmbeddedClusterAndFailoverItsReplicas() throws {
+        let noCluster = try StocksimCLI.run(["run", "--stock", "10", "--chaos", "migrate-slot:1"])
+        #expect(noCluster.exitCode != 0)
+        #expect(noCluster.stderr.contains("--cluster-masters"), "\(noCluster.stderr)")
+        let noReplica = try StocksimCLI.run(["run", "--cluster-masters", "1", "--stock", "10", "--chaos", "failover:1"])
+        #expect(noReplica.exitCode != 0)
+        #expect(noReplica.stderr.contains("--cluster-replicas 1"), "\(noReplica.stderr)")
+    }
+}
