@@ -114,7 +114,7 @@ struct ClusterRunTests {
         let slot = HashSlot(key: key)
         let source = try cluster.master(of: slot)
         let target = try #require(try cluster.masters().first { $0.id != source.id })
-        for strategy in [Strategy.watch, .lua] {
+        for strategy in [Strategy.watch, .lua, .decr] {
             var migrated = false
             let report = try simulation(
                 SimulationConfiguration(key: key, initialStock: 4000, strategy: strategy, workers: 3)

@@ -45,7 +45,11 @@ struct ClusterTopology {
         do {
             client = try RedisClusterClient(endpoint: seeds, options: options)
         } catch {
-            throw SimulationError(.redisUnavailable, error.message)
+            throw SimulationError(
+                error.code == .cannotConnect && !error.message.contains("no slots")
+                    ? .redisUnavailable : .badServerState,
+                "the server runs in Redis Cluster mode, but \(error.message); a cluster must serve all 16384 slots (cluster_state:ok), or point --redis at a standalone server"
+            )
         }
         guard client.slotMap.coversAllSlots else {
             throw SimulationError(

@@ -35,6 +35,13 @@ extension WorkerProcess {
                         return .sold(attempts: 1, conflicts: 0)
                     } catch let error as RedisError where error.closesConnection {
                         continue
+                    } catch let error as RedisError
+                        where router.isCluster && (error.isClusterRedirect || error.code == .cannotConnect)
+                    {
+                        // The group's slot moved after the DECRBY: write the entries on its new owner.
+                        if error.isClusterRedirect { report.redirects += 1 }
+                        try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
+                        try? router.follow(error)
                     } catch let error as RedisError where error.isTransient {
                         try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
                     } catch let error as RedisError {
