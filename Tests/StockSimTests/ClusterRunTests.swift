@@ -151,6 +151,16 @@ struct ClusterTargetTests {
         #expect(StocksimCLI.leftovers(of: result).isEmpty, "\(StocksimCLI.leftovers(of: result))")
     }
 
+    @Test func aSweepRunsOnAnEmbeddedCluster() throws {
+        let result = try StocksimCLI.run([
+            "sweep", "--cluster-masters", "2", "--strategy", "lua,watch", "--workers", "2", "--stock", "300", "--skus",
+            "4", "--groups", "4", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("audit: PASSED in every run"), "\(result.stdout)")
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
     @Test func clusterFlagsAreCheckedBeforeAnythingStarts() throws {
         let both = try StocksimCLI.run(["run", "--cluster-masters", "2", "--redis", "redis://127.0.0.1:1"])
         #expect(both.exitCode == 64, "\(both.stderr)")
