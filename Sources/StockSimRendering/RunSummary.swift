@@ -24,7 +24,7 @@ public enum RunSummary {
             lines.append(
                 row(
                     "unreachable",
-                    "groups \(unreachable.map(String.init).joined(separator: ", ")) (master down): not read back, not audited"
+                    "\(unreachable.count == 1 ? "group" : "groups") \(unreachable.map(String.init).joined(separator: ", ")) (master down): not read back, not audited"
                 ))
         }
         if report.redirects > 0 {

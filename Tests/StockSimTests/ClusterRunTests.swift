@@ -151,6 +151,19 @@ struct ClusterTargetTests {
         #expect(StocksimCLI.leftovers(of: result).isEmpty, "\(StocksimCLI.leftovers(of: result))")
     }
 
+    @Test func ctrlCStopsTheRunAndItsEmbeddedCluster() throws {
+        let background = try StocksimCLI.start([
+            "run", "--cluster-masters", "2", "--stock", "100000000", "--workers", "2", "--strategy", "lua", "--json",
+            "--quiet",
+        ])
+        // finish sends SIGINT after the timeout, as Ctrl-C does.
+        let result = background.finish(timeout: .seconds(5))
+        let report = try result.report()
+        #expect(report.interrupted)
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(StocksimCLI.leftovers(of: result).isEmpty, "\(StocksimCLI.leftovers(of: result))")
+    }
+
     @Test func aSweepRunsOnAnEmbeddedCluster() throws {
         let result = try StocksimCLI.run([
             "sweep", "--cluster-masters", "2", "--strategy", "lua,watch", "--workers", "2", "--stock", "300", "--skus",
