@@ -6,9 +6,30 @@ public enum RunSummary {
     /// The summary, one line per figure.
     public static func text(_ report: SimulationReport) -> String {
         var lines: [String] = []
-        let server = report.embedded ? "embedded redis-server \(report.redis)" : report.redis
+        let server =
+            report.embedded
+            ? "embedded \(report.masters == nil ? "redis-server" : "Redis Cluster") \(report.redis)" : report.redis
         lines.append(
             "StockSim run \(report.runId): \(report.strategy), \(report.workers) workers, key \(report.key), \(server)")
+        if let note = report.clusterNote { lines.append(row("cluster", note)) }
+        for master in report.masters ?? [] {
+            let cpu = master.redisCpuSeconds.map { ", Redis CPU \(NumberText.seconds($0))" } ?? ""
+            lines.append(
+                row(
+                    "  master",
+                    "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(master.sold) units sold\(cpu)"
+                ))
+        }
+        if let unreachable = report.unreachableGroups {
+            lines.append(
+                row(
+                    "unreachable",
+                    "\(unreachable.count == 1 ? "group" : "groups") \(unreachable.map(String.init).joined(separator: ", ")) (master down): not read back, not audited"
+                ))
+        }
+        if report.redirects > 0 {
+            lines.append(row("redirects", "\(report.redirects) orders turned away by the cluster and placed again"))
+        }
         if let skus = report.skus {
             lines.append(
                 row(

@@ -8,9 +8,19 @@ struct DriverOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "Redis URL: redis://[[user]:password@]host[:port][/db] or unix:///path?db=N. Default: $STOCKSIM_REDIS_URL, else an embedded redis-server (one for a whole sweep)."
+            "Redis URL: redis://[[user]:password@]host[:port][/db], unix:///path?db=N, or a Redis Cluster: redis+cluster://[[user]:password@]host:port[,host:port…] (a redis:// URL that reaches a cluster node is run as a cluster too). Default: $STOCKSIM_REDIS_URL, else an embedded redis-server (one for a whole sweep)."
     )
     var redis: String?
+
+    @Option(
+        name: .long,
+        help:
+            "Start an embedded Redis Cluster of N masters (instead of one redis-server) on free loopback ports, stopped at the end."
+    )
+    var clusterMasters: Int?
+
+    @Option(name: .long, help: "Replicas per master of the embedded cluster (with --cluster-masters).")
+    var clusterReplicas: Int = 0
 
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
@@ -18,9 +28,33 @@ struct DriverOptions: ParsableArguments {
     @Flag(name: .long, help: "Log what the driver does, on stderr.")
     var verbose = false
 
-    /// `--redis`, else `$STOCKSIM_REDIS_URL`, else an embedded server.
+    /// `--redis`, else `$STOCKSIM_REDIS_URL`, else an embedded cluster with `--cluster-masters`, else an embedded
+    /// server.
     var target: RedisTarget {
-        (redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"]).map { .url($0) } ?? .embedded
+        if let url = redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"] { return .url(url) }
+        if let masters = clusterMasters {
+            return .embeddedCluster(masters: masters, replicas: clusterReplicas)
+        }
+        return .embedded
+    }
+
+    func validate() throws {
+        if let masters = clusterMasters {
+            guard (1...16).contains(masters) else {
+                throw ValidationError("--cluster-masters must be from 1 to 16, not \(masters)")
+            }
+            guard redis == nil else {
+                throw ValidationError(
+                    "--cluster-masters starts an embedded cluster; drop it or --redis (give a cluster by URL with redis+cluster://host:port)"
+                )
+            }
+        }
+        guard (0...3).contains(clusterReplicas) else {
+            throw ValidationError("--cluster-replicas must be from 0 to 3, not \(clusterReplicas)")
+        }
+        if clusterReplicas > 0, clusterMasters == nil {
+            throw ValidationError("--cluster-replicas needs --cluster-masters N")
+        }
     }
 
     /// Sends logs to stderr (the driver's steps with `--verbose`, warnings otherwise) and returns the driver's logger.

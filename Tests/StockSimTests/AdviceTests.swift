@@ -25,7 +25,8 @@ struct AdviceTests {
         #expect(try RedisConnection(endpoint: primary.endpoint).send("DBSIZE").int == 0)
     }
 
-    @Test func aClusterNodeIsRefusedUpFront() throws {
+    /// A cluster-mode node is run as a cluster; one that serves no slots is refused with what to do.
+    @Test func aClusterNodeWithoutSlotsIsRefusedUpFront() throws {
         // The cluster bus listens 10000 above the port, so a free port above 55535 makes the node exit: try again.
         var started: RedisServer?
         for _ in 0..<20 where started == nil {
@@ -33,7 +34,8 @@ struct AdviceTests {
         }
         let node = try #require(started, "no cluster-enabled redis-server started")
         let result = try StocksimCLI.run(["run", "--redis", node.url, "--stock", "100", "--quiet"])
-        expectOneLine(result, status: 2, mentioning: ["Redis Cluster mode", "standalone server"])
+        expectOneLine(
+            result, status: 2, mentioning: ["Redis Cluster mode", "no slots are assigned", "standalone server"])
     }
 
     @Test func aPasswordWithAtAndSlashMustBePercentEncoded() throws {

@@ -32,6 +32,8 @@ public enum Audit {
         public var onlyTakesUnits = false
         /// True when a worker stopped on an error: a decrement it kept may then lack its ledger entry.
         public var workersFailed = false
+        /// Groups whose owner could not be read (a Redis Cluster master lost): their SKUs are not audited.
+        public var unreachableGroups: [Int] = []
 
         /// The evidence of a catalog run.
         public init(
@@ -97,7 +99,13 @@ public enum Audit {
         var unacknowledgedRecorded = 0
         var unacknowledgedTaken = 0
         var untakenAcknowledged: [String] = []
-        for sku in 0..<layout.skus {
+        let unreachable = Set(evidence.unreachableGroups)
+        if !unreachable.isEmpty {
+            notes.append(
+                "groups \(evidence.unreachableGroups.map(String.init).joined(separator: ", ")) could not be read (their master is unreachable) and are not audited; every other group is"
+            )
+        }
+        for sku in 0..<layout.skus where !unreachable.contains(layout.group(of: sku)) {
             let key = layout.stockKey(sku)
             guard let final = evidence.finalStock[sku] else {
                 found[.conservation, default: []].append(

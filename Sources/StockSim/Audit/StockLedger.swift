@@ -6,8 +6,12 @@ struct StockLedger: Sendable {
     let layout: CatalogLayout
 
     /// Deletes each group's ledger and run hash, and writes the new run's metadata.
-    func resetCommands(runID: String, initialStock: Int64, configuration: SimulationConfiguration) -> [RedisCommand] {
-        (0..<layout.groups).flatMap { group in
+    ///
+    /// - Parameter groups: the groups to reset (one owner's on a cluster); `nil` for every group.
+    func resetCommands(
+        runID: String, initialStock: Int64, configuration: SimulationConfiguration, groups: [Int]? = nil
+    ) -> [RedisCommand] {
+        (groups ?? Array(0..<layout.groups)).flatMap { group in
             let run = RedisArgument(layout.runKey(group: group))
             return [
                 RedisCommand("DEL", RedisArgument(layout.ledgerKey(group: group)), run),
@@ -25,10 +29,22 @@ struct StockLedger: Sendable {
     ///
     /// - Throws: `RedisError` when Redis cannot be read.
     func read(on connection: RedisConnection) throws(RedisError) -> LedgerContents {
+        try read { _ throws(RedisError) in connection }
+    }
+
+    /// Reads every group's ledger from the connection `route` gives for the group (its slot's owner on a cluster).
+    ///
+    /// - Throws: `RedisError` when Redis cannot be read.
+    ///
+    /// - Parameter skipped: groups not read (their owner is unreachable).
+    func read(skipping skipped: Set<Int> = [], route: (Int) throws(RedisError) -> RedisConnection) throws(RedisError)
+        -> LedgerContents
+    {
         var result = LedgerContents(
             unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
             malformed: 0)
-        for group in 0..<layout.groups {
+        for group in 0..<layout.groups where !skipped.contains(group) {
+            let connection = try route(group)
             let ledgerKey = layout.ledgerKey(group: group)
             var cursor = "0"
             // HSCAN may return an entry twice while the hash is rehashed: count each field once.

@@ -9,15 +9,20 @@ public struct CatalogLayout: Sendable, Hashable {
     public let key: String
     public let skus: Int
     public let groups: Int
+    /// Per group, a salt in its hash tag (`{KEY:g<g>.<salt>}`), chosen on a Redis Cluster of several masters so the
+    /// groups land evenly on them (see `ClusterTopology`); empty otherwise, and the tags are today's `{KEY:g<g>}`.
+    public let salts: [String]
 
     /// - Parameters:
     ///   - key: the `--key` the catalog's keys derive from.
     ///   - skus: how many stock keys (1 for a single-key run).
     ///   - groups: how many hash tags the SKUs are dealt into.
-    public init(key: String, skus: Int, groups: Int) {
+    ///   - salts: per group, the salt of its hash tag; empty for none.
+    public init(key: String, skus: Int, groups: Int, salts: [String] = []) {
         self.key = key
         self.skus = skus
         self.groups = groups
+        self.salts = salts.count == groups ? salts : []
     }
 
     /// True for a catalog of one SKU: its keys and ledger entries are a single stock key's.
@@ -27,7 +32,7 @@ public struct CatalogLayout: Sendable, Hashable {
     public func group(of sku: Int) -> Int { sku % groups }
     /// The SKUs of a group, in rank order.
     public func skus(in group: Int) -> [Int] { Array(stride(from: group, to: skus, by: groups)) }
-    func tag(_ group: Int) -> String { "{\(key):g\(group)}" }
+    func tag(_ group: Int) -> String { salts.isEmpty ? "{\(key):g\(group)}" : "{\(key):g\(group).\(salts[group])}" }
     /// The stock key of a SKU.
     public func stockKey(_ sku: Int) -> String { isSingleKey ? key : "\(tag(group(of: sku))):sku:\(sku)" }
     /// The ledger of a group: order id (or `ORDER|SKU` in a catalog) → units.

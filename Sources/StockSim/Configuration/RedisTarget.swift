@@ -6,6 +6,18 @@ public enum RedisTarget: Sendable {
     case embedded(RedisServer.Configuration)
     /// A running server, given by URL. Only the run's stock keys and their ledgers and run hashes are touched.
     case url(String)
+    /// A private Redis Cluster (`--cluster-masters N`, `--cluster-replicas R`) that the simulation starts on free
+    /// loopback ports and stops at the end.
+    case embeddedCluster(RedisClusterServer.Configuration)
+
+    /// An embedded cluster of `masters` masters with `replicas` replicas each.
+    ///
+    /// - Parameters:
+    ///   - masters: at least 1.
+    ///   - replicas: replicas per master.
+    public static func embeddedCluster(masters: Int, replicas: Int = 0) -> RedisTarget {
+        .embeddedCluster(RedisClusterServer.Configuration(masters: masters, replicasPerMaster: replicas))
+    }
 
     /// An embedded server with the default configuration.
     public static let embedded = RedisTarget.embedded(RedisServer.Configuration())

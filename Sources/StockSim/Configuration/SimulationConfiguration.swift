@@ -38,6 +38,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var cartSize: Int
     /// `--duration`: the driver stops the workers this long after the start barrier (`nil`: no time limit).
     public var durationMilliseconds: Int?
+    /// Per group, the salt of its hash tag, which the driver chooses on a cluster of several masters (see
+    /// `ClusterTopology`); `nil` elsewhere.
+    var groupSalts: [String]?
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -71,7 +74,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// True for a run over several SKUs or with carts; false for the classic single stock key.
     public var isCatalog: Bool { skus > 1 || groups > 1 || cartSize > 1 }
 
-    var layout: CatalogLayout { CatalogLayout(key: key, skus: skus, groups: groups) }
+    var layout: CatalogLayout { CatalogLayout(key: key, skus: skus, groups: groups, salts: groupSalts ?? []) }
 
     /// The number of CPU cores, as `ProcessPoolExecutor` sizes its pool.
     public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

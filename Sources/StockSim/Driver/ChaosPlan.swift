@@ -15,6 +15,12 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
     public var restartRedis = 0
     /// One `CLIENT PAUSE` of this many milliseconds.
     public var pauseRedisMilliseconds = 0
+    /// Embedded cluster: slots of busy groups moved to another master mid-run (IMPORTING, MIGRATING, MIGRATE, NODE).
+    public var migrateSlot = 0
+    /// Embedded cluster with replicas: `CLUSTER FAILOVER` on a replica of a busy group's master.
+    public var failover = 0
+    /// Embedded cluster: masters of busy groups killed with SIGKILL.
+    public var killMaster = 0
 
     public init() {}
 
@@ -34,14 +40,23 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
             case "client-kill": clientKill = count
             case "restart-redis": restartRedis = count
             case "pause-redis": pauseRedisMilliseconds = count
+            case "migrate-slot": migrateSlot = count
+            case "failover": failover = count
+            case "kill-master": killMaster = count
             default:
                 throw ConfigurationError(
-                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis")
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on an embedded cluster also migrate-slot, failover, kill-master)"
+                )
             }
         }
     }
 
-    public var isEmpty: Bool { killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 }
+    public var isEmpty: Bool {
+        killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 && clusterFaults == 0
+    }
+
+    /// Faults only an embedded Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
+    public var clusterFaults: Int { migrateSlot + failover + killMaster }
 
     public var description: String {
         var items: [String] = []
@@ -49,6 +64,9 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
         if clientKill > 0 { items.append("client-kill:\(clientKill)") }
         if restartRedis > 0 { items.append("restart-redis:\(restartRedis)") }
         if pauseRedisMilliseconds > 0 { items.append("pause-redis:\(pauseRedisMilliseconds)") }
+        if migrateSlot > 0 { items.append("migrate-slot:\(migrateSlot)") }
+        if failover > 0 { items.append("failover:\(failover)") }
+        if killMaster > 0 { items.append("kill-master:\(killMaster)") }
         return items.isEmpty ? "none" : items.joined(separator: ",")
     }
 }

@@ -13,13 +13,15 @@ final class Nemesis {
     private let server: RedisServer?
     private let pauseMilliseconds: Int
     private let clientPrefix: String
-    private var random: SplitMix64
+    var random: SplitMix64
     private(set) var injected: [InjectedFault] = []
     /// Workers this nemesis has killed: the pool may still list one as live until its pipe closes, and a dead worker
     /// is never signalled again (its pid may even be reused).
     private var killed: Set<Int32> = []
     /// Planned kills that found no live worker left.
     private var skipped = 0
+    /// The embedded cluster and the slots of the run's groups, for the cluster faults (see `Nemesis+Cluster.swift`).
+    var cluster: (server: RedisClusterServer, slots: [HashSlot])?
 
     /// Faults whose point was never reached (the sale ended first), or that had no live worker to kill.
     var notInjected: Int { schedule.count + skipped }
@@ -32,6 +34,9 @@ final class Nemesis {
         kinds += Array(repeating: "client-kill", count: plan.clientKill)
         kinds += Array(repeating: "restart-redis", count: plan.restartRedis)
         if plan.pauseRedisMilliseconds > 0 { kinds.append("pause-redis") }
+        kinds += Array(repeating: "migrate-slot", count: plan.migrateSlot)
+        kinds += Array(repeating: "failover", count: plan.failover)
+        kinds += Array(repeating: "kill-master", count: plan.killMaster)
         // Between 5% and 80% of the demand: late enough that sales are flowing, early enough to leave work after.
         let low = max(1, demandUnits / 20)
         let high = max(low + 1, demandUnits * 4 / 5)
@@ -82,6 +87,8 @@ final class Nemesis {
             } catch {
                 return "restart failed: \(error.message)"
             }
+        case "migrate-slot", "failover", "kill-master":
+            return injectClusterFault(kind)
         default:
             do {
                 try send(RedisCommand("CLIENT", "PAUSE", RedisArgument(pauseMilliseconds), "ALL"))

@@ -82,13 +82,13 @@ enum Preflight {
     /// - Throws: `SimulationError` naming the refused or missing command and what to do.
     static func check(
         _ connection: RedisConnection, strategy: Strategy, keys: StockKeys, scriptSHA: String, user: String?,
-        catalog: Bool = false, logger: Logger? = nil
+        catalog: Bool = false, cluster: Bool = false, logger: Logger? = nil
     ) throws(SimulationError) -> Bool {
         let commands = commands(for: strategy, keys: keys, scriptSHA: scriptSHA, catalog: catalog)
         let setName = RedisCommand("CLIENT", "SETNAME", "stocksim-preflight")
         var user = user
         do {
-            try checkServer(connection, strategy: strategy, keys: keys, user: user)
+            try checkServer(connection, strategy: strategy, keys: keys, user: user, cluster: cluster)
             try checkCommandsExist(connection, commands: commands, strategy: strategy)
             if let whoami = try? connection.send("ACL", "WHOAMI").string { user = whoami }
             if let user,
@@ -115,16 +115,18 @@ enum Preflight {
     }
 
     /// A cluster node, and memory full under noeviction (a server that may not run INFO passes).
-    static func checkServer(_ connection: RedisConnection, strategy: Strategy, keys: StockKeys, user: String?)
-        throws(SimulationError)
-    {
+    ///
+    /// - Parameter cluster: the run is on a Redis Cluster (its owners are checked one by one): a cluster node passes.
+    static func checkServer(
+        _ connection: RedisConnection, strategy: Strategy, keys: StockKeys, user: String?, cluster: Bool = false
+    ) throws(SimulationError) {
         guard let info = try? connection.send("INFO", "memory", "cluster").string else { return }
         var fields: [Substring: Substring] = [:]
         for line in info.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[line[..<colon]] = line[line.index(after: colon)...]
         }
-        if fields["cluster_enabled"] == "1", !ownsEverySlotAlone(connection) {
+        if fields["cluster_enabled"] == "1", !cluster, !ownsEverySlotAlone(connection) {
             throw explain(
                 RedisErrorReply(code: "CLUSTERMODE", message: "INFO cluster says cluster_enabled:1"), command: "INFO",
                 strategy: strategy, keys: keys, user: user)

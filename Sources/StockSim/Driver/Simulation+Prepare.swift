@@ -14,20 +14,30 @@ struct Preparation {
 }
 
 extension Simulation {
-    /// Checks every stock key, then sets the stock, resets each group's ledger and loads the script.
+    /// Checks every stock key, then sets the stock, resets each group's ledger and loads the script, on each owner
+    /// of the run's groups (the one node, or every master of a cluster that owns groups) for that owner's keys only,
+    /// so no command spans slots.
     ///
     /// - Throws: `SimulationError` naming the key or the refused command; nothing is written before the checks.
-    func prepare(on connection: RedisConnection) throws(SimulationError) -> Preparation {
+    func prepare(on topology: ClusterTopology) throws(SimulationError) -> Preparation {
         let layout = configuration.layout
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         // The command being sent, for a message that names it when Redis refuses.
         var step = "TYPE"
+        var user: String?
         do {
-            let types = try connection.pipeline(
-                (0..<layout.skus).map { RedisCommand("TYPE", RedisArgument(layout.stockKey($0))) })
-            for (sku, reply) in types.enumerated() {
-                if let refusal = reply.errorReply { throw RedisError.server(refusal, command: "TYPE") }
-                try checkType(reply.string ?? "\(reply)", of: layout.stockKey(sku))
+            let owners = try topology.owners.map { owner throws(SimulationError) in
+                (owner, try topology.connection(owner))
+            }
+            for (owner, connection) in owners {
+                user = connection.endpoint.user
+                let skus = owner.groups.flatMap { layout.skus(in: $0) }
+                let types = try connection.pipeline(
+                    skus.map { RedisCommand("TYPE", RedisArgument(layout.stockKey($0))) })
+                for (sku, reply) in zip(skus, types) {
+                    if let refusal = reply.errorReply { throw RedisError.server(refusal, command: "TYPE") }
+                    try checkType(reply.string ?? "\(reply)", of: layout.stockKey(sku))
+                }
             }
             let perSKU: Int64
             if let stock = configuration.initialStock {
@@ -36,7 +46,7 @@ extension Simulation {
                 // --keep-stock: a single key's current value (validation refuses it for a catalog).
                 step = "GET"
                 let key = layout.stockKey(0)
-                let value = try connection.send("GET", RedisArgument(key))
+                let value = try topology.router.connection(for: 0).send("GET", RedisArgument(key))
                 guard let stock = value.int, stock >= 0 else {
                     throw SimulationError(
                         .badServerState,
@@ -45,34 +55,44 @@ extension Simulation {
                 }
                 perSKU = stock
             }
-            let probe = StockKeys(
-                stock: layout.stockKey(0), ledger: layout.ledgerKey(group: 0), run: layout.runKey(group: 0))
-            // Before the first write, even SCRIPT LOAD: the preflight writes nothing, whatever it finds.
-            let named = try Preflight.check(
-                connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
-                user: connection.endpoint.user, catalog: !layout.isSingleKey, logger: logger)
-            for group in 0..<layout.groups {
-                try LedgerOwnership.check(
-                    StockKeys(
-                        stock: layout.stockKey(0), ledger: layout.ledgerKey(group: group),
-                        run: layout.runKey(group: group)),
-                    on: connection)
+            var named = true
+            for (owner, connection) in owners {
+                let first = owner.groups.first ?? 0
+                let probe = StockKeys(
+                    stock: layout.stockKey(layout.skus(in: first).first ?? 0), ledger: layout.ledgerKey(group: first),
+                    run: layout.runKey(group: first))
+                // Before the first write, even SCRIPT LOAD: the preflight writes nothing, whatever it finds.
+                let ownerNamed = try Preflight.check(
+                    connection, strategy: configuration.strategy, keys: probe, scriptSHA: "",
+                    user: connection.endpoint.user, catalog: !layout.isSingleKey, cluster: topology.isCluster,
+                    logger: logger)
+                named = named && ownerNamed
+                for group in owner.groups {
+                    try LedgerOwnership.check(
+                        StockKeys(
+                            stock: layout.stockKey(0), ledger: layout.ledgerKey(group: group),
+                            run: layout.runKey(group: group)),
+                        on: connection)
+                }
             }
-            step = "SCRIPT LOAD"
-            let sha = configuration.strategy == .lua ? try LuaSale.load(on: connection) : ""
-            if configuration.initialStock != nil {
-                step = "SET"
+            var sha = ""
+            for (owner, connection) in owners {
+                step = "SCRIPT LOAD"
+                if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
+                if configuration.initialStock != nil {
+                    step = "SET"
+                    try send(
+                        owner.groups.flatMap { layout.skus(in: $0) }.map {
+                            RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU))
+                        },
+                        on: connection, step: step)
+                }
+                step = "HSET"
                 try send(
-                    (0..<layout.skus).map {
-                        RedisCommand("SET", RedisArgument(layout.stockKey($0)), RedisArgument(perSKU))
-                    },
+                    StockLedger(layout: layout).resetCommands(
+                        runID: runID, initialStock: perSKU, configuration: configuration, groups: owner.groups),
                     on: connection, step: step)
             }
-            step = "HSET"
-            try send(
-                StockLedger(layout: layout).resetCommands(
-                    runID: runID, initialStock: perSKU, configuration: configuration),
-                on: connection, step: step)
             return Preparation(
                 runID: runID, stockPerSKU: perSKU, initialStock: perSKU * Int64(layout.skus), scriptSHA: sha,
                 namedWorkers: named)
@@ -82,7 +102,7 @@ extension Simulation {
             if let refusal = error.reply {
                 throw Preflight.explain(
                     refusal, command: step, strategy: configuration.strategy,
-                    keys: StockKeys(stock: layout.stockKey(0)), user: connection.endpoint.user)
+                    keys: StockKeys(stock: layout.stockKey(0)), user: user)
             }
             throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
         } catch {

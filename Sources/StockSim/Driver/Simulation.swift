@@ -55,17 +55,50 @@ public struct Simulation: Sendable {
         }
         let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
+        try target.check(configuration.chaos)
         let connection = try target.connect(options: configuration.connectionOptions)
         try DescriptorBudget.check(workers: configuration.workers)
-        let prepared = try prepare(on: connection)
+        let topology = try ClusterTopology(
+            target: target, layout: configuration.layout, connection: connection,
+            options: configuration.connectionOptions)
+        // On a cluster of several masters the groups' tags carry the salts that spread them; workers get them too.
+        var simulation = self
+        simulation.configuration.groupSalts = topology.salts
+        return try simulation.run(on: target, topology: topology, progress: progress, shouldStop: shouldStop)
+    }
+
+    /// prepare → run the pool → tally → read back → report, over the groups' owners.
+    private func run(
+        on target: ResolvedTarget, topology: ClusterTopology, progress: (PoolProgress) -> Void,
+        shouldStop: () -> Bool
+    ) throws(SimulationError) -> SimulationReport {
+        let prepared = try prepare(on: topology)
+        let cpuBefore = topology.cpuSeconds()
         let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
+        let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
         let readBack = ReadBack.read(
-            configuration.layout, recordsLedger: configuration.recordsLedger, on: connection,
+            configuration.layout, recordsLedger: configuration.recordsLedger, on: topology.router,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
-        return SimulationReport(
+        var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
-            redis: target.endpoint.description, embedded: target.server != nil)
+            redis: target.cluster?.description ?? target.endpoint.description,
+            embedded: target.server != nil || target.clusterServer != nil)
+        report.redirects = tally.redirects
+        if topology.isCluster {
+            report.clusterNote = target.note
+            if case .success(let state) = readBack, !state.unreachableGroups.isEmpty {
+                report.unreachableGroups = state.unreachableGroups
+                let named = state.unreachableGroups.map(String.init).joined(separator: ", ")
+                report.completed = false
+                report.incompleteReason =
+                    "groups \(named) are unreachable (their master is down without a replica to take over); every other group was audited"
+            }
+            report.masters = SimulationReport.Master.figures(
+                topology, layout: configuration.layout, readBack: readBack, tally: tally, cpuBefore: cpuBefore,
+                cpuAfter: cpuAfter)
+        }
+        return report
     }
 
     /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
@@ -111,6 +144,10 @@ public struct Simulation: Sendable {
             : Nemesis(
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
+        if let nemesis, let server = target.clusterServer {
+            let layout = configuration.layout
+            nemesis.cluster = (server, (0..<layout.groups).map { HashSlot(key: layout.ledgerKey(group: $0)) })
+        }
         var interrupted = false
         var timeLimit = TimeLimit(milliseconds: configuration.durationMilliseconds)
         let (outcomes, elapsed) = pool.run(

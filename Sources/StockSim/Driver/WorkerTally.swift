@@ -16,6 +16,7 @@ struct WorkerTally {
     var unresolvedOrders = 0
     var unresolvedUnits = 0
     var reconnects = 0
+    var redirects = 0
     /// Units each worker acknowledged, sorted.
     var perWorker: [Int] = []
     /// Workers that ended without a report.
@@ -55,6 +56,7 @@ struct WorkerTally {
             unresolvedOrders += report.unresolvedOrders
             unresolvedUnits += report.unresolvedUnits
             reconnects += report.reconnects
+            redirects += report.redirects
             for (sku, units) in report.unitsBySKU.enumerated() where sku < skus { acknowledgedBySKU[sku] += units }
             rejected += report.rejected
             gaveUp += report.gaveUp

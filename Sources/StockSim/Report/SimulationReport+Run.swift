@@ -48,6 +48,7 @@ extension SimulationReport {
                 unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
             evidence.onlyTakesUnits = configuration.strategy.onlyTakesUnits
             evidence.workersFailed = !workerErrors.isEmpty
+            evidence.unreachableGroups = state.unreachableGroups
             audit = Audit.check(evidence)
             if let lost = DecrKeyLoss.units(
                 configuration.strategy, audit, initial: prepared.initialStock, final: finalStock, sold: sold)
@@ -108,5 +109,24 @@ extension SimulationReport.Percentiles {
         self.init(
             p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
             p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9), max: histogram.max)
+    }
+}
+
+extension SimulationReport.Master {
+    /// Each owner's figures: its groups, their units sold (by the read-back, else as acknowledged) and its CPU.
+    static func figures(
+        _ topology: ClusterTopology, layout: CatalogLayout, readBack: Result<ReadBack, RedisError>, tally: WorkerTally,
+        cpuBefore: [Double?], cpuAfter: [Double?]
+    ) -> [SimulationReport.Master] {
+        let state = try? readBack.get()
+        return topology.owners.enumerated().map { index, owner in
+            let sold = owner.groups.flatMap { layout.skus(in: $0) }.reduce(Int64(0)) { total, sku in
+                let ledger = state?.ledger.map { Int64($0.unitsBySKU[sku]) }
+                return total + (ledger ?? Int64(tally.acknowledgedBySKU[sku]))
+            }
+            let cpu = cpuBefore[index].flatMap { before in cpuAfter[index].map { $0 - before } }
+            return SimulationReport.Master(
+                address: owner.address?.description ?? "", groups: owner.groups, sold: sold, redisCpuSeconds: cpu)
+        }
     }
 }

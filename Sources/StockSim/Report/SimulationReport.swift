@@ -113,4 +113,25 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var cartSize: Int = 1
     public var skus: [SKU]?
     public var audit: AuditResult
+    /// Orders a Redis Cluster turned away before they ran (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) and that were placed
+    /// again on the slot's owner; never counted as conflicts. 0 on a single node.
+    public var redirects: Int = 0
+    /// On a Redis Cluster: each master that owns groups of the run, with its figures; `nil` on a single node.
+    public var masters: [Master]?
+    /// On a Redis Cluster reached by a `redis://` URL: the note that says it was detected and run as a cluster.
+    public var clusterNote: String?
+    /// On a Redis Cluster that lost a master: the groups that could not be read back (not audited); `nil` otherwise.
+    public var unreachableGroups: [Int]?
+
+    /// One master of a Redis Cluster run: its groups and what they sold.
+    public struct Master: Sendable, Codable, Hashable {
+        /// `host:port`.
+        public var address: String
+        /// The groups whose hash tags' slots this master served at the start.
+        public var groups: [Int]
+        /// Units sold from those groups, according to Redis (their ledgers, or the stock taken with `--no-ledger`).
+        public var sold: Int64
+        /// Redis CPU seconds (`used_cpu_sys` + `used_cpu_user` of `INFO cpu`) this master spent during the sale.
+        public var redisCpuSeconds: Double?
+    }
 }

@@ -35,8 +35,9 @@ struct DecrSale: SaleStrategy {
             if let refusal = replies.lazy.compactMap(\.errorReply).first {
                 throw RedisError.server(refusal, command: "HSETNX")
             }
-        } catch let error as RedisError where error.closesConnection || error.isTransient {
-            // The units are taken: from here on only the ledger entry may be retried, never the decrement.
+        } catch let error as RedisError where error.closesConnection || error.isTransient || error.isClusterRedirect {
+            // The units are taken: from here on only the ledger entry may be retried, never the decrement (also when
+            // a cluster redirects the ledger write: its slot moved after the DECRBY).
             throw DecrLedgerWriteLost(order: order, cause: error)
         }
     }

@@ -125,7 +125,7 @@ public struct Sweep: Sendable {
                 break
             }
             let cpuAfter = Self.redisCPUSeconds(monitor)
-            report.embedded = target.server != nil
+            report.embedded = target.server != nil || target.clusterServer != nil
             let run = SweepRun(
                 repetition: step.repetition,
                 redisCpuPercent: Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),

@@ -9,13 +9,15 @@ extension WorkerProcess {
     /// - Throws: `WorkerStop` when Redis stays unreachable; `RedisError` / `StockKeyError` for failures no retry fixes.
     static func placeSurvivingFaults(
         _ order: Order, sale: any SaleStrategy, keys: SaleKeys, configuration: SimulationConfiguration,
-        connection: RedisConnection, report: inout WorkerReport
+        router: SaleRouter, report: inout WorkerReport
     ) throws -> SaleOutcome? {
         let clock = ContinuousClock()
         var verify = false
         var failingSince: ContinuousClock.Instant?
+        var redirectedSince: ContinuousClock.Instant?
         while true {
             do {
+                let connection = try router.connection(for: order.group)
                 if !connection.isConnected {
                     try reconnect(
                         connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
@@ -26,12 +28,20 @@ extension WorkerProcess {
                 failingSince = failingSince ?? clock.now
                 while true {
                     do {
+                        let connection = try router.connection(for: order.group)
                         try reconnect(
                             connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                         _ = try lost.complete(keys: keys, on: connection)
                         return .sold(attempts: 1, conflicts: 0)
                     } catch let error as RedisError where error.closesConnection {
                         continue
+                    } catch let error as RedisError
+                        where router.isCluster && (error.isClusterRedirect || error.code == .cannotConnect)
+                    {
+                        // The group's slot moved after the DECRBY: write the entries on its new owner.
+                        if error.isClusterRedirect { report.redirects += 1 }
+                        try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
+                        try? router.follow(error)
                     } catch let error as RedisError where error.isTransient {
                         try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
                     } catch let error as RedisError {
@@ -41,6 +51,15 @@ extension WorkerProcess {
                             reply: error.reply)
                     }
                 }
+            } catch let error as RedisError
+                where router.isCluster && (error.isClusterRedirect || error.code == .cannotConnect)
+            {
+                // The cluster turned the order away before it ran (a slot moved or moving, a failover under way):
+                // place the whole order again on the slot's owner, keeping what a lost reply left to verify.
+                if error.isClusterRedirect { report.redirects += 1 }
+                redirectedSince = redirectedSince ?? clock.now
+                try pauseWhileTransient(error, since: redirectedSince ?? clock.now, configuration: configuration)
+                try? router.follow(error)
             } catch let error as RedisError where error.isTransient {
                 // A restarted server replaying its append-only file, or a busy script: nothing ran; wait and retry.
                 failingSince = failingSince ?? clock.now
@@ -56,7 +75,8 @@ extension WorkerProcess {
                         report.unresolvedOrders += 1
                         report.unresolvedUnits += order.totalUnits
                         try reconnect(
-                            connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
+                            router.connection(for: order.group), since: failingSince ?? clock.now,
+                            configuration: configuration, report: &report)
                         return nil
                     }
                     verify = true

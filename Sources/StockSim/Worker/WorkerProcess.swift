@@ -22,11 +22,12 @@ public enum WorkerProcess {
                 WorkerMessage.failed("no assignment on stdin: this mode is for stocksim's driver, not for people"))
             return 2
         }
-        let connection: RedisConnection
+        let router: SaleRouter
         do {
             var options = assignment.configuration.connectionOptions
             if assignment.namedConnection { options.clientName = "stocksim-\(assignment.runID)-w\(assignment.index)" }
-            connection = try RedisConnection(endpoint: RedisEndpoint(url: assignment.redisURL), options: options)
+            router = try SaleRouter(
+                url: assignment.redisURL, layout: assignment.configuration.layout, options: options)
         } catch {
             channel.send(WorkerMessage.failed(error.message))
             return 2
@@ -34,19 +35,19 @@ public enum WorkerProcess {
         channel.send(WorkerMessage.ready)
         guard case .go? = try? channel.receive(DriverMessage.self) else { return 3 }
         watchForStop(channel)
-        let report = sell(assignment, on: connection, channel: channel)
+        let report = sell(assignment, on: router, channel: channel)
         return channel.send(WorkerMessage.done(report)) ? 0 : 2
     }
 
     /// The sales loop, for 1…K SKUs per order: each order takes its quantity of `cartSize` distinct in-stock SKUs of
     /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota.
-    static func sell(_ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel)
+    static func sell(_ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel)
         -> WorkerReport
     {
         var report = WorkerReport(index: assignment.index)
         var latency = Histogram<UInt64>.saleLatency()
         var retries = Histogram<UInt64>.saleRetries()
-        sell(assignment, on: connection, channel: channel, into: &report, latency: &latency, retries: &retries)
+        sell(assignment, on: router, channel: channel, into: &report, latency: &latency, retries: &retries)
         report.finishedNanoseconds = monotonicNanoseconds()
         report.latency = HistogramCounts(latency)
         report.retries = HistogramCounts(retries)
@@ -54,7 +55,7 @@ public enum WorkerProcess {
     }
 
     private static func sell(
-        _ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel,
+        _ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel,
         into report: inout WorkerReport, latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
     ) {
         let configuration = assignment.configuration
@@ -90,10 +91,10 @@ public enum WorkerProcess {
             let outcome: SaleOutcome?
             do {
                 outcome = try placeSurvivingFaults(
-                    order, sale: sale, keys: keys, configuration: configuration, connection: connection,
+                    order, sale: sale, keys: keys, configuration: configuration, router: router,
                     report: &report)
             } catch let error as RedisError {
-                report.error = error.advised(for: configuration, user: connection.endpoint.user)
+                report.error = error.advised(for: configuration, user: router.user)
                 return
             } catch {
                 report.error = "\(error)"

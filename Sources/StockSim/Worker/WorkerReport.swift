@@ -25,6 +25,9 @@ struct WorkerReport: Codable, Sendable, Equatable {
     var unresolvedUnits: Int = 0
     /// Times the worker connected again after its connection failed.
     var reconnects: Int = 0
+    /// Times a Redis Cluster turned an order away before it ran (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) and the whole order
+    /// was placed again on the slot's owner; never counted as conflicts.
+    var redirects: Int = 0
     /// Units acknowledged per SKU.
     var unitsBySKU: [Int] = []
     /// Why the worker stopped before its demand was met, if it did.

@@ -1,0 +1,258 @@
+import EmbeddedRedis
+import Foundation
+import Hiredis
+import Spawn
+import StockSim
+import Testing
+
+/// One private Redis Cluster for a whole `.serialized` suite, stopped after its last test, failed or not.
+struct SuiteCluster: SuiteTrait, TestScoping {
+    let configuration: RedisClusterServer.Configuration
+
+    @TaskLocal static var current: RedisClusterServer?
+
+    var isRecursive: Bool { false }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let cluster = try RedisClusterServer(configuration)
+        defer { cluster.stop() }
+        try await Self.$current.withValue(cluster) { try await function() }
+    }
+
+    static func cluster() throws -> RedisClusterServer {
+        try #require(current, "the suite has the .suiteCluster trait")
+    }
+}
+
+extension Trait where Self == SuiteCluster {
+    static func suiteCluster(masters: Int = 3, replicasPerMaster: Int = 0) -> SuiteCluster {
+        SuiteCluster(configuration: .init(masters: masters, replicasPerMaster: replicasPerMaster))
+    }
+}
+
+/// `redis-cli -c -p PORT ARGUMENTS…`: an independent cluster client (it follows MOVED itself).
+func redisCLI(port: Int, _ arguments: [String]) throws -> String {
+    let directory = try TemporaryDirectory()
+    let out = directory.path + "/out"
+    let child = try ChildProcess.spawn(
+        "/usr/bin/redis-cli", arguments: ["-c", "-p", String(port)] + arguments, environment: [],
+        stdout: .file(out), stderr: .file(directory.path + "/err"), processGroup: nil)
+    _ = child.wait()
+    return (try? String(contentsOfFile: out, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+}
+
+@Suite("runs on a Redis Cluster", .serialized, .suiteCluster(masters: 3))
+struct ClusterRunTests {
+    func simulation(_ configuration: SimulationConfiguration) throws -> Simulation {
+        Simulation(
+            configuration: configuration, redis: .url(try SuiteCluster.cluster().url),
+            workerExecutable: StocksimCLI.executable)
+    }
+
+    @Test(arguments: [Strategy.watch, .lua, .decr])
+    func everyStrategySellsGroupsSpreadOverEveryMaster(_ strategy: Strategy) throws {
+        let key = SharedRedis.uniqueKey()
+        let report = try simulation(
+            SimulationConfiguration(
+                key: key, initialStock: 60, strategy: strategy, workers: 3, skus: 12, groups: 6, cartSize: 2)
+        ).run()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.sold == 12 * 60)
+        #expect(report.redirects == 0)
+        let masters = try #require(report.masters)
+        // Six groups on three masters: two on each, and each master sold its groups' stock.
+        #expect(masters.count == 3)
+        #expect(masters.map(\.groups.count) == [2, 2, 2])
+        #expect(masters.allSatisfy { $0.sold == 4 * 60 })
+        #expect(Set(masters.flatMap(\.groups)) == Set(0..<6))
+        let cluster = try SuiteCluster.cluster()
+        let map = try cluster.slotMap()
+        // Every SKU's key lives on the master the report names for its group.
+        for sku in try #require(report.skus) {
+            let owner = map.master(for: HashSlot(key: sku.key))?.address.description
+            #expect(masters.first { $0.groups.contains(sku.group) }?.address == owner)
+        }
+    }
+
+    @Test func aSingleKeyRunKeepsItsKeysAndAnIndependentClientSeesTheReportedState() throws {
+        let key = SharedRedis.uniqueKey()
+        let report = try simulation(SimulationConfiguration(key: key, initialStock: 300, strategy: .lua, workers: 3))
+            .run()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.sold == 300)
+        #expect(report.ledgerKey == "{\(key)}:ledger")
+        let masters = try #require(report.masters)
+        #expect(masters.count == 1)
+        #expect(masters.first?.groups == [0])
+        let port = try SuiteCluster.cluster().nodes[0].port
+        #expect(try redisCLI(port: port, ["GET", key]) == "0")
+        #expect(try redisCLI(port: port, ["HLEN", "{\(key)}:ledger"]) == String(report.orders))
+        #expect(try redisCLI(port: port, ["HGET", "{\(key)}:run", "ledger_writes"]) == String(report.orders))
+    }
+
+    @Test func aRedisURLThatReachesAClusterNodeRunsAsACluster() throws {
+        let key = SharedRedis.uniqueKey()
+        let port = try SuiteCluster.cluster().nodes[1].port
+        let result = try StocksimCLI.run([
+            "run", "--redis", "redis://127.0.0.1:\(port)", "--key", key, "--stock", "20", "--skus", "6", "--groups",
+            "3", "--workers", "2", "--strategy", "watch", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed)
+        #expect(report.clusterNote?.contains("cluster_enabled:1") == true)
+        #expect(report.masters?.count == 3)
+        // An independent client reads every SKU back as sold out.
+        for sku in report.skus ?? [] { #expect(try redisCLI(port: port, ["GET", sku.key]) == "0") }
+    }
+
+    @Test func ordersMeetASlotMigrationAndAreRedirectedWithNothingLostOrDuplicated() throws {
+        let key = SharedRedis.uniqueKey()
+        let cluster = try SuiteCluster.cluster()
+        let slot = HashSlot(key: key)
+        let source = try cluster.master(of: slot)
+        let target = try #require(try cluster.masters().first { $0.id != source.id })
+        for strategy in [Strategy.watch, .lua, .decr] {
+            var migrated = false
+            let report = try simulation(
+                SimulationConfiguration(key: key, initialStock: 4000, strategy: strategy, workers: 3)
+            ).run(progress: { progress in
+                guard !migrated, progress.units > 200 else { return }
+                migrated = true
+                // Workers meet ASK while the slot moves and MOVED after: each order is placed again on the owner.
+                let owner = (try? cluster.master(of: slot)).map { $0.id == source.id ? target : source } ?? target
+                try? cluster.migrate(slot, to: owner)
+            })
+            #expect(migrated)
+            #expect(report.audit.passed, "\(report.audit)")
+            #expect(report.sold == 4000)
+            #expect(report.acknowledged == 4000)
+            #expect(report.redirects > 0, "\(strategy): no worker met the migration")
+            #expect(report.conflicts == 0 || strategy == .watch)
+        }
+    }
+}
+
+@Suite("cluster targets")
+struct ClusterTargetTests {
+    @Test func anEmbeddedClusterIsStartedForTheRunAndStoppedAfterIt() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "2", "--stock", "30", "--skus", "4", "--groups", "4", "--workers", "2",
+            "--strategy", "lua", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed)
+        #expect(report.embedded)
+        #expect(report.redis.hasPrefix("redis+cluster://"))
+        #expect(report.masters?.map(\.groups.count) == [2, 2])
+        #expect(StocksimCLI.leftovers(of: result).isEmpty, "\(StocksimCLI.leftovers(of: result))")
+    }
+
+    @Test func ctrlCStopsTheRunAndItsEmbeddedCluster() throws {
+        let background = try StocksimCLI.start([
+            "run", "--cluster-masters", "2", "--stock", "100000000", "--workers", "2", "--strategy", "lua", "--json",
+            "--quiet",
+        ])
+        // finish sends SIGINT after the timeout, as Ctrl-C does.
+        let result = background.finish(timeout: .seconds(5))
+        let report = try result.report()
+        #expect(report.interrupted)
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(StocksimCLI.leftovers(of: result).isEmpty, "\(StocksimCLI.leftovers(of: result))")
+    }
+
+    @Test func aSweepRunsOnAnEmbeddedCluster() throws {
+        let result = try StocksimCLI.run([
+            "sweep", "--cluster-masters", "2", "--strategy", "lua,watch", "--workers", "2", "--stock", "300", "--skus",
+            "4", "--groups", "4", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("audit: PASSED in every run"), "\(result.stdout)")
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func clusterFlagsAreCheckedBeforeAnythingStarts() throws {
+        let both = try StocksimCLI.run(["run", "--cluster-masters", "2", "--redis", "redis://127.0.0.1:1"])
+        #expect(both.exitCode == 64, "\(both.stderr)")
+        #expect(both.stderr.contains("--cluster-masters starts an embedded cluster"))
+        let replicas = try StocksimCLI.run(["run", "--cluster-replicas", "1"])
+        #expect(replicas.stderr.contains("--cluster-replicas needs --cluster-masters N"))
+    }
+
+    /// The layout never produces a cross-slot cart: with salts, every key of a group shares one slot, and an
+    /// unsalted layout (a single node, one group) keeps today's names byte for byte.
+    @Test func everyKeyOfAGroupSharesOneSlotAndUnsaltedNamesAreUnchanged() {
+        let salted = CatalogLayout(key: "stock:count", skus: 12, groups: 3, salts: ["7", "0", "31"])
+        for group in 0..<3 {
+            let slots = Set(
+                salted.skus(in: group).map { HashSlot(key: salted.stockKey($0)) } + [
+                    HashSlot(key: salted.ledgerKey(group: group)), HashSlot(key: salted.runKey(group: group)),
+                ])
+            #expect(slots.count == 1)
+        }
+        #expect(salted.ledgerKey(group: 2) == "{stock:count:g2.31}:ledger")
+        let plain = CatalogLayout(key: "stock:count", skus: 12, groups: 3)
+        #expect(plain.stockKey(4) == "{stock:count:g1}:sku:4")
+        let single = CatalogLayout(key: "stock:count", skus: 1, groups: 1)
+        #expect(single.stockKey(0) == "stock:count")
+        #expect(single.ledgerKey(group: 0) == "{stock:count}:ledger")
+    }
+}
+
+@Suite("chaos on a Redis Cluster")
+struct ClusterChaosTests {
+    @Test func aRunThroughSlotMigrationsIsRedirectedAndPassesItsAudit() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "3", "--stock", "1500", "--skus", "6", "--groups", "3", "--cart-size", "2",
+            "--workers", "3", "--strategy", "watch", "--chaos", "migrate-slot:2", "--seed", "7", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.faults.filter { $0.kind == "migrate-slot" && $0.detail.contains("moved from") }.count == 2)
+        #expect(report.sold == 6 * 1500)
+        #expect(report.acknowledged == 6 * 1500)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func aRunThroughAFailoverPassesItsAudit() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "2", "--cluster-replicas", "1", "--stock", "4000", "--workers", "3",
+            "--strategy", "lua", "--chaos", "failover:1", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.faults.first?.detail.contains("took over") == true, "\(report.faults)")
+        #expect(report.sold == 4000)
+        #expect(report.acknowledged + report.unresolvedUnits == 4000)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func aKilledMasterWithoutReplicaStopsTheRunWithExit2AndNamesItsGroups() throws {
+        let result = try StocksimCLI.run([
+            "run", "--cluster-masters", "3", "--stock", "3000", "--skus", "6", "--groups", "3", "--workers", "3",
+            "--strategy", "lua", "--chaos", "kill-master:1", "--reconnect-timeout", "1500", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 2, "\(result.stderr)")
+        let report = try result.report()
+        let unreachable = try #require(report.unreachableGroups)
+        #expect(unreachable.count == 1)
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.audit.notes.contains { $0.contains("not audited") })
+        #expect(report.incompleteReason?.contains("unreachable") == true)
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func clusterFaultsNeedTheEmbeddedClusterAndFailoverItsReplicas() throws {
+        let noCluster = try StocksimCLI.run(["run", "--stock", "10", "--chaos", "migrate-slot:1"])
+        #expect(noCluster.exitCode != 0)
+        #expect(noCluster.stderr.contains("--cluster-masters"), "\(noCluster.stderr)")
+        let noReplica = try StocksimCLI.run(["run", "--cluster-masters", "1", "--stock", "10", "--chaos", "failover:1"])
+        #expect(noReplica.exitCode != 0)
+        #expect(noReplica.stderr.contains("--cluster-replicas 1"), "\(noReplica.stderr)")
+    }
+}
