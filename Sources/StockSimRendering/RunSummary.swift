@@ -10,7 +10,7 @@ public enum RunSummary {
             report.embedded
             ? "embedded \(report.masters == nil ? "redis-server" : "Redis Cluster") \(report.redis)" : report.redis
         lines.append(
-            "StockSim run \(report.runId): \(report.strategy), \(report.workers) workers, key \(report.key), \(server)")
+            "StockSim run \(report.runId): \(report.strategy), \(NumberText.count(report.workers, "worker")), key \(report.key), \(server)")
         if let note = report.clusterNote { lines.append(row("cluster", note)) }
         for master in report.masters ?? [] {
             let cpu = master.redisCpuSeconds.map { ", Redis CPU \(NumberText.seconds($0))" } ?? ""
@@ -34,13 +34,13 @@ public enum RunSummary {
             lines.append(
                 row(
                     "catalog",
-                    "\(report.skuCount) SKUs in \(report.groups) groups, \(report.cartSize) per order, demand \(report.skew)"
+                    "\(NumberText.count(report.skuCount, "SKU")) in \(NumberText.count(report.groups, "group")), \(report.cartSize) per order, demand \(report.skew)"
                 ))
             let sold = skus.map(\.sold).sorted()
             lines.append(
                 row(
                     "per SKU sold",
-                    "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(sold.last ?? 0) units"
+                    "min \(sold.first ?? 0), median \(sold.isEmpty ? 0 : sold[sold.count / 2]), max \(NumberText.count(sold.last ?? 0, "unit"))"
                 ))
         }
         let remaining =
@@ -49,12 +49,12 @@ public enum RunSummary {
         lines.append(
             row(
                 "sold",
-                "\(report.sold) of \(report.stock.initial) units (\(remaining)) in \(report.orders) orders; \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"
+                "\(report.sold) of \(NumberText.count(report.stock.initial, "unit")) (\(remaining)) in \(NumberText.count(report.orders, "order")); \(report.rejectedOrders) refused as out of stock, \(report.gaveUpOrders) given up"
             ))
         lines.append(
             row(
                 "throughput",
-                "\(NumberText.grouped(report.salesPerSecond)) sales/s over \(NumberText.seconds(report.elapsedSeconds))"
+                "\(NumberText.grouped(report.unitsPerSecond)) units/s, \(NumberText.grouped(report.ordersPerSecond)) orders/s over \(NumberText.seconds(report.elapsedSeconds))"
             ))
         lines.append(
             row(
@@ -65,7 +65,7 @@ public enum RunSummary {
             lines.append(
                 row(
                     "faults seen",
-                    "\(report.reconnects) reconnects, \(report.unknownOutcomes) unknown outcomes: \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(report.unresolvedUnits) units)"
+                    "\(NumberText.count(report.reconnects, "reconnect")), \(NumberText.count(report.unknownOutcomes, "unknown outcome")): \(report.recoveredOutcomes) found committed in the ledger, \(report.unresolvedOrders) unresolved (\(NumberText.count(report.unresolvedUnits, "unit")))"
                 ))
         }
         for fault in report.faults { lines.append(row("  injected", fault.description)) }
@@ -73,7 +73,7 @@ public enum RunSummary {
             lines.append(
                 row(
                     "  not injected",
-                    "\(report.faultsNotInjected) planned faults: the sale ended before their point, or no live worker was left to kill"
+                    "\(NumberText.count(report.faultsNotInjected, "planned fault")): the sale ended before their point, or no live worker was left to kill"
                 ))
         }
         let r = report.retriesPerSale
@@ -85,7 +85,7 @@ public enum RunSummary {
                 "p50 \(NumberText.micros(Double(l.p50))), p90 \(NumberText.micros(Double(l.p90))), p99 \(NumberText.micros(Double(l.p99))), p99.9 \(NumberText.micros(Double(l.p999))), max \(NumberText.micros(Double(l.max)))"
             ))
         let w = report.perWorkerSold
-        lines.append(row("per worker", "min \(w.min), median \(w.median), max \(w.max) units"))
+        lines.append(row("per worker", "min \(w.min), median \(w.median), max \(NumberText.count(w.max, "unit"))"))
         lines.append(
             row(
                 "workers",
@@ -108,7 +108,7 @@ public enum RunSummary {
             row(
                 "audit",
                 verdict
-                    + " (checked \(checked), acknowledged \(report.acknowledged) units)"))
+                    + " (checked \(checked), acknowledged \(NumberText.count(report.acknowledged, "unit")))"))
         for violation in report.audit.violations { lines.append(row("  violation", violation.description)) }
         for note in report.audit.notes { lines.append(row("  note", note)) }
         return lines.joined(separator: "\n")

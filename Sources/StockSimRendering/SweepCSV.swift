@@ -8,11 +8,12 @@ public struct SweepCSV: Sendable {
     /// - Parameter result: the sweep to write.
     public init(_ result: SweepResult) { self.result = result }
 
-    /// The columns, in order.
+    /// The columns, in order. `sales_per_second_*` count units (an order of 3 counts 3), as `units_per_second_median`
+    /// does; `orders_per_second_median` counts orders. Columns are added at the end, never renamed.
     public static let header = [
         "strategy", "workers", "runs", "sales_per_second_median", "sales_per_second_min", "sales_per_second_max",
         "conflict_rate", "latency_p99_us", "retries_per_sale_p99", "redis_cpu_percent", "audits_passed",
-        "recommended",
+        "recommended", "units_per_second_median", "orders_per_second_median",
     ]
 
     /// A header and one row per point; a point none of whose runs completed has empty figures.
@@ -34,6 +35,10 @@ public struct SweepCSV: Sendable {
                 fields += ["0", "", "", "", "", "", "", ""]
             }
             fields += [point.auditsPassed ? "true" : "false", recommended ? "true" : "false"]
+            fields += [
+                point.aggregate.map { String(format: "%.1f", $0.salesPerSecond.median) } ?? "",
+                point.aggregate?.ordersPerSecond.map { String(format: "%.1f", $0.median) } ?? "",
+            ]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

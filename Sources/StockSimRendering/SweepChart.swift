@@ -56,7 +56,7 @@ public struct SweepChart: Sendable {
         svg.append(text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
         svg.append(
             text(
-                "\(parameters.stock) units per run, key \(parameters.key), \(parameters.repeats) repeat\(parameters.repeats == 1 ? "" : "s") per point, \(server)",
+                "\(NumberText.count(parameters.stock, "unit")) per run, key \(parameters.key), \(NumberText.count(parameters.repeats, "repeat")) per point, \(server)",
                 x: Self.plotLeft, y: 48, attributes: ##"fill="#444""##))
 
         // Panels: frame, grid, ticks, titles.
@@ -195,7 +195,7 @@ public struct SweepChart: Sendable {
         lines.append(text("slowest to fastest", x: x + 34, y: y))
         lines.append(
             text(
-                "of \(result.parameters.repeats) repeat\(result.parameters.repeats == 1 ? "" : "s")", x: x + 34,
+                "of \(NumberText.count(result.parameters.repeats, "repeat"))", x: x + 34,
                 y: y + 15))
         if result.points.contains(where: { !$0.auditsPassed }) {
             y += 38

@@ -16,13 +16,18 @@ public struct SweepTable: Sendable {
         let total = p.strategies.count * p.workerCounts.count * p.repeats
         let workers = p.workerCounts.map(String.init).joined(separator: ", ")
         var lines = [
-            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) workers, "
-                + "\(p.repeats) repeat\(p.repeats == 1 ? "" : "s") (\(result.runCount) of \(total) runs), \(p.stock) units per run, "
+            "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) worker\(p.workerCounts == [1] ? "" : "s"), "
+                + "\(NumberText.count(p.repeats, "repeat")) (\(result.runCount) of \(NumberText.count(total, "run"))), \(NumberText.count(p.stock, "unit")) per run, "
                 + "key \(p.key), \(server), \(String(format: "%.1f", result.elapsedSeconds)) s",
             "",
         ]
-        let header = [
-            "strategy", "workers", "sales/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu",
+        // Units and orders per second differ when an order takes more than one unit: then both are shown.
+        let showsOrders = result.points.contains {
+            guard let figures = $0.aggregate, let orders = figures.ordersPerSecond else { return false }
+            return orders.median != figures.salesPerSecond.median
+        }
+        var header = [
+            "strategy", "workers", "units/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu",
             "audits", "",
         ]
         var rows: [[String]] = []
@@ -30,21 +35,26 @@ public struct SweepTable: Sendable {
             let audits = point.auditsPassed ? "passed" : "FAILED \(point.auditFailures)/\(point.runs.count)"
             let marker = result.recommendation(for: point.strategy)?.workers == point.workers ? "← recommended" : ""
             guard let figures = point.aggregate else {
-                rows.append([
+                var row = [
                     point.strategy.rawValue, "\(point.workers)", "–", "incomplete", "", "", "", "", audits, marker,
-                ])
+                ]
+                if showsOrders { row.insert("", at: 4) }
+                rows.append(row)
                 continue
             }
             let spread = figures.salesPerSecond
-            rows.append([
+            var row = [
                 point.strategy.rawValue, "\(point.workers)", NumberText.rate(spread.median),
                 "\(NumberText.rate(spread.min))–\(NumberText.rate(spread.max))",
                 NumberText.percent(figures.conflictRate, digits: 1),
                 NumberText.micros(figures.latencyP99Us), NumberText.plain(figures.retriesPerSaleP99),
                 figures.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?", audits, marker,
-            ])
+            ]
+            if showsOrders { row.insert(figures.ordersPerSecond.map { NumberText.rate($0.median) } ?? "?", at: 4) }
+            rows.append(row)
         }
-        let leftAligned: Set<Int> = [0, 8, 9]
+        if showsOrders { header.insert("orders/s", at: 4) }
+        let leftAligned: Set<Int> = showsOrders ? [0, 9, 10] : [0, 8, 9]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
             let cells = row.indices.map { column in
@@ -55,7 +65,10 @@ public struct SweepTable: Sendable {
         }
         lines.append("")
         lines.append(
-            "sales/s is the median over the repeats, min–max the slowest and fastest run; redis cpu is the server's CPU"
+            "units/s is units sold per second (an order of 3 counts 3), the median over the repeats, min–max the slowest"
+        )
+        lines.append(
+            "and fastest run\(showsOrders ? "; orders/s the median orders per second" : ""); redis cpu is the server's CPU"
         )
         lines.append(
             "time over the run's time, as a share of one core: near 100% the single-threaded server is the bottleneck,")
@@ -78,7 +91,7 @@ public struct SweepTable: Sendable {
         } else {
             let failures = failed.reduce(0) { $0 + $1.auditFailures }
             let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
-            lines.append("audit: FAILED in \(failures) of \(result.runCount) runs (\(places))")
+            lines.append("audit: FAILED in \(failures) of \(NumberText.count(result.runCount, "run")) (\(places))")
         }
         if result.interrupted { lines.append("interrupted: stopped by a signal; the figures cover the runs before it") }
         if let incompleteReason = result.incompleteReason { lines.append("incomplete: \(incompleteReason)") }

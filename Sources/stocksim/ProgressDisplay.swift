@@ -46,7 +46,7 @@ final class ProgressDisplay {
         let conflictRate = progress.attempts > 0 ? 100 * Double(progress.conflicts) / Double(progress.attempts) : 0
         let sold = total.map { "\(progress.units)/\($0)" } ?? "\(progress.units)"
         return
-            "sold \(sold)  \(Int(rate)) sales/s  conflicts \(String(format: "%.1f", conflictRate))%  \(String(format: "%.1f", progress.elapsed))s"
+            "sold \(sold)  \(Int(rate)) units/s  conflicts \(String(format: "%.1f", conflictRate))%  \(String(format: "%.1f", progress.elapsed))s"
     }
 
     private func write(_ text: String) {

@@ -43,8 +43,9 @@ extension Stocksim {
             name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
         var strategy: Strategy = .watch
 
+        // Optional, so that the help shows one default (the text's), not also ArgumentParser's "(default: 2)".
         @Option(name: .long, parsing: .unconditional, help: "Worker processes (default: the number of CPU cores).")
-        var workers = SimulationConfiguration.defaultWorkers
+        var workers: Int?
 
         @Option(
             name: .long,
@@ -62,7 +63,8 @@ extension Stocksim {
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
             let configuration = try sale.configuration(
-                initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy, workers: workers,
+                initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy,
+                workers: workers ?? SimulationConfiguration.defaultWorkers,
                 seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
             try configuration.validate()
@@ -84,7 +86,7 @@ extension Stocksim {
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
             Self.installSignalHandlers()
-            let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.initialStock)
+            let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
             let report: SimulationReport
             do {
                 report = try simulation.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }

@@ -109,7 +109,7 @@ extension Stocksim {
                 configuration: configuration, redis: driver.target, workerExecutable: Run.executablePath(),
                 logger: logger)
             Run.installSignalHandlers()
-            let display = SweepProgressDisplay(enabled: !driver.quiet, stock: stock)
+            let display = SweepProgressDisplay(enabled: !driver.quiet, stock: configuration.base.totalStock ?? stock)
             let result: SweepResult
             do {
                 result = try sweep.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
@@ -197,7 +197,7 @@ final class SweepProgressDisplay {
         guard enabled else { return }
         let step = progress.step
         let prefix =
-            "[\(step.index)/\(step.count)] \(step.strategy), \(step.workers) worker\(step.workers == 1 ? "" : "s"), repeat \(step.repetition)/\(step.repeats)"
+            "[\(step.index)/\(step.count)] \(step.strategy), \(NumberText.count(step.workers, "worker")), repeat \(step.repetition)/\(step.repeats)"
         switch progress.phase {
         case .starting:
             if terminal { draw(prefix + ": starting") }
@@ -215,7 +215,7 @@ final class SweepProgressDisplay {
             let cpu = run.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?"
             let line =
                 prefix
-                + ": \(NumberText.grouped(report.salesPerSecond)) sales/s, conflicts \(NumberText.percent(report.conflictRate, digits: 1)), "
+                + ": \(NumberText.grouped(report.unitsPerSecond)) units/s, conflicts \(NumberText.percent(report.conflictRate, digits: 1)), "
                 + "redis cpu \(cpu), audit \(report.audit.passed ? "passed" : "FAILED")"
             if terminal { draw(line) } else { write(line + "\n") }
         }

@@ -16,7 +16,7 @@ struct SweepOutputTests {
         let lines = table.split(separator: "\n").map(String.init)
         let header = lines.first { $0.hasPrefix("strategy") } ?? ""
         for column in [
-            "workers", "sales/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu", "audits",
+            "workers", "units/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu", "audits",
         ] {
             #expect(header.contains(column), "no \(column) column in: \(header)")
         }
@@ -43,19 +43,23 @@ struct SweepOutputTests {
             rows.first == [
                 "strategy", "workers", "runs", "sales_per_second_median", "sales_per_second_min",
                 "sales_per_second_max", "conflict_rate", "latency_p99_us", "retries_per_sale_p99", "redis_cpu_percent",
-                "audits_passed", "recommended",
+                "audits_passed", "recommended", "units_per_second_median", "orders_per_second_median",
             ])
         #expect(rows.count == 15)
-        #expect(rows.allSatisfy { $0.count == 12 })
+        #expect(rows.allSatisfy { $0.count == 14 })
         #expect(
             rows.contains([
                 "lua", "8", "3", "41200.0", "39964.0", "42024.0", "0.0000", "350", "0", "87.5", "true", "true",
+                "41200.0",
+                "",
             ]))
         #expect(
             rows.contains([
                 "watch", "2", "3", "11000.0", "10670.0", "11220.0", "0.3600", "350", "4", "87.5", "true", "false",
+                "11000.0",
+                "",
             ]))
-        #expect(rows.filter { $0.last == "true" }.count == 2)
+        #expect(rows.filter { $0[11] == "true" }.count == 2)
     }
 
     @Test func csvLeavesTheFiguresOfAnIncompletePointEmpty() {
@@ -64,7 +68,7 @@ struct SweepOutputTests {
             parameters: SweepParameters(configuration), redis: "r", embedded: true,
             points: [SweepPoint(strategy: .lua, workers: 1, aggregate: nil)], completed: false,
             incompleteReason: "a worker stopped")
-        #expect(SweepCSV(result).text().split(separator: "\n").last == "lua,1,0,,,,,,,,true,false")
+        #expect(SweepCSV(result).text().split(separator: "\n").last == "lua,1,0,,,,,,,,true,false,,")
         #expect(SweepTable(result).text().contains("incomplete: a worker stopped"))
     }
 

@@ -126,6 +126,7 @@ struct FaultTests {
         #expect(result.exitCode == status)
         let report = try result.report()
         #expect(report.interrupted)
+        #expect(!report.completed, "completed and interrupted are never both true")
         #expect(report.audit.passed, "\(report.audit.violations)")
         #expect(report.sold > 0)
         #expect(report.acknowledged == Int(report.sold))

@@ -82,9 +82,9 @@ struct RunEndToEndTests {
     @Test func progressLinesWithoutATerminal() throws {
         let result = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2"])
         #expect(result.exitCode == 0)
-        #expect(result.stderr.contains("sales/s"))
+        #expect(result.stderr.contains("units/s"))
         let quiet = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2", "--quiet"])
-        #expect(!quiet.stderr.contains("sales/s"))
+        #expect(!quiet.stderr.contains("units/s"))
     }
 
     @Test func quantityRangesSellTheStockWithoutPartialFills() throws {

@@ -39,7 +39,7 @@ struct SweepEndToEndTests {
         #expect(progress.first?.hasPrefix("[1/8] watch, 1 worker, repeat 1/2: ") == true)
         #expect(progress.last?.hasPrefix("[8/8] lua, 2 workers, repeat 2/2: ") == true)
         #expect(
-            progress.allSatisfy { $0.contains("sales/s") && $0.contains("redis cpu") && $0.contains("audit passed") })
+            progress.allSatisfy { $0.contains("units/s") && $0.contains("redis cpu") && $0.contains("audit passed") })
 
         // CSV: a header and a row per point.
         let rows = TextFile.read(csv).split(separator: "\n")
@@ -195,6 +195,7 @@ struct SweepEndToEndTests {
         #expect(table.contains("interrupted: stopped by a signal"))
         let document = try SweepResult.decode(Data(TextFile.read(json).utf8))
         #expect(document.interrupted)
+        #expect(!document.completed, "completed and interrupted are never both true")
         #expect(document.points.count == 1)
         #expect(document.points.first?.runs.count == 1, "the sweep went on after the signal")
         #expect(document.points.first?.runs.first?.report.interrupted == true)

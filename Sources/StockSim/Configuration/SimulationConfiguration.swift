@@ -72,6 +72,8 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     }
 
     /// True for a run over several SKUs or with carts; false for the classic single stock key.
+    /// The units of every SKU together (`initialStock` × `skus`); `nil` with `--keep-stock`.
+    public var totalStock: Int? { initialStock.map { $0 * skus } }
     public var isCatalog: Bool { skus > 1 || groups > 1 || cartSize > 1 }
 
     var layout: CatalogLayout { CatalogLayout(key: key, skus: skus, groups: groups, salts: groupSalts ?? []) }

@@ -21,7 +21,7 @@ extension Simulation {
     /// - Throws: `SimulationError` naming the key or the refused command; nothing is written before the checks.
     func prepare(on topology: ClusterTopology) throws(SimulationError) -> Preparation {
         let layout = configuration.layout
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let runID = Simulation.runID(UInt32.random(in: 0...UInt32.max))
         // The command being sent, for a message that names it when Redis refuses.
         var step = "TYPE"
         var user: String?

@@ -162,6 +162,12 @@ public struct Simulation: Sendable {
             faultsNotInjected: nemesis?.notInjected ?? 0)
     }
 
+    /// A run id: always 8 hex digits, zero-padded, so that ids of every run have one width.
+    static func runID(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
     /// Splits `total` orders over `parts` workers as evenly as possible.
     static func split(_ total: Int, over parts: Int) -> [Int] {
         (0..<parts).map { total / parts + ($0 < total % parts ? 1 : 0) }

@@ -41,6 +41,16 @@ public enum NumberText {
         return formatter.string(from: NSNumber(value: value)) ?? "\(Int(value))"
     }
 
+    /// `1 unit`, `2 units`, `0 units`: a count with its noun, plural unless the count is exactly one.
+    ///
+    /// - Parameters:
+    ///   - count: how many.
+    ///   - noun: the singular noun (`unit`, `worker`).
+    ///   - plural: the plural when it is not `noun` + `s` (`entries`).
+    public static func count(_ count: some BinaryInteger, _ noun: String, plural: String? = nil) -> String {
+        "\(count) " + (count == 1 ? noun : plural ?? noun + "s")
+    }
+
     /// `0.176 s`.
     public static func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
 

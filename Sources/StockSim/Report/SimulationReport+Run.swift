@@ -91,11 +91,14 @@ extension SimulationReport {
                 median: tally.perWorker.isEmpty ? 0 : tally.perWorker[tally.perWorker.count / 2],
                 max: tally.perWorker.last ?? 0),
             spawnSeconds: sale.spawnSeconds, workerPeakRssBytes: tally.peakRSSBytes, workerFailures: tally.failures,
-            completed: incompleteReason == nil, incompleteReason: incompleteReason, interrupted: sale.interrupted,
-            endReason: endReason, faults: sale.faults, faultsNotInjected: sale.faultsNotInjected,
-            skuCount: configuration.skus,
+            completed: incompleteReason == nil && !sale.interrupted, incompleteReason: incompleteReason,
+            interrupted: sale.interrupted, endReason: endReason, faults: sale.faults,
+            faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
             groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
             skus: skus, audit: audit)
+        seedString = String(configuration.seed)
+        unitsPerSecond = salesPerSecond
+        ordersPerSecond = elapsed > 0 ? Double(orders) / elapsed : 0
     }
 }
 

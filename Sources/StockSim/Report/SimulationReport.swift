@@ -58,6 +58,9 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var backoff: String
     public var maxAttempts: Int?
     public var seed: UInt64
+    /// `seed` as a decimal string: a JSON reader that keeps numbers as doubles (JavaScript, `jq`) rounds a seed
+    /// above 2^53, the string it keeps exactly.
+    public var seedString: String = ""
     public var stock: Stock
     /// Units sold according to Redis: the ledger, or the stock taken with `--no-ledger`.
     public var sold: Int64
@@ -83,8 +86,13 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var conflictRate: Double
     /// From the start barrier to the last worker's end.
     public var elapsedSeconds: Double
-    /// `sold` / `elapsed_seconds`.
+    /// Units sold per second, `sold` / `elapsed_seconds` (a sale of 3 units counts 3): the same figure as
+    /// `units_per_second`, kept under its schema-1 name.
     public var salesPerSecond: Double
+    /// Units sold per second: `sold` / `elapsed_seconds`.
+    public var unitsPerSecond: Double = 0
+    /// Orders sold per second: `orders` / `elapsed_seconds` (with `--quantity 3`, a third of `units_per_second`).
+    public var ordersPerSecond: Double = 0
     /// Per sale: attempts − 1.
     public var retriesPerSale: Percentiles
     /// Per sale, from the first attempt to the commit, in microseconds.
@@ -95,7 +103,8 @@ public struct SimulationReport: Sendable, JSONDocument {
     /// The largest peak resident memory of a worker process (kernel accounting).
     public var workerPeakRssBytes: Int
     public var workerFailures: [WorkerFailure]
-    /// False when the run could not complete; `incomplete_reason` says why.
+    /// False when the run could not complete (`incomplete_reason` says why) or was stopped (`interrupted`): never
+    /// true together with `interrupted`.
     public var completed: Bool
     public var incompleteReason: String?
     /// True when the run was stopped by SIGINT or SIGTERM; such a run is never `completed`.

@@ -162,12 +162,12 @@ public struct Sweep: Sendable {
         }
         return SweepResult(
             parameters: SweepParameters(configuration), redis: endpoint.description, embedded: target.server != nil,
-            points: points, completed: incompleteReason == nil, incompleteReason: incompleteReason,
+            points: points, completed: incompleteReason == nil && !interrupted, incompleteReason: incompleteReason,
             interrupted: interrupted, elapsedSeconds: (clock.now - start) / .seconds(1))
     }
 
     static func describe(_ step: SweepStep) -> String {
-        "\(step.strategy), \(step.workers) worker\(step.workers == 1 ? "" : "s"), repeat \(step.repetition) of \(step.repeats)"
+        "\(step.strategy), \(NumberText.count(step.workers, "worker")), repeat \(step.repetition) of \(step.repeats)"
     }
 
     /// The server's CPU time so far, user plus system, or `nil` when INFO could not be read.

@@ -4,8 +4,13 @@ import Foundation
 public struct SweepAggregate: Sendable, Codable, Hashable {
     /// Runs the figures come from: those that completed and were not stopped.
     public var runs: Int
-    /// Units sold per second: median, with the smallest and largest run.
+    /// Units sold per second: median, with the smallest and largest run (the same as `units_per_second`, kept under
+    /// its schema-1 name).
     public var salesPerSecond: SweepSpread
+    /// Units sold per second: median, with the smallest and largest run.
+    public var unitsPerSecond: SweepSpread?
+    /// Orders sold per second: median, with the smallest and largest run.
+    public var ordersPerSecond: SweepSpread?
     /// Conflicts per attempt, 0…1.
     public var conflictRate: Double
     /// The p99 latency per sale, in microseconds.
@@ -17,7 +22,7 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
 
     public init(
         runs: Int, salesPerSecond: SweepSpread, conflictRate: Double, latencyP99Us: Double, retriesPerSaleP99: Double,
-        redisCpuPercent: Double?
+        redisCpuPercent: Double?, ordersPerSecond: SweepSpread? = nil
     ) {
         self.runs = runs
         self.salesPerSecond = salesPerSecond
@@ -25,6 +30,8 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
         self.latencyP99Us = latencyP99Us
         self.retriesPerSaleP99 = retriesPerSaleP99
         self.redisCpuPercent = redisCpuPercent
+        self.unitsPerSecond = salesPerSecond
+        self.ordersPerSecond = ordersPerSecond
     }
 
     /// The aggregate of the runs that count, or `nil` when none does.
@@ -38,6 +45,6 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
             runs: counted.count, salesPerSecond: sales, conflictRate: median(reports.map(\.conflictRate)),
             latencyP99Us: median(reports.map { Double($0.latencyUs.p99) }),
             retriesPerSaleP99: median(reports.map { Double($0.retriesPerSale.p99) }),
-            redisCpuPercent: SweepSpread(cpu)?.median)
+            redisCpuPercent: SweepSpread(cpu)?.median, ordersPerSecond: SweepSpread(reports.map(\.ordersPerSecond)))
     }
 }

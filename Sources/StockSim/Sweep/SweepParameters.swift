@@ -16,6 +16,8 @@ public struct SweepParameters: Sendable, Codable, Hashable {
     public var commandTimeoutMs: Int
     /// The seed every run used.
     public var seed: UInt64
+    /// `seed` as a decimal string, exact in a JSON reader that keeps numbers as doubles.
+    public var seedString: String
     /// How close to the best median a recommended worker count must come (0.05: within 5%).
     public var tolerance: Double
 
@@ -33,6 +35,7 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         connectTimeoutMs = base.connectTimeoutMilliseconds
         commandTimeoutMs = base.commandTimeoutMilliseconds
         seed = base.seed
+        seedString = String(base.seed)
         self.tolerance = tolerance
     }
 }

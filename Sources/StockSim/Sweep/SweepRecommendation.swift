@@ -55,6 +55,6 @@ public struct SweepRecommendation: Sendable, Codable, Hashable, CustomStringConv
 
     /// `lua: 8 workers (41.2k/s, within 5% of the best 42.0k/s at 32)`
     public var description: String {
-        "\(strategy): \(workers) worker\(workers == 1 ? "" : "s") (\(reason))"
+        "\(strategy): \(NumberText.count(workers, "worker")) (\(reason))"
     }
 }
