@@ -10,7 +10,8 @@ public enum RunSummary {
             report.embedded
             ? "embedded \(report.masters == nil ? "redis-server" : "Redis Cluster") \(report.redis)" : report.redis
         lines.append(
-            "StockSim run \(report.runId): \(report.strategy), \(NumberText.count(report.workers, "worker")), key \(report.key), \(server)")
+            "StockSim run \(report.runId): \(report.strategy), \(NumberText.count(report.workers, "worker")), key \(report.key), \(server)"
+        )
         if let note = report.clusterNote { lines.append(row("cluster", note)) }
         for master in report.masters ?? [] {
             let cpu = master.redisCpuSeconds.map { ", Redis CPU \(NumberText.seconds($0))" } ?? ""
