@@ -28,7 +28,9 @@ struct SaleStrategyTests {
         try connection.send("SET", RedisArgument(key), 5)
         let sale = try sale(strategy, keys)
         let order = Order(id: "r:0:1", units: 2, skus: [0], group: 0)
-        #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0))
+        // Every strategy but decr learns the stock its sale left: the per-sale witness's evidence.
+        let left: StockLeft = strategy == .decr ? .unknown : .one(3)
+        #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0, left: left))
         #expect(try connection.send("GET", RedisArgument(key)).int == 3)
         // Today's keys and entries: {KEY}:ledger holds ORDER → UNITS, {KEY}:run counts the writes.
         #expect(try connection.send("HGET", RedisArgument("{\(key)}:ledger"), "r:0:1").int == 2)
@@ -52,7 +54,8 @@ struct SaleStrategyTests {
         for sku in 0..<4 { try connection.send("SET", RedisArgument(layout.stockKey(sku)), 5) }
         let sale = try sale(strategy, keys)
         let order = Order(id: "r:0:1", units: 3, skus: [2, 0], group: 0)
-        #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0))
+        let left: StockLeft = strategy == .decr ? .unknown : .each([2, 2])
+        #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0, left: left))
         let stock = try (0..<4).map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
         #expect(stock == [2, 5, 2, 5])
         #expect(try connection.send("HGET", RedisArgument(layout.ledgerKey(group: 0)), "r:0:1|2").string == "3/2")

@@ -15,6 +15,15 @@ public struct AuditViolation: Sendable, Hashable, Codable, CustomStringConvertib
         case stuckStock = "stuck-stock"
         /// A recorded cart order did not take every SKU it names.
         case partialCart = "partial-cart"
+        /// Per-sale witness: two sales took the same stock (the later one's "stock left + units" is above the earlier
+        /// one's "stock left") — a lost update, even when the totals balance.
+        case staleRead = "stale-read"
+        /// Per-sale witness: units taken between two sales that no sale nor unknown-outcome order accounts for.
+        case gap
+        /// Per-sale witness: the first sale of a key does not start from its initial stock.
+        case chainStart = "chain-start"
+        /// Per-sale witness: the last sale of a key does not end at its final stock.
+        case chainEnd = "chain-end"
     }
 
     public var kind: Kind

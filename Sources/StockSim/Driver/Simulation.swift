@@ -18,6 +18,8 @@ public struct Simulation: Sendable {
     public var workerArguments: [String]
     /// Where the driver logs its steps; nothing is logged unless the caller passes a logger.
     public var logger: Logger
+    /// Tests only: runs after the sale, before Redis is read back (a write the totals cannot see, for instance).
+    var afterSale: (@Sendable (RedisConnection) throws -> Void)?
 
     /// - Parameters:
     ///   - configuration: the run.
@@ -58,14 +60,30 @@ public struct Simulation: Sendable {
         let connection = try target.connect(options: configuration.connectionOptions)
         try DescriptorBudget.check(workers: configuration.workers)
         let prepared = try prepare(on: connection)
-        let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
+        let records = try SaleRecords.create(runID: prepared.runID)
+        defer { records.remove() }
+        let sale = try runPool(
+            prepared, records: records, target: target, progress: progress, shouldStop: shouldStop)
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
+        try? afterSale?(connection)
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: connection,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
         return SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
-            redis: target.endpoint.description, embedded: target.server != nil)
+            redis: target.endpoint.description, embedded: target.server != nil,
+            witness: witness(records, sale: sale, prepared: prepared, readBack: readBack))
+    }
+
+    /// The per-sale witness over the workers' records, or why it was not checked.
+    private func witness(
+        _ records: SaleRecords, sale: Sale, prepared: Preparation, readBack: Result<ReadBack, RedisError>
+    ) -> Result<WitnessResult, WitnessNotChecked>? {
+        if let reason = configuration.strategy.witnessUnchecked { return .failure(WitnessNotChecked(reason: reason)) }
+        guard case .success(let state) = readBack else { return nil }
+        return records.witness(
+            outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
+            final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
     }
 
     /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
@@ -80,13 +98,15 @@ public struct Simulation: Sendable {
 
     /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults.
     private func runPool(
-        _ prepared: Preparation, target: ResolvedTarget, progress: (PoolProgress) -> Void, shouldStop: () -> Bool
+        _ prepared: Preparation, records: SaleRecords, target: ResolvedTarget, progress: (PoolProgress) -> Void,
+        shouldStop: () -> Bool
     ) throws(SimulationError) -> Sale {
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
-                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers)
+                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
+                recordDirectory: records.directory, flushEachOrder: configuration.chaos.killWorker > 0)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()

@@ -6,7 +6,8 @@ extension SimulationReport {
     /// held afterwards, audited here.
     init(
         configuration: SimulationConfiguration, prepared: Preparation, sale: Simulation.Sale, tally: WorkerTally,
-        readBack: Result<ReadBack, RedisError>, redis: String, embedded: Bool
+        readBack: Result<ReadBack, RedisError>, redis: String, embedded: Bool,
+        witness: Result<WitnessResult, WitnessNotChecked>? = nil
     ) {
         let layout = configuration.layout
         let workerErrors = tally.workerErrors
@@ -47,6 +48,7 @@ extension SimulationReport {
                     rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
                     cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
                     unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits))
+            if let witness { audit.add(witness: witness) }
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
             audit.notes.append("Redis could not be read back, so nothing was audited: \(error.message)")

@@ -46,7 +46,22 @@ public enum WorkerProcess {
         var report = WorkerReport(index: assignment.index)
         var latency = Histogram<UInt64>.saleLatency()
         var retries = Histogram<UInt64>.saleRetries()
-        sell(assignment, on: connection, channel: channel, into: &report, latency: &latency, retries: &retries)
+        var recorder: SaleRecorder?
+        if let path = assignment.recordPath {
+            do {
+                recorder = try SaleRecorder(
+                    path: path, flushEachOrder: assignment.flushEachOrder, recordsInvokes: assignment.recordsHistory,
+                    stampsTime: assignment.recordsHistory)
+            } catch {
+                report.error = error.message
+                return report
+            }
+        }
+        sell(
+            assignment, on: connection, channel: channel, recorder: recorder, into: &report, latency: &latency,
+            retries: &retries)
+        recorder?.flush()
+        if let failure = recorder?.failure { report.error = report.error ?? failure }
         report.finishedNanoseconds = monotonicNanoseconds()
         report.latency = HistogramCounts(latency)
         report.retries = HistogramCounts(retries)
@@ -55,7 +70,8 @@ public enum WorkerProcess {
 
     private static func sell(
         _ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel,
-        into report: inout WorkerReport, latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+        recorder: SaleRecorder?, into report: inout WorkerReport, latency: inout Histogram<UInt64>,
+        retries: inout Histogram<UInt64>
     ) {
         let configuration = assignment.configuration
         let layout = configuration.layout
@@ -84,6 +100,7 @@ public enum WorkerProcess {
             let order = Order(
                 id: configuration.recordsLedger ? orderPrefix + String(sequence) : "", units: units,
                 skus: demand.skus(in: group, using: &random), group: group)
+            recorder?.invoke(order, sequence: sequence)
             let started = clock.now
             let outcome: SaleOutcome?
             do {
@@ -92,11 +109,14 @@ public enum WorkerProcess {
                     report: &report)
             } catch let error as RedisError {
                 report.error = error.advised(for: configuration, user: connection.endpoint.user)
+                recorder?.complete(order, sequence: sequence, outcome: nil)
                 return
             } catch {
                 report.error = "\(error)"
+                recorder?.complete(order, sequence: sequence, outcome: nil)
                 return
             }
+            recorder?.complete(order, sequence: sequence, outcome: outcome)
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
             if let remaining = report.record(
