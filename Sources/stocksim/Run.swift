@@ -59,6 +59,11 @@ extension Stocksim {
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
         var json = false
 
+        @Option(
+            name: .long, help: "Write every order event as one JSON line to this file (see `stocksim check`).",
+            completion: .file())
+        var history: String?
+
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
             let configuration = try sale.configuration(
@@ -80,9 +85,10 @@ extension Stocksim {
         func run() throws {
             let logger = driver.startLogging()
             let configuration = try simulationConfiguration()
-            let simulation = Simulation(
+            var simulation = Simulation(
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
+            simulation.historyPath = history
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.initialStock)
             let report: SimulationReport
@@ -103,6 +109,10 @@ extension Stocksim {
                 }
             } catch let status as ExitCode {
                 lostReport = status
+            }
+            if let historyError = report.historyError {
+                StandardError.write(Data("stocksim: \(historyError)\n".utf8))
+                lostReport = lostReport ?? ExitCode(74)
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {

@@ -18,6 +18,8 @@ public struct Simulation: Sendable {
     public var workerArguments: [String]
     /// Where the driver logs its steps; nothing is logged unless the caller passes a logger.
     public var logger: Logger
+    /// Where to write the run's history (`--history FILE`), or `nil` for none.
+    public var historyPath: String?
     /// Tests only: runs after the sale, before Redis is read back (a write the totals cannot see, for instance).
     var afterSale: (@Sendable (RedisConnection) throws -> Void)?
 
@@ -55,6 +57,15 @@ public struct Simulation: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
+        // Opened first: a history that cannot be written stops the run before anything is written to Redis.
+        let history: HistoryWriter?
+        do {
+            history = try historyPath.map { try HistoryWriter(path: $0) }
+        } catch let error as HistoryError {
+            throw SimulationError(.invalidConfiguration, error.message)
+        } catch {
+            throw SimulationError(.invalidConfiguration, "\(error)")
+        }
         let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         let connection = try target.connect(options: configuration.connectionOptions)
@@ -69,10 +80,22 @@ public struct Simulation: Sendable {
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: connection,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
-        return SimulationReport(
+        var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.endpoint.description, embedded: target.server != nil,
             witness: witness(records, sale: sale, prepared: prepared, readBack: readBack))
+        if let history {
+            do {
+                try records.writeHistory(
+                    to: history, workers: configuration.workers, layout: configuration.layout,
+                    initial: prepared.stockPerSKU, final: try? readBack.get().finalStock, runID: prepared.runID)
+            } catch let error as HistoryError {
+                report.historyError = error.message
+            } catch {
+                report.historyError = "\(error)"
+            }
+        }
+        return report
     }
 
     /// The per-sale witness over the workers' records, or why it was not checked.
@@ -106,7 +129,8 @@ public struct Simulation: Sendable {
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
                 orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
-                recordDirectory: records.directory, flushEachOrder: configuration.chaos.killWorker > 0)
+                recordDirectory: records.directory, flushEachOrder: configuration.chaos.killWorker > 0,
+                recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()

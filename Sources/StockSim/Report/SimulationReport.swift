@@ -111,4 +111,6 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var cartSize: Int = 1
     public var skus: [SKU]?
     public var audit: AuditResult
+    /// Why the history (`--history FILE`) could not be written, when it could not: the run's history is incomplete.
+    public var historyError: String?
 }
