@@ -64,12 +64,24 @@ extension Stocksim {
             completion: .file())
         var history: String?
 
+        @Option(
+            name: .long, help: "Your own Lua sale script for --strategy script (contract v1: README).",
+            completion: .file(extensions: ["lua"]))
+        var script: String?
+
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
-            let configuration = try sale.configuration(
+            var configuration = try sale.configuration(
                 initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy, workers: workers,
                 seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
+            if let script {
+                guard let data = FileManager.default.contents(atPath: script) else {
+                    throw ValidationError(
+                        "cannot read the script \(script): check that the file exists and is readable")
+                }
+                configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
+            }
             try configuration.validate()
             return configuration
         }

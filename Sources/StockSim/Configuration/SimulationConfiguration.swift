@@ -36,6 +36,8 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var skew: Skew
     /// Distinct SKUs per order, all from one group, taken atomically (all or none).
     public var cartSize: Int
+    /// `--strategy script`: the user's Lua script (`--script FILE.lua`), contract v1.
+    public var script: UserScript? = nil
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -102,6 +104,14 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         if isCatalog, initialStock == nil {
             throw ConfigurationError(
                 "--keep-stock works with a single stock key; drop --skus, --groups and --cart-size or pass --stock N")
+        }
+        if strategy == .script, script == nil {
+            throw ConfigurationError(
+                "--strategy script needs --script FILE.lua (contract v1: README, \"Your own Lua script\")")
+        }
+        if strategy != .script, script != nil {
+            throw ConfigurationError(
+                "--script FILE.lua is the script of --strategy script; add --strategy script or drop --script")
         }
         guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")

@@ -12,6 +12,8 @@ public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     case decr
     /// GET then SET with no WATCH: deliberately broken, to show that the audit catches oversell.
     case unsafe
+    /// The user's own Lua script under contract v1 (`--script FILE.lua`), one EVALSHA per order.
+    case script
 
     public var description: String { rawValue }
 }

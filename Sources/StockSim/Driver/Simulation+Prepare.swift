@@ -59,7 +59,9 @@ extension Simulation {
                     on: connection)
             }
             step = "SCRIPT LOAD"
-            let sha = configuration.strategy == .lua ? try LuaSale.load(on: connection) : ""
+            let sha =
+                configuration.strategy == .lua
+                ? try LuaSale.load(on: connection) : try configuration.script?.load(on: connection) ?? ""
             if configuration.initialStock != nil {
                 step = "SET"
                 try send(
@@ -85,6 +87,8 @@ extension Simulation {
                     keys: StockKeys(stock: layout.stockKey(0)), user: connection.endpoint.user)
             }
             throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
+        } catch let error as UserScriptError {
+            throw SimulationError(.badServerState, error.description)
         } catch {
             throw SimulationError(.redisUnavailable, "\(error)")
         }

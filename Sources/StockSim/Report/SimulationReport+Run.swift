@@ -22,8 +22,15 @@ extension SimulationReport {
         var sold = Int64(tally.acknowledged)
         var orders = tally.acknowledgedOrders
         var skus: [SKU]?
+        var scriptNote: String?
         switch readBack {
-        case .success(let state):
+        case .success(var state):
+            if configuration.strategy == .script, let ledger = state.ledger, ledger.fields == 0, ledger.writes == 0 {
+                // The user's script ignored the ledger: the audit checks acknowledged sales against the stock.
+                state.ledger = nil
+                scriptNote =
+                    "the script wrote no ledger entries: acknowledged sales were checked against Redis's stock, as with --no-ledger"
+            }
             let perSKU = prepared.stockPerSKU
             finalStock =
                 state.finalStock.contains(where: { $0 == nil }) ? nil : state.finalStock.reduce(0) { $0 + ($1 ?? 0) }
@@ -48,6 +55,7 @@ extension SimulationReport {
                     rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
                     cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
                     unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits))
+            if let scriptNote { audit.notes.insert(scriptNote, at: 0) }
             if let witness { audit.add(witness: witness) }
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"

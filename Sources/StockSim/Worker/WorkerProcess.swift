@@ -79,7 +79,7 @@ public enum WorkerProcess {
             layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.recordsLedger)
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
-            quantities: configuration.quantity.range)
+            quantities: configuration.quantity.range, script: configuration.script)
         var demand = Demand(layout: layout, cartSize: configuration.cartSize, skew: configuration.skew)
         report.unitsBySKU = Array(repeating: 0, count: layout.skus)
         var random = assignment.random
