@@ -16,4 +16,7 @@ public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     case script
 
     public var description: String { rawValue }
+
+    /// StockSim's own strategies, which need no file of the user's (a sweep compares these).
+    public static var ownStrategies: [Strategy] { allCases.filter { $0 != .script } }
 }

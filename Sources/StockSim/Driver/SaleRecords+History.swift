@@ -68,6 +68,12 @@ extension SaleRecords {
                 worker: worker, time: time)
         case .gaveUp:
             return .fail(order: order, units: lines, reason: .gaveUp, worker: worker, time: time)
+        case .recovered:
+            // Known to have sold, but not where in the chain: for the check it is an unknown outcome.
+            return .info(
+                order: order, units: lines,
+                error: "sold: found in the ledger after a lost reply; the stock it left is unknown", worker: worker,
+                time: time)
         case .unknown:
             return .info(
                 order: order, units: lines, error: "the reply was lost: the order may or may not have sold",

@@ -86,7 +86,7 @@ struct SaleRecords {
                 witness.recordSale(
                     order: "\(runID):\(worker):\(record.sequence)", worker: worker, lines: [line],
                     stockLeft: [record.stockLeft])
-            case .sold?, .unknown?, nil:
+            case .sold?, .recovered?, .unknown?, nil:
                 witness.recordUnknown(lines: [line])
             case .refused?, .gaveUp?:
                 break

@@ -14,6 +14,8 @@ struct SaleRecord: BitwiseCopyable, Equatable {
         case gaveUp = 3
         /// Unknown outcome: a lost reply nobody could resolve, or an error that ended the worker mid-order.
         case unknown = 4
+        /// Sold, found in the ledger after a lost reply: where it stands in the chain nobody saw.
+        case recovered = 5
     }
 
     /// `stockLeft` of a sale whose seller did not learn it.

@@ -71,7 +71,7 @@ final class SaleRecorder {
             kind = .sold
             left = stockLeft
         // Found in the ledger after a lost reply: sold, but where in the chain nobody saw.
-        case .alreadyRecorded?: kind = .sold
+        case .alreadyRecorded?: kind = .recovered
         case .outOfStock(let seen, _, _)?:
             kind = .refused
             remaining = seen
