@@ -69,6 +69,13 @@ extension Stocksim {
             completion: .file(extensions: ["lua"]))
         var script: String?
 
+        @Option(
+            name: .long,
+            help:
+                "Your own client program for --strategy command, run by /bin/sh -c once per worker (protocol v1: README)."
+        )
+        var workerCommand: String?
+
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
             var configuration = try sale.configuration(
@@ -82,6 +89,7 @@ extension Stocksim {
                 }
                 configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
             }
+            configuration.workerCommand = workerCommand
             try configuration.validate()
             return configuration
         }

@@ -38,6 +38,8 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var cartSize: Int
     /// `--strategy script`: the user's Lua script (`--script FILE.lua`), contract v1.
     public var script: UserScript? = nil
+    /// `--strategy command`: the user's program (`--worker-command 'CMD ARGS…'`, run by `/bin/sh -c`), protocol v1.
+    public var workerCommand: String? = nil
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -108,6 +110,14 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         if strategy == .script, script == nil {
             throw ConfigurationError(
                 "--strategy script needs --script FILE.lua (contract v1: README, \"Your own Lua script\")")
+        }
+        if strategy == .command, (workerCommand ?? "").isEmpty {
+            throw ConfigurationError(
+                "--strategy command needs --worker-command 'CMD ARGS…' (protocol v1: README, \"Your own client\")")
+        }
+        if strategy != .command, workerCommand != nil {
+            throw ConfigurationError(
+                "--worker-command is the program of --strategy command; add --strategy command or drop it")
         }
         if strategy != .script, script != nil {
             throw ConfigurationError(

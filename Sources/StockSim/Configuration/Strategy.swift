@@ -14,9 +14,11 @@ public enum Strategy: String, Sendable, Hashable, Codable, CaseIterable, CustomS
     case unsafe
     /// The user's own Lua script under contract v1 (`--script FILE.lua`), one EVALSHA per order.
     case script
+    /// The user's own client program (`--worker-command 'CMD ARGS…'`), protocol v1, spawned as each worker's seller.
+    case command
 
     public var description: String { rawValue }
 
     /// StockSim's own strategies, which need no file of the user's (a sweep compares these).
-    public static var ownStrategies: [Strategy] { allCases.filter { $0 != .script } }
+    public static var ownStrategies: [Strategy] { allCases.filter { $0 != .script && $0 != .command } }
 }

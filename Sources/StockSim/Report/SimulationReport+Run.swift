@@ -25,11 +25,13 @@ extension SimulationReport {
         var scriptNote: String?
         switch readBack {
         case .success(var state):
-            if configuration.strategy == .script, let ledger = state.ledger, ledger.fields == 0, ledger.writes == 0 {
+            if configuration.strategy == .script || configuration.strategy == .command, let ledger = state.ledger,
+                ledger.fields == 0, ledger.writes == 0
+            {
                 // The user's script ignored the ledger: the audit checks acknowledged sales against the stock.
                 state.ledger = nil
                 scriptNote =
-                    "the script wrote no ledger entries: acknowledged sales were checked against Redis's stock, as with --no-ledger"
+                    "the \(configuration.strategy == .script ? "script" : "worker command") wrote no ledger entries: acknowledged sales were checked against Redis's stock, as with --no-ledger"
             }
             let perSKU = prepared.stockPerSKU
             finalStock =

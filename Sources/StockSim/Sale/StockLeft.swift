@@ -30,7 +30,7 @@ extension Strategy {
         switch self {
         case .decr:
             "decr's DECRBY reply also counts other workers' refused decrements not yet given back, so the stock it sees left does not form a chain"
-        case .watch, .lua, .unsafe, .script: nil
+        case .watch, .lua, .unsafe, .script, .command: nil
         }
     }
 }

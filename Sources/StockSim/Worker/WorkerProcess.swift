@@ -31,18 +31,29 @@ public enum WorkerProcess {
             channel.send(WorkerMessage.failed(error.message))
             return 2
         }
+        // The user's program connects before this worker says ready, so the start barrier holds for it too.
+        var program: UserProgram?
+        if let command = assignment.configuration.workerCommand, assignment.configuration.strategy == .command {
+            do {
+                program = try UserProgram(assignment: assignment, command: command)
+            } catch {
+                channel.send(WorkerMessage.failed("\(error)"))
+                return 2
+            }
+        }
         channel.send(WorkerMessage.ready)
         guard case .go? = try? channel.receive(DriverMessage.self) else { return 3 }
         watchForStop(channel)
-        let report = sell(assignment, on: connection, channel: channel)
+        let report = sell(assignment, on: connection, channel: channel, program: program)
         return channel.send(WorkerMessage.done(report)) ? 0 : 2
     }
 
     /// The sales loop, for 1…K SKUs per order: each order takes its quantity of `cartSize` distinct in-stock SKUs of
     /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota.
-    static func sell(_ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel)
-        -> WorkerReport
-    {
+    static func sell(
+        _ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel,
+        program: UserProgram? = nil
+    ) -> WorkerReport {
         var report = WorkerReport(index: assignment.index)
         var latency = Histogram<UInt64>.saleLatency()
         var retries = Histogram<UInt64>.saleRetries()
@@ -58,7 +69,8 @@ public enum WorkerProcess {
             }
         }
         sell(
-            assignment, on: connection, channel: channel, recorder: recorder, into: &report, latency: &latency,
+            assignment, on: connection, channel: channel, recorder: recorder, program: program, into: &report,
+            latency: &latency,
             retries: &retries)
         recorder?.flush()
         if let failure = recorder?.failure { report.error = report.error ?? failure }
@@ -70,7 +82,8 @@ public enum WorkerProcess {
 
     private static func sell(
         _ assignment: WorkerAssignment, on connection: RedisConnection, channel: LineChannel,
-        recorder: SaleRecorder?, into report: inout WorkerReport, latency: inout Histogram<UInt64>,
+        recorder: SaleRecorder?, program: UserProgram?, into report: inout WorkerReport,
+        latency: inout Histogram<UInt64>,
         retries: inout Histogram<UInt64>
     ) {
         let configuration = assignment.configuration
@@ -79,7 +92,7 @@ public enum WorkerProcess {
             layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.recordsLedger)
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
-            quantities: configuration.quantity.range, script: configuration.script)
+            quantities: configuration.quantity.range, script: configuration.script, program: program)
         var demand = Demand(layout: layout, cartSize: configuration.cartSize, skew: configuration.skew)
         report.unitsBySKU = Array(repeating: 0, count: layout.skus)
         var random = assignment.random
