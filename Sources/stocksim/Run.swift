@@ -40,7 +40,15 @@ extension Stocksim {
         var orders: Int?
 
         @Option(
-            name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
+            name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).",
+            transform: { text in
+                // One line naming every strategy: the parser would list six values one per line.
+                guard let strategy = Strategy(rawValue: text) else {
+                    throw ValidationError(
+                        "unknown strategy; use \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return strategy
+            })
         var strategy: Strategy = .watch
 
         @Option(name: .long, parsing: .unconditional, help: "Worker processes (default: the number of CPU cores).")
