@@ -1,6 +1,7 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import Spawn
 import Testing
 
 /// One private Redis Cluster for a whole `.serialized` suite: started before the suite's first test, stopped (every
@@ -51,18 +52,18 @@ extension RedisClusterServer {
     }
 }
 
-/// `redis-cli -c -p PORT ARGS...`: an independent cluster client, for checking what the cluster really holds.
+/// `redis-cli -c -p PORT ARGS...`: an independent cluster client, for checking what the cluster really holds. Spawned
+/// with Spawn, not Foundation's `Process`, whose `run()` leaks a weak reference that LeakSanitizer reports.
 func redisCLI(port: Int, password: String? = nil, _ arguments: String...) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments =
-        ["redis-cli", "-c", "-h", "127.0.0.1", "-p", String(port)]
-        + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let directory = FileManager.default.temporaryDirectory.path + "/stocksim-redis-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let output = directory + "/output"
+    let child = try ChildProcess.spawn(
+        "/usr/bin/redis-cli",
+        arguments: ["-c", "-h", "127.0.0.1", "-p", String(port)]
+            + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + arguments,
+        environment: [], stdout: .file(output), stderr: .file(output), processGroup: nil)
+    _ = child.wait()
+    return TextFile.read(output).trimmingCharacters(in: .whitespacesAndNewlines)
 }
