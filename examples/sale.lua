@@ -1,6 +1,6 @@
 #!lua
--- A sale script following StockSim's Lua contract v1 (README, "Your own Lua script"); wired to
--- `stocksim run --strategy script --script examples/sale.lua` in a coming change.
+-- A sale script following StockSim's Lua contract v1 (README, "Your own Lua script"); run it with
+-- `stocksim run --strategy script --script examples/sale.lua`.
 --
 -- Called as:
 --   EVALSHA sha N   KEY1..KEYN             UNITS1..UNITSN ORDER   (no ledger)

@@ -30,7 +30,7 @@ public struct SweepChart: Sendable {
         case .watch: "#0072B2"
         case .lua: "#D55E00"
         case .decr: "#009E73"
-        case .unsafe: "#CC79A7"
+        case .unsafe, .script, .command: "#CC79A7"
         }
     }
 
@@ -218,7 +218,7 @@ public struct SweepChart: Sendable {
             #"<rect \#(attributes) x="\#(f(x - 3.5))" y="\#(f(y - 3.5))" width="7" height="7"/>"#
         case .decr:
             #"<path \#(attributes) d="M\#(f(x)),\#(f(y - 4.5))L\#(f(x + 4.5)),\#(f(y + 3.5))H\#(f(x - 4.5))Z"/>"#
-        case .unsafe:
+        case .unsafe, .script, .command:
             #"<path \#(attributes) d="M\#(f(x)),\#(f(y - 5))L\#(f(x + 5)),\#(f(y))L\#(f(x)),\#(f(y + 5))L\#(f(x - 5)),\#(f(y))Z"/>"#
         }
     }
@@ -229,7 +229,7 @@ public struct SweepChart: Sendable {
         case .watch: ""
         case .lua: #" stroke-dasharray="9 4""#
         case .decr: #" stroke-dasharray="2 3""#
-        case .unsafe: #" stroke-dasharray="10 3 2 3""#
+        case .unsafe, .script, .command: #" stroke-dasharray="10 3 2 3""#
         }
     }
 

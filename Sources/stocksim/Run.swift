@@ -40,7 +40,15 @@ extension Stocksim {
         var orders: Int?
 
         @Option(
-            name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).")
+            name: .long, help: "How workers take stock: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).",
+            transform: { text in
+                // One line naming every strategy: the parser would list six values one per line.
+                guard let strategy = Strategy(rawValue: text) else {
+                    throw ValidationError(
+                        "unknown strategy; use \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return strategy
+            })
         var strategy: Strategy = .watch
 
         // Optional, so that the help shows one default (the text's), not also ArgumentParser's "(default: 2)".
@@ -60,13 +68,38 @@ extension Stocksim {
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
         var json = false
 
+        @Option(
+            name: .long, help: "Write every order event as one JSON line to this file (see `stocksim check`).",
+            completion: .file())
+        var history: String?
+
+        @Option(
+            name: .long, help: "Your own Lua sale script for --strategy script (contract v1: README).",
+            completion: .file(extensions: ["lua"]))
+        var script: String?
+
+        @Option(
+            name: .long,
+            help:
+                "Your own client program for --strategy command, run by /bin/sh -c once per worker (protocol v1: README)."
+        )
+        var workerCommand: String?
+
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
-            let configuration = try sale.configuration(
+            var configuration = try sale.configuration(
                 initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy,
                 workers: workers ?? SimulationConfiguration.defaultWorkers,
                 seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
+            if let script {
+                guard let data = FileManager.default.contents(atPath: script) else {
+                    throw ValidationError(
+                        "cannot read the script \(script): check that the file exists and is readable")
+                }
+                configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
+            }
+            configuration.workerCommand = workerCommand
             try configuration.validate()
             return configuration
         }
@@ -82,9 +115,10 @@ extension Stocksim {
         func run() throws {
             let logger = driver.startLogging()
             let configuration = try simulationConfiguration()
-            let simulation = Simulation(
+            var simulation = Simulation(
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
+            simulation.historyPath = history
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
             let report: SimulationReport
@@ -105,6 +139,10 @@ extension Stocksim {
                 }
             } catch let status as ExitCode {
                 lostReport = status
+            }
+            if let historyError = report.historyError {
+                StandardError.write(Data("stocksim: \(historyError)\n".utf8))
+                lostReport = lostReport ?? ExitCode(74)
             }
             let signal = stopSignal.load(ordering: .relaxed)
             if report.interrupted, signal != 0 {

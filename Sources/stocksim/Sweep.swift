@@ -33,7 +33,7 @@ extension Stocksim {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Strategies, comma-separated: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")).",
+                "Strategies, comma-separated: \(Strategy.ownStrategies.map(\.rawValue).joined(separator: ", ")).",
                 valueName: "strategies"))
         var strategy = "watch,lua,decr"
 

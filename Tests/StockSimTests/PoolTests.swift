@@ -85,7 +85,7 @@ struct PoolTests {
             sha: sha)
         #expect(
             try sale.place(Order(id: "r:0:1", units: 2, skus: [0], group: 0), verify: false, on: connection)
-                == .sold(attempts: 1, conflicts: 0))
+                == .sold(attempts: 1, conflicts: 0, left: .one(3)))
         #expect(try connection.send("GET", RedisArgument(keys.stock)).int == 3)
         #expect(try connection.send("HGET", RedisArgument(keys.ledger), "r:0:1").int == 2)
         #expect(try connection.send("SCRIPT", "EXISTS", RedisArgument(sha)) == .array([.integer(1)]))

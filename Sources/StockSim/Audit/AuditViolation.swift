@@ -21,6 +21,15 @@ public struct AuditViolation: Sendable, Hashable, Codable, CustomStringConvertib
         /// Ledger entries that the run wrote (its `ledger_writes` counts them) and acknowledged are gone: the run
         /// never deletes an entry, so another client did (`DEL`, `HDEL`).
         case ledgerChangedOutside = "ledger-changed-outside"
+        /// Per-sale witness: two sales took the same stock (the later one's "stock left + units" is above the earlier
+        /// one's "stock left") — a lost update, even when the totals balance.
+        case staleRead = "stale-read"
+        /// Per-sale witness: units taken between two sales that no sale nor unknown-outcome order accounts for.
+        case gap
+        /// Per-sale witness: the first sale of a key does not start from its initial stock.
+        case chainStart = "chain-start"
+        /// Per-sale witness: the last sale of a key does not end at its final stock.
+        case chainEnd = "chain-end"
 
         /// True for the kinds that say the data was changed from outside the run, so the audit cannot vouch for it
         /// (exit status 3), rather than a violation the run caused (exit status 1).

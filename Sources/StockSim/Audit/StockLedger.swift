@@ -43,6 +43,7 @@ struct StockLedger: Sendable {
         var result = LedgerContents(
             unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
             malformed: 0)
+        let skuOfKey = Dictionary(uniqueKeysWithValues: (0..<layout.skus).map { (layout.stockKey($0), $0) })
         for group in 0..<layout.groups where !skipped.contains(group) {
             let connection = try route(group)
             let ledgerKey = layout.ledgerKey(group: group)
@@ -63,7 +64,10 @@ struct StockLedger: Sendable {
                     defer { index += 2 }
                     guard let field = entries[index].string, seen.insert(field).inserted else { continue }
                     result.fields += 1
-                    guard let entry = Entry(field: field, value: entries[index + 1].string ?? "", layout: layout) else {
+                    guard
+                        let entry = Entry(
+                            field: field, value: entries[index + 1].string ?? "", layout: layout, skuOfKey: skuOfKey)
+                    else {
                         result.malformed += 1
                         continue
                     }
@@ -91,7 +95,19 @@ struct StockLedger: Sendable {
         var units: Int
         var cartSize: Int
 
-        init?(field: String, value: String, layout: CatalogLayout) {
+        init?(field: String, value: String, layout: CatalogLayout, skuOfKey: [String: Int]) {
+            // A user script's entry (contract v1): ORDER|STOCKKEY → UNITS/N.
+            if let bar = field.firstIndex(of: "|"), let sku = skuOfKey[String(field[field.index(after: bar)...])] {
+                let sizes = value.split(separator: "/")
+                guard sizes.count == 2, let units = Int(sizes[0]), let cartSize = Int(sizes[1]), units > 0,
+                    cartSize > 0
+                else { return nil }
+                self.order = String(field[..<bar])
+                self.sku = sku
+                self.units = units
+                self.cartSize = cartSize
+                return
+            }
             if layout.isSingleKey {
                 guard let units = Int(value), units > 0 else { return nil }
                 self.order = field

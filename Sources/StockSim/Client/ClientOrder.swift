@@ -1,6 +1,6 @@
 import Foundation
 
-/// Protocol v1 of a user's own client (`--strategy command`, wired in a coming change): what StockSim tells the
+/// Protocol v1 of a user's own client (`--strategy command --worker-command`, adapted by `CommandSale`): what StockSim tells the
 /// program through its environment, and the lines each way. The README's "Your own client" is the specification.
 public enum ClientProtocol {
     /// The protocol's version, in `STOCKSIM_PROTOCOL`.

@@ -1,7 +1,7 @@
 public import Hiredis
 
-/// Contract v1 of a user's own Lua script (`--strategy script`, wired in a coming change): the reply StockSim
-/// understands. The README's "Your own Lua script" is the specification.
+/// Contract v1 of a user's own Lua script (`--strategy script --script FILE.lua`, sent by `ScriptSale`): the reply
+/// StockSim understands. The README's "Your own Lua script" is the specification.
 ///
 /// Called as `EVALSHA sha N+2 KEY1…KEYN LEDGER RUN UNITS1…UNITSN ORDER` (with a ledger) or `EVALSHA sha N KEY1…KEYN
 /// UNITS1…UNITSN ORDER` (without): the script tells the two apart by `#KEYS == #ARGV + 1`.

@@ -41,6 +41,10 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// Per group, the salt of its hash tag, which the driver chooses on a cluster of several masters (see
     /// `ClusterTopology`); `nil` elsewhere.
     var groupSalts: [String]?
+    /// `--strategy script`: the user's Lua script (`--script FILE.lua`), contract v1.
+    public var script: UserScript? = nil
+    /// `--strategy command`: the user's program (`--worker-command 'CMD ARGS…'`, run by `/bin/sh -c`), protocol v1.
+    public var workerCommand: String? = nil
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -113,6 +117,22 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         if isCatalog, initialStock == nil {
             throw ConfigurationError(
                 "--keep-stock works with a single stock key; drop --skus, --groups and --cart-size or pass --stock N")
+        }
+        if strategy == .script, script == nil {
+            throw ConfigurationError(
+                "--strategy script needs --script FILE.lua (contract v1: README, \"Your own Lua script\")")
+        }
+        if strategy == .command, (workerCommand ?? "").isEmpty {
+            throw ConfigurationError(
+                "--strategy command needs --worker-command 'CMD ARGS…' (protocol v1: README, \"Your own client\")")
+        }
+        if strategy != .command, workerCommand != nil {
+            throw ConfigurationError(
+                "--worker-command is the program of --strategy command; add --strategy command or drop it")
+        }
+        if strategy != .script, script != nil {
+            throw ConfigurationError(
+                "--script FILE.lua is the script of --strategy script; add --strategy script or drop --script")
         }
         guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")

@@ -62,6 +62,16 @@ enum Preflight {
             sale = [RedisCommand("DECRBY", stock, 1), RedisCommand("INCRBY", stock, 1)]
         case .unsafe:
             sale = [read, RedisCommand("SET", stock, 0)]
+        case .command:
+            // The user's program sends what it sends: nothing of its own can be checked here.
+            sale = []
+        case .script:
+            // The user's script calls commands nobody can know before it runs: only its EVALSHA is dry-run.
+            let sha = RedisArgument(scriptSHA.count == 40 ? scriptSHA : String(repeating: "0", count: 40))
+            sale = [
+                RedisCommand("EVALSHA", sha, 3, stock, ledger, run, 1, orderID),
+                RedisCommand("SCRIPT", "LOAD", "return 0"),
+            ]
         }
         return sale + record + driver
     }

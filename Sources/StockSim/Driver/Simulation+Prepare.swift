@@ -78,7 +78,12 @@ extension Simulation {
             var sha = ""
             for (owner, connection) in owners {
                 step = "SCRIPT LOAD"
-                if configuration.strategy == .lua { sha = try LuaSale.load(on: connection) }
+                // Every owner loads the script (EVALSHA runs where the keys' slot lives); the SHA is the same on each.
+                if configuration.strategy == .lua {
+                    sha = try LuaSale.load(on: connection)
+                } else if let script = configuration.script {
+                    sha = try script.load(on: connection)
+                }
                 if configuration.initialStock != nil {
                     step = "SET"
                     try send(
@@ -105,6 +110,8 @@ extension Simulation {
                     keys: StockKeys(stock: layout.stockKey(0)), user: user)
             }
             throw SimulationError(error.code == .serverError ? .badServerState : .redisUnavailable, error.message)
+        } catch let error as UserScriptError {
+            throw SimulationError(.badServerState, error.description)
         } catch {
             throw SimulationError(.redisUnavailable, "\(error)")
         }

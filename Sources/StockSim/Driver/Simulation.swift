@@ -18,6 +18,11 @@ public struct Simulation: Sendable {
     public var workerArguments: [String]
     /// Where the driver logs its steps; nothing is logged unless the caller passes a logger.
     public var logger: Logger
+    /// Where to write the run's history (`--history FILE`), or `nil` for none.
+    public var historyPath: String?
+    /// Tests only: runs after the sale, before Redis is read back, on group 0's owner (a write the totals cannot
+    /// see, for instance).
+    var afterSale: (@Sendable (RedisConnection) throws -> Void)?
 
     /// - Parameters:
     ///   - configuration: the run.
@@ -53,6 +58,15 @@ public struct Simulation: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
+        // Opened first: a history that cannot be written stops the run before anything is written to Redis.
+        let history: HistoryWriter?
+        do {
+            history = try historyPath.map { try HistoryWriter(path: $0) }
+        } catch let error as HistoryError {
+            throw SimulationError(.invalidConfiguration, error.message)
+        } catch {
+            throw SimulationError(.invalidConfiguration, "\(error)")
+        }
         let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         try target.check(configuration.chaos)
@@ -64,26 +78,32 @@ public struct Simulation: Sendable {
         // On a cluster of several masters the groups' tags carry the salts that spread them; workers get them too.
         var simulation = self
         simulation.configuration.groupSalts = topology.salts
-        return try simulation.run(on: target, topology: topology, progress: progress, shouldStop: shouldStop)
+        return try simulation.run(
+            on: target, topology: topology, history: history, progress: progress, shouldStop: shouldStop)
     }
 
     /// prepare → run the pool → tally → read back → report, over the groups' owners.
     private func run(
-        on target: ResolvedTarget, topology: ClusterTopology, progress: (PoolProgress) -> Void,
-        shouldStop: () -> Bool
+        on target: ResolvedTarget, topology: ClusterTopology, history: HistoryWriter?,
+        progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> SimulationReport {
         let prepared = try prepare(on: topology)
         let cpuBefore = topology.cpuSeconds()
-        let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
+        let records = try SaleRecords.create(runID: prepared.runID)
+        defer { records.remove() }
+        let sale = try runPool(
+            prepared, records: records, target: target, progress: progress, shouldStop: shouldStop)
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
+        if let afterSale, let connection = try? topology.router.connection(for: 0) { try? afterSale(connection) }
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: topology.router,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
         var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.cluster?.description ?? target.endpoint.description,
-            embedded: target.server != nil || target.clusterServer != nil)
+            embedded: target.server != nil || target.clusterServer != nil,
+            witness: witness(records, sale: sale, prepared: prepared, readBack: readBack))
         report.redirects = tally.redirects
         if topology.isCluster {
             report.clusterNote = target.note
@@ -98,7 +118,29 @@ public struct Simulation: Sendable {
                 topology, layout: configuration.layout, readBack: readBack, tally: tally, cpuBefore: cpuBefore,
                 cpuAfter: cpuAfter)
         }
+        if let history {
+            do {
+                try records.writeHistory(
+                    to: history, workers: configuration.workers, layout: configuration.layout,
+                    initial: prepared.stockPerSKU, final: try? readBack.get().finalStock, runID: prepared.runID)
+            } catch let error as HistoryError {
+                report.historyError = error.message
+            } catch {
+                report.historyError = "\(error)"
+            }
+        }
         return report
+    }
+
+    /// The per-sale witness over the workers' records, or why it was not checked.
+    private func witness(
+        _ records: SaleRecords, sale: Sale, prepared: Preparation, readBack: Result<ReadBack, RedisError>
+    ) -> Result<WitnessResult, WitnessNotChecked>? {
+        if let reason = configuration.strategy.witnessUnchecked { return .failure(WitnessNotChecked(reason: reason)) }
+        guard case .success(let state) = readBack else { return nil }
+        return records.witness(
+            outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
+            final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
     }
 
     /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
@@ -115,13 +157,16 @@ public struct Simulation: Sendable {
 
     /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults.
     private func runPool(
-        _ prepared: Preparation, target: ResolvedTarget, progress: (PoolProgress) -> Void, shouldStop: () -> Bool
+        _ prepared: Preparation, records: SaleRecords, target: ResolvedTarget, progress: (PoolProgress) -> Void,
+        shouldStop: () -> Bool
     ) throws(SimulationError) -> Sale {
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
-                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers)
+                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
+                recordDirectory: records.directory, flushEachOrder: configuration.chaos.killWorker > 0,
+                recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()

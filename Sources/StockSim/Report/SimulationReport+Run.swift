@@ -6,7 +6,8 @@ extension SimulationReport {
     /// held afterwards, audited here.
     init(
         configuration: SimulationConfiguration, prepared: Preparation, sale: Simulation.Sale, tally: WorkerTally,
-        readBack: Result<ReadBack, RedisError>, redis: String, embedded: Bool
+        readBack: Result<ReadBack, RedisError>, redis: String, embedded: Bool,
+        witness: Result<WitnessResult, WitnessNotChecked>? = nil
     ) {
         let layout = configuration.layout
         let workerErrors = tally.workerErrors
@@ -21,8 +22,17 @@ extension SimulationReport {
         var sold = Int64(tally.acknowledged)
         var orders = tally.acknowledgedOrders
         var skus: [SKU]?
+        var scriptNote: String?
         switch readBack {
-        case .success(let state):
+        case .success(var state):
+            if configuration.strategy == .script || configuration.strategy == .command, let ledger = state.ledger,
+                ledger.fields == 0, ledger.writes == 0
+            {
+                // The user's script ignored the ledger: the audit checks acknowledged sales against the stock.
+                state.ledger = nil
+                scriptNote =
+                    "the \(configuration.strategy == .script ? "script" : "worker command") wrote no ledger entries: acknowledged sales were checked against Redis's stock, as with --no-ledger"
+            }
             let perSKU = prepared.stockPerSKU
             finalStock =
                 state.finalStock.contains(where: { $0 == nil }) ? nil : state.finalStock.reduce(0) { $0 + ($1 ?? 0) }
@@ -57,6 +67,8 @@ extension SimulationReport {
                     incompleteReason
                     ?? "\(lost) units left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
             }
+            if let scriptNote { audit.notes.insert(scriptNote, at: 0) }
+            if let witness { audit.add(witness: witness) }
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"
             audit.checked = "not-performed"

@@ -143,4 +143,6 @@ public struct SimulationReport: Sendable, JSONDocument {
         /// Redis CPU seconds (`used_cpu_sys` + `used_cpu_user` of `INFO cpu`) this master spent during the sale.
         public var redisCpuSeconds: Double?
     }
+    /// Why the history (`--history FILE`) could not be written, when it could not: the run's history is incomplete.
+    public var historyError: String?
 }

@@ -112,7 +112,11 @@ struct LuaSale: SaleStrategy {
             throw RedisError(.protocolError, "the stock script answered \(reply), not a status and stock counts")
         }
         switch status {
-        case 1: return .sold(attempts: 1, conflicts: 0)
+        case 1:
+            let left: StockLeft =
+                parts.count == 2
+                ? parts[1].int.map(StockLeft.one) ?? .unknown : StockLeft(parts.dropFirst().compactMap(\.int))
+            return .sold(attempts: 1, conflicts: 0, left: left)
         case 2: return .alreadyRecorded(attempts: 1, conflicts: 0)
         default: return .outOfStock(remaining: parts.dropFirst().compactMap(\.int), attempts: 1, conflicts: 0)
         }

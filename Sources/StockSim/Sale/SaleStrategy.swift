@@ -24,14 +24,19 @@ extension Strategy {
     ///   - policy: `watch`'s retry policy.
     ///   - scriptSHA: `lua`'s script, as the driver's SCRIPT LOAD returned it.
     ///   - quantities: the order sizes, for commands that can be built once per size.
-    func makeSale(keys: SaleKeys, policy: RetryPolicy, scriptSHA: String, quantities: ClosedRange<Int> = 1...1)
-        -> any SaleStrategy
-    {
+    ///   - script: `script`'s user script (its SHA is `scriptSHA`).
+    func makeSale(
+        keys: SaleKeys, policy: RetryPolicy, scriptSHA: String, quantities: ClosedRange<Int> = 1...1,
+        script: UserScript? = nil, program: UserProgram? = nil
+    ) -> any SaleStrategy {
         switch self {
         case .watch: WatchSale(keys: keys, policy: policy)
         case .lua: LuaSale(keys: keys, sha: scriptSHA, quantities: quantities)
         case .decr: DecrSale(keys: keys)
         case .unsafe: UnsafeSale(keys: keys)
+        case .command:
+            if let program { CommandSale(keys: keys, program: program) } else { UnsafeSale(keys: keys) }
+        case .script: ScriptSale(keys: keys, script: script ?? UserScript(path: "", source: ""), sha: scriptSHA)
         }
     }
 }

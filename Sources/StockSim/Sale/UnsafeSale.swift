@@ -27,6 +27,6 @@ struct UnsafeSale: SaleStrategy {
         if let refusal = replies.lazy.compactMap(\.errorReply).first {
             throw RedisError.server(refusal, command: "SET")
         }
-        return .sold(attempts: 1, conflicts: 0)
+        return .sold(attempts: 1, conflicts: 0, left: StockLeft(remaining.map { $0 - Int64(order.units) }))
     }
 }

@@ -37,6 +37,6 @@ struct WatchSale: SaleStrategy {
             if let short { return .abort(short) }
             return .commit(commands, nil)
         }
-        return try SaleOutcome(result)
+        return try SaleOutcome(result, skus: order.skus.count)
     }
 }

@@ -119,10 +119,10 @@ public struct SweepConfiguration: Sendable, Hashable {
     /// - Throws: `ConfigurationError` naming an unknown strategy and the known ones.
     public static func strategies(parsing text: String) throws(ConfigurationError) -> [Strategy] {
         var strategies: [Strategy] = []
-        let known = Strategy.allCases.map(\.rawValue).joined(separator: ", ")
+        let known = Strategy.ownStrategies.map(\.rawValue).joined(separator: ", ")
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let name = item.trimmingCharacters(in: .whitespaces)
-            guard let strategy = Strategy(rawValue: name) else {
+            guard let strategy = Strategy(rawValue: name), Strategy.ownStrategies.contains(strategy) else {
                 throw ConfigurationError(
                     name.isEmpty
                         ? "strategies '\(text)' has an empty item; write a comma-separated list such as watch,lua"

@@ -23,6 +23,12 @@ extension WorkerProcess {
                         connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                 }
                 return try sale.place(order, verify: verify, on: connection)
+            } catch is ClientOutcomeUnknown {
+                // The user's program said `error`: nobody knows whether the order sold.
+                report.unknownOutcomes += 1
+                report.unresolvedOrders += 1
+                report.unresolvedUnits += order.totalUnits
+                return nil
             } catch let lost as DecrLedgerWriteLost {
                 // The units are taken; only the ledger entry is in doubt. Write it once, after reconnecting.
                 failingSince = failingSince ?? clock.now

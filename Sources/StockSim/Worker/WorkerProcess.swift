@@ -32,22 +32,48 @@ public enum WorkerProcess {
             channel.send(WorkerMessage.failed(error.message))
             return 2
         }
+        // The user's program connects before this worker says ready, so the start barrier holds for it too.
+        var program: UserProgram?
+        if let command = assignment.configuration.workerCommand, assignment.configuration.strategy == .command {
+            do {
+                program = try UserProgram(assignment: assignment, command: command)
+            } catch {
+                channel.send(WorkerMessage.failed("\(error)"))
+                return 2
+            }
+        }
         channel.send(WorkerMessage.ready)
         guard case .go? = try? channel.receive(DriverMessage.self) else { return 3 }
         watchForStop(channel)
-        let report = sell(assignment, on: router, channel: channel)
+        let report = sell(assignment, on: router, channel: channel, program: program)
         return channel.send(WorkerMessage.done(report)) ? 0 : 2
     }
 
     /// The sales loop, for 1…K SKUs per order: each order takes its quantity of `cartSize` distinct in-stock SKUs of
     /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota.
-    static func sell(_ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel)
-        -> WorkerReport
-    {
+    static func sell(
+        _ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel,
+        program: UserProgram? = nil
+    ) -> WorkerReport {
         var report = WorkerReport(index: assignment.index)
         var latency = Histogram<UInt64>.saleLatency()
         var retries = Histogram<UInt64>.saleRetries()
-        sell(assignment, on: router, channel: channel, into: &report, latency: &latency, retries: &retries)
+        var recorder: SaleRecorder?
+        if let path = assignment.recordPath {
+            do {
+                recorder = try SaleRecorder(
+                    path: path, flushEachOrder: assignment.flushEachOrder, recordsInvokes: assignment.recordsHistory,
+                    stampsTime: assignment.recordsHistory)
+            } catch {
+                report.error = error.message
+                return report
+            }
+        }
+        sell(
+            assignment, on: router, channel: channel, recorder: recorder, program: program, into: &report,
+            latency: &latency, retries: &retries)
+        recorder?.flush()
+        if let failure = recorder?.failure { report.error = report.error ?? failure }
         report.finishedNanoseconds = monotonicNanoseconds()
         report.latency = HistogramCounts(latency)
         report.retries = HistogramCounts(retries)
@@ -56,7 +82,8 @@ public enum WorkerProcess {
 
     private static func sell(
         _ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel,
-        into report: inout WorkerReport, latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+        recorder: SaleRecorder?, program: UserProgram?, into report: inout WorkerReport,
+        latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
     ) {
         let configuration = assignment.configuration
         let layout = configuration.layout
@@ -64,7 +91,7 @@ public enum WorkerProcess {
             layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.recordsLedger)
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
-            quantities: configuration.quantity.range)
+            quantities: configuration.quantity.range, script: configuration.script, program: program)
         var demand = Demand(
             layout: layout, cartSize: configuration.cartSize, skew: configuration.skew,
             sizes: configuration.quantity.range)
@@ -87,6 +114,7 @@ public enum WorkerProcess {
             let order = Order(
                 id: configuration.recordsLedger ? orderPrefix + String(sequence) : "",
                 units: demand.units(for: skus, using: &random), skus: skus, group: group)
+            recorder?.invoke(order, sequence: sequence)
             let started = clock.now
             let outcome: SaleOutcome?
             do {
@@ -95,11 +123,14 @@ public enum WorkerProcess {
                     report: &report)
             } catch let error as RedisError {
                 report.error = error.advised(for: configuration, user: router.user)
+                recorder?.complete(order, sequence: sequence, outcome: nil)
                 return
             } catch {
                 report.error = "\(error)"
+                recorder?.complete(order, sequence: sequence, outcome: nil)
                 return
             }
+            recorder?.complete(order, sequence: sequence, outcome: outcome)
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
             if let remaining = report.record(

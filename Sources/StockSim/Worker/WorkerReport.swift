@@ -53,7 +53,7 @@ struct WorkerReport: Codable, Sendable, Equatable {
         retries: inout Histogram<UInt64>
     ) -> [Int64]? {
         switch outcome {
-        case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
+        case .sold(let attempts, let conflicts, _), .alreadyRecorded(let attempts, let conflicts):
             if case .alreadyRecorded = outcome { recovered += 1 }
             units += order.totalUnits
             orders += 1
