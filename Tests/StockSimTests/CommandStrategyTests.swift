@@ -8,12 +8,13 @@ struct CommandStrategyTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    func run(_ client: String, stock: Int = 400) throws -> StocksimCLI.Result? {
+    func run(_ client: String, stock: Int = 400, _ extra: [String] = []) throws -> StocksimCLI.Result? {
         guard let python = ExampleClientTests.python else { return nil }
-        return try StocksimCLI.run([
-            "run", "--stock", String(stock), "--workers", "4", "--strategy", "command", "--worker-command",
-            "\(python) \(Self.root)/examples/\(client)", "--json", "--quiet",
-        ])
+        return try StocksimCLI.run(
+            [
+                "run", "--stock", String(stock), "--workers", "4", "--strategy", "command", "--worker-command",
+                "\(python) \(Self.root)/examples/\(client)", "--json", "--quiet",
+            ] + extra)
     }
 
     @Test(.enabled(if: ExampleClientTests.pythonWithRedis, "no Python with redis-py (scripts/test.sh provides one)"))
@@ -26,16 +27,32 @@ struct CommandStrategyTests {
         #expect(report.audit.notes.contains { $0.contains("sales on 1 key checked") }, "\(report.audit.notes)")
     }
 
-    @Test(
-        .disabled(
-            "flaky: whether GET-then-DECRBY races depends on timing; passed alone, failed in the full suite — needs a deterministic case"
-        ))
+    /// Deterministic: with `--race 4` the first order of each of the 4 clients waits after its GET until all 4 have
+    /// read, so all 4 pass the check on a stock of 3 and the DECRBYs take at least 4 units. Without the race barrier the lost
+    /// update depends on timing (the test was once disabled as flaky for that).
+    @Test(.enabled(if: ExampleClientTests.pythonWithRedis, "no Python with redis-py (scripts/test.sh provides one)"))
     func theBrokenClientIsCaughtWithTheViolationNamed() throws {
-        let result = try #require(try run("python_broken_client.py", stock: 3000))
+        let result = try #require(try run("python_broken_client.py --race 4", stock: 3))
         #expect(result.exitCode == 1, "\(result.stderr)")
         let report = try result.report()
         #expect(!report.audit.passed)
+        // At least the 4 racing sales of 1 unit from 3 (a client that sells again before the others decrement may
+        // sell more): at least 1 oversold, every time.
+        #expect(report.acknowledged >= 4 && (report.stock.final ?? 0) <= -1, "\(report.audit)")
+        let kinds = Set(report.audit.violations.map(\.kind))
+        #expect(kinds == [.oversell, .negativeStock], "\(report.audit)")
         #expect(result.stderr.contains("the audit found violations ("), "\(result.stderr)")
+        #expect(result.stderr.contains("oversell"), "\(result.stderr)")
+    }
+
+    /// The correct client on the same tiny stock: WATCH turns the race into conflicts, and nothing is oversold.
+    @Test(.enabled(if: ExampleClientTests.pythonWithRedis, "no Python with redis-py (scripts/test.sh provides one)"))
+    func theCorrectClientPassesOnATinyStockToo() throws {
+        let result = try #require(try run("python_watch_client.py", stock: 3))
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.sold == 3 && report.acknowledged == 3 && report.stock.final == 0)
     }
 
     @Test func aProgramThatDiesBeforeReadyIsNamedWithItsStderr() throws {
