@@ -2,8 +2,10 @@ import EmbeddedRedis
 import Foundation
 import Hiredis
 import Spawn
-import StockSim
+import Synchronization
 import Testing
+
+@testable import StockSim
 
 /// One private Redis Cluster for a whole `.serialized` suite, stopped after its last test, failed or not.
 struct SuiteCluster: SuiteTrait, TestScoping {
@@ -106,6 +108,34 @@ struct ClusterRunTests {
         #expect(report.masters?.count == 3)
         // An independent client reads every SKU back as sold out.
         for sku in report.skus ?? [] { #expect(try redisCLI(port: port, ["GET", sku.key]) == "0") }
+    }
+
+    /// `--strategy script` on three masters: every owner loads the user's script, and after a SCRIPT FLUSH on every
+    /// master each worker's first EVALSHA meets NOSCRIPT on its group's owner, loads the script there and goes on.
+    @Test(arguments: [false, true])
+    func theUsersScriptSellsOnEveryMasterAndIsReloadedOnNoscript(flushed: Bool) throws {
+        var configuration = SimulationConfiguration(
+            key: SharedRedis.uniqueKey(), initialStock: 60, strategy: .script, workers: 3, skus: 12, groups: 6,
+            cartSize: 2)
+        configuration.script = UserScript(
+            path: ScriptStrategyTests.example,
+            source: try String(contentsOfFile: ScriptStrategyTests.example, encoding: .utf8))
+        var simulation = try simulation(configuration)
+        let flushes = Mutex(0)
+        if flushed {
+            simulation.afterPrepare = { connection throws in
+                let reply = try connection.send("SCRIPT", "FLUSH")
+                #expect(reply.string == "OK")
+                flushes.withLock { $0 += 1 }
+            }
+        }
+        let report = try simulation.run()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.audit.checked == "ledger")
+        #expect(report.sold == 12 * 60 && report.acknowledged == 12 * 60)
+        #expect(try #require(report.masters).map(\.groups.count) == [2, 2, 2])
+        #expect(report.audit.notes.contains { $0.contains("sales on 12 keys checked as one chain") }, "\(report.audit)")
+        #expect(flushes.withLock { $0 } == (flushed ? 3 : 0))
     }
 
     @Test func ordersMeetASlotMigrationAndAreRedirectedWithNothingLostOrDuplicated() throws {

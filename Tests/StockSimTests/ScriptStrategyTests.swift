@@ -1,6 +1,9 @@
 import Foundation
-import StockSim
+import Hiredis
+import Synchronization
 import Testing
+
+@testable import StockSim
 
 /// `stocksim run --strategy script --script FILE.lua`: the user's own Lua script under contract v1, end to end.
 @Suite("run --strategy script")
@@ -80,10 +83,13 @@ struct ScriptStrategyTests {
     }
 
     @Test(arguments: [
-        ("return 1", "is outside contract v1: the script replied"),
-        ("return {'sold'}", "is outside contract v1"),
-        ("return redis.error_reply('BOOM the shop is closed')", "failed at run time: BOOM the shop is closed"),
-        ("this is not lua (", "could not be loaded"),
+        ("return 1", "is outside contract v1: the script replied (integer) 1; the contract expects {\"sold\", left…}"),
+        ("return {'sold'}", "is outside contract v1: the script replied [\"sold\"]; the contract expects"),
+        (
+            "return redis.error_reply('BOOM the shop is closed')",
+            "failed at run time: BOOM the shop is closed; the contract expects {\"sold\", left…}"
+        ),
+        ("this is not lua (", "could not be loaded: ERR"),
     ])
     func aScriptOutsideTheContractStopsTheRunWithOneLine(source: String, message: String) throws {
         let directory = try TemporaryDirectory()
@@ -94,6 +100,26 @@ struct ScriptStrategyTests {
         #expect(lines.count == 1, "\(result.stderr)")
         #expect(lines.first?.contains("the script \(path)") == true, "\(result.stderr)")
         #expect(lines.first?.contains(message) == true, "\(result.stderr)")
+    }
+
+    /// A SCRIPT FLUSH between the driver's SCRIPT LOAD and the sale: every worker's first EVALSHA meets NOSCRIPT,
+    /// loads the script again and sends the order once more; without that the run would stop on NOSCRIPT.
+    @Test func aFlushedScriptIsLoadedAgainOnNoscript() throws {
+        var configuration = SimulationConfiguration(initialStock: 300, strategy: .script, workers: 3)
+        configuration.script = UserScript(
+            path: Self.example, source: try String(contentsOfFile: Self.example, encoding: .utf8))
+        var simulation = Simulation(configuration: configuration, workerExecutable: StocksimCLI.executable)
+        let flushed = Mutex(false)
+        simulation.afterPrepare = { connection throws in
+            let reply = try connection.send("SCRIPT", "FLUSH")
+            #expect(reply.string == "OK")
+            flushed.withLock { $0 = true }
+        }
+        let report = try simulation.run()
+        #expect(flushed.withLock { $0 })
+        #expect(report.completed, "\(report.incompleteReason ?? "")")
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.sold == 300 && report.acknowledged == 300)
     }
 
     @Test func scriptNeedsAScriptAndAScriptNeedsTheStrategy() throws {

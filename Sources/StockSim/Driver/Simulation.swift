@@ -23,6 +23,9 @@ public struct Simulation: Sendable {
     /// Tests only: runs after the sale, before Redis is read back, on group 0's owner (a write the totals cannot
     /// see, for instance).
     var afterSale: (@Sendable (RedisConnection) throws -> Void)?
+    /// Tests only: runs on every owner of the run's groups after `prepare`, before the workers start (a SCRIPT FLUSH
+    /// that makes every worker's first EVALSHA meet NOSCRIPT, for instance).
+    var afterPrepare: (@Sendable (RedisConnection) throws -> Void)?
 
     /// - Parameters:
     ///   - configuration: the run.
@@ -88,6 +91,9 @@ public struct Simulation: Sendable {
         progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> SimulationReport {
         let prepared = try prepare(on: topology)
+        if let afterPrepare {
+            for owner in topology.owners { try? afterPrepare(topology.connection(owner)) }
+        }
         let cpuBefore = topology.cpuSeconds()
         let records = try SaleRecords.create(runID: prepared.runID)
         defer { records.remove() }
