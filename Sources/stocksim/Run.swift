@@ -73,6 +73,13 @@ extension Stocksim {
             completion: .file())
         var history: String?
 
+        @Flag(
+            name: .long,
+            help:
+                "Skip the per-sale witness (its records and its chain check), to measure what it costs; --history records anyway."
+        )
+        var noWitness = false
+
         @Option(
             name: .long, help: "Your own Lua sale script for --strategy script (contract v1: README).",
             completion: .file(extensions: ["lua"]))
@@ -100,6 +107,7 @@ extension Stocksim {
                 configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
             }
             configuration.workerCommand = workerCommand
+            configuration.checksWitness = !noWitness
             try configuration.validate()
             return configuration
         }

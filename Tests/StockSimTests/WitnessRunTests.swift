@@ -82,13 +82,15 @@ struct WitnessRunTests {
     }
 
     /// Killed workers, killed connections (lost replies: unknown outcomes) and a restart: no false chain break.
-    @Test(arguments: [(Strategy.watch, true), (.lua, true), (.lua, false), (.watch, false)])
+    /// `script` runs examples/sale.lua, which the restart flushes: its workers meet NOSCRIPT and load it again.
+    @Test(arguments: [(Strategy.watch, true), (.lua, true), (.lua, false), (.watch, false), (.script, true)])
     func passesCorrectStrategiesUnderChaos(strategy: Strategy, ledger: Bool) throws {
         let result = try StocksimCLI.run(
             [
                 "run", "--stock", "6000", "--workers", "4", "--strategy", strategy.rawValue,
                 "--chaos", "kill-worker:1,client-kill:6,restart-redis:1", "--seed", "7", "--json", "--quiet",
-            ] + (ledger ? [] : ["--no-ledger"]))
+            ] + (ledger ? [] : ["--no-ledger"])
+                + (strategy == .script ? ["--script", ScriptStrategyTests.example] : []))
         let report = try result.report()
         #expect(!report.audit.violations.contains { Self.witnessKinds.contains($0.kind) }, "\(report.audit)")
         #expect(report.audit.notes.contains { $0.contains("sales on 1 key checked") }, "\(report.audit.notes)")

@@ -45,6 +45,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     public var script: UserScript? = nil
     /// `--strategy command`: the user's program (`--worker-command 'CMD ARGS…'`, run by `/bin/sh -c`), protocol v1.
     public var workerCommand: String? = nil
+    /// The per-sale witness: workers record each sale's stock left and the driver checks the chains (`--no-witness`
+    /// turns it off, to measure what it costs; a run with `--history` records anyway, and is checked).
+    public var checksWitness = true
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,

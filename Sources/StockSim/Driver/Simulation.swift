@@ -143,11 +143,17 @@ public struct Simulation: Sendable {
         _ records: SaleRecords, sale: Sale, prepared: Preparation, readBack: Result<ReadBack, RedisError>
     ) -> Result<WitnessResult, WitnessNotChecked>? {
         if let reason = configuration.strategy.witnessUnchecked { return .failure(WitnessNotChecked(reason: reason)) }
+        guard recordsSales else {
+            return .failure(WitnessNotChecked(reason: "--no-witness: the workers recorded no sales"))
+        }
         guard case .success(let state) = readBack else { return nil }
         return records.witness(
             outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
             final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
     }
+
+    /// Whether the workers record their sales: for the witness, or for the history.
+    private var recordsSales: Bool { configuration.checksWitness || historyPath != nil }
 
     /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
     struct Sale {
@@ -171,7 +177,7 @@ public struct Simulation: Sendable {
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
                 orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
-                recordDirectory: records.directory, flushEachOrder: configuration.chaos.killWorker > 0,
+                recordDirectory: records.directory, recordsSales: recordsSales, flushEachOrder: configuration.chaos.killWorker > 0,
                 recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()

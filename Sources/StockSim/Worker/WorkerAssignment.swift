@@ -13,15 +13,18 @@ struct WorkerAssignment: Codable, Sendable, Equatable {
     var scriptSHA: String
     /// Name the connection with CLIENT SETNAME (false when the ACL user may not).
     var namedConnection: Bool
-    /// Where the worker writes its `SaleRecord`s (`w<INDEX>.records`); `nil` records nothing.
+    /// The run's temp directory: where the worker writes its `SaleRecord`s (`w<INDEX>.records`) and a user
+    /// program's stderr.
     var recordDirectory: String? = nil
+    /// Whether the worker records its sales (the witness's or the history's records); false with `--no-witness`.
+    var recordsSales = true
     /// Flush the records before every order (workers may be killed), so a dead worker's file is still complete.
     var flushEachOrder = false
     /// Record every event with its time, for `--history`.
     var recordsHistory = false
 
     /// This worker's record file.
-    var recordPath: String? { recordDirectory.map { "\($0)/w\(index).records" } }
+    var recordPath: String? { recordsSales ? recordDirectory.map { "\($0)/w\(index).records" } : nil }
 
     /// The generator of this worker's order sizes and picks: reproducible from the run's seed, different per worker.
     var random: SplitMix64 {
