@@ -70,6 +70,25 @@ struct Benchmark {
             return
         }
 
+        if options.witnessCost {
+            let workers = options.workersGiven ? options.workers : WitnessCost.defaultWorkers
+            print(
+                "stocksim-benchmark --witness-cost: watch and lua with the per-sale witness and with --no-witness, "
+                    + "alternating in every round; \(options.repeats) round\(options.repeats == 1 ? "" : "s"), "
+                    + "each figure the median of the rounds")
+            print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, for every run below")
+            print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
+            print("")
+            fflush(nil)
+            let cost = try WitnessCost.measure(
+                stocksim: stocksim, url: server.url, stock: options.stock, workers: workers,
+                repeats: options.repeats, scratch: scratch, since: start)
+            print(cost.table)
+            print("targets (from the runs above):")
+            printTargets(cost.targets, since: start)
+            return
+        }
+
         let workers = options.measuredWorkers
         let added = Options.requiredWorkers.filter { !options.workers.contains($0) }
         let redisVersion =

@@ -19,6 +19,10 @@ struct Options {
     var scalingOrders = [10_000, 100_000, 1_000_000]
     /// `--scaling-workers`: the worker counts of the scaling runs that time spawning.
     var scalingWorkers = [10, 100, 500, 1000]
+    /// `--witness-cost`: measure watch and lua with and without the per-sale witness instead of the rounds.
+    var witnessCost = false
+    /// Whether `--workers` was given (`--witness-cost` then runs at those counts instead of its own 1 and 4).
+    var workersGiven = false
 
     /// Worker counts the targets need whatever `--workers` says: 1 and 10 (the ledger cost, target 5; 10 for the
     /// redis-py snippet, target 6).
@@ -28,6 +32,7 @@ struct Options {
         usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--reference-dir PATH] [--python PATH]
                                   [--stocksim PATH]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
+               stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
 
         Runs StockSim at several worker counts and strategies, and the reference programs in ../shared/reference
         (the raw-hiredis C loop, plain and lua, and the redis-py snippet) with the same stock and workers, all
@@ -54,6 +59,11 @@ struct Options {
                                 worker counts, comma-separated, up to 1024 (default 10,100,500,1000); a count that
                                 does not fit the open-files or process limit is skipped with a note
 
+          --witness-cost        instead of the rounds above: what the per-sale witness costs. watch and lua, each
+                                with the witness and with --no-witness, alternating within every round, at 1 and 4
+                                workers (or --workers LIST); prints sales/s and CPU µs per sale with and without,
+                                their ratios, and a PASS/FAIL line per strategy (target: ≤ 5% slower)
+
         Exit status: 0 when the benchmark ran, whatever its figures (it reports, it does not gate); 2 when it could
         not run (no redis-server, no stocksim binary, a run that failed its audit); 64 on a bad flag or value.
         """
@@ -70,6 +80,10 @@ struct Options {
             }
             if argument == "--scaling" {
                 scaling = true
+                continue
+            }
+            if argument == "--witness-cost" {
+                witnessCost = true
                 continue
             }
             var flag = argument
@@ -91,7 +105,9 @@ struct Options {
             }
             switch flag {
             case "--stock": stock = try Self.positive(value, flag)
-            case "--workers": workers = try Self.workerList(value)
+            case "--workers":
+                workers = try Self.workerList(value)
+                workersGiven = true
             case "--repeat": repeats = try Self.positive(value, flag)
             case "--reference-dir": referenceDirectory = value
             case "--python": python = value

@@ -12,22 +12,28 @@ struct StockSimRun {
     var seconds: Double
 
     /// The `stocksim run` arguments for one run.
-    static func arguments(url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int) -> [String] {
+    static func arguments(
+        url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int, witness: Bool = true
+    ) -> [String] {
         [
             "run", "--redis", url, "--stock", String(stock), "--strategy", strategy.rawValue, "--workers",
             String(workers), "--json", "--quiet",
-        ] + (ledger ? [] : ["--no-ledger"])
+        ] + (ledger ? [] : ["--no-ledger"]) + (witness ? [] : ["--no-witness"])
     }
 
     /// Runs `stocksim` to its end. A run that did not complete or failed its audit is no figure.
     ///
     /// - Throws: `SetupFailure` naming the run and what went wrong.
-    init(stocksim: String, url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int, scratch: String)
-        throws(SetupFailure)
-    {
-        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
+    init(
+        stocksim: String, url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int,
+        witness: Bool = true, scratch: String
+    ) throws(SetupFailure) {
+        let name =
+            "StockSim \(Contender.stocksim(strategy, ledger: ledger))\(witness ? "" : " --no-witness") at \(workers) workers"
         let run = try capture(
-            stocksim, Self.arguments(url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers),
+            stocksim,
+            Self.arguments(
+                url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers, witness: witness),
             scratch: scratch)
         let report: SimulationReport
         do {
