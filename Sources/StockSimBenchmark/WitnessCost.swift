@@ -32,7 +32,8 @@ enum WitnessCost {
                         let run = try StockSimRun(
                             stocksim: stocksim, url: url, strategy: strategy, ledger: true, stock: units,
                             workers: count, witness: witness, scratch: scratch)
-                        let checked = run.report.audit.notes.contains { $0.hasPrefix("per-sale witness:") }
+                        let checked =
+                            run.report.audit.notes.contains { $0.hasPrefix("per-sale witness:") }
                             && !run.report.audit.notes.contains { $0.hasPrefix("per-sale witness: not checked") }
                         guard checked == witness else {
                             throw SetupFailure(
@@ -86,7 +87,8 @@ enum WitnessCost {
                             "the per-sale witness costs \(strategy) ≤ \(percent(target)) of its sales rate: at worst \(percent(cost)) (\(times(worst.ratio, digits: 3)) at \(worst.workers) worker\(worst.workers == 1 ? "" : "s"))"
                     ))
             } else {
-                targets.append(Report.Target(status: .skip, line: "the per-sale witness's cost on \(strategy): no runs"))
+                targets.append(
+                    Report.Target(status: .skip, line: "the per-sale witness's cost on \(strategy): no runs"))
             }
         }
         let text =

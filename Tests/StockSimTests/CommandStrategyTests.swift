@@ -55,6 +55,26 @@ struct CommandStrategyTests {
         #expect(report.sold == 3 && report.acknowledged == 3 && report.stock.final == 0)
     }
 
+    /// After `ready`, a program that answers outside the protocol, one that hangs past `--command-timeout` and one
+    /// that crashes mid-run: each stops its worker with one line naming its pid and its last stderr lines, exit 2.
+    @Test(arguments: [
+        ("echo ready; read line; echo protocol-on-purpose >&2; echo nonsense", "broke protocol v1"),
+        ("echo ready; read line; echo hanging-on-purpose >&2; sleep 30", "gave no answer within"),
+        ("echo ready; read line; echo crashing-on-purpose >&2; exit 9", "closed its stdout"),
+    ])
+    func aProgramThatBreaksTheProtocolHangsOrCrashesIsNamedByPid(command: String, message: String) throws {
+        let result = try StocksimCLI.run([
+            "run", "--stock", "100", "--workers", "1", "--strategy", "command", "--worker-command", command,
+            "--command-timeout", "500", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 2, "\(result.stderr)")
+        let report = try result.report()
+        #expect(!report.completed)
+        let reason = report.incompleteReason ?? ""
+        #expect(reason.contains("(pid ") && reason.contains(message), "\(reason)")
+        #expect(reason.contains("-on-purpose"), "its last stderr lines: \(reason)")
+    }
+
     @Test func aProgramThatDiesBeforeReadyIsNamedWithItsStderr() throws {
         let result = try StocksimCLI.run([
             "run", "--stock", "100", "--workers", "1", "--strategy", "command", "--worker-command",

@@ -72,6 +72,20 @@ struct WitnessRunTests {
         #expect(report.audit.notes.contains { $0.contains("on 8 keys checked") }, "\(report.audit.notes)")
     }
 
+    /// `--no-witness`, for measuring what the witness costs: the workers record nothing, and the notes say the
+    /// witness was not checked; the audit itself is unchanged.
+    @Test func noWitnessRecordsNothingAndSaysSo() throws {
+        let result = try StocksimCLI.run([
+            "run", "--stock", "300", "--workers", "2", "--no-witness", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let audit = try result.report().audit
+        #expect(audit.passed, "\(audit)")
+        #expect(
+            audit.notes.contains("per-sale witness: not checked: --no-witness: the workers recorded no sales"),
+            "\(audit.notes)")
+    }
+
     @Test func decrIsNotCheckedAndSaysWhy() throws {
         let result = try StocksimCLI.run([
             "run", "--stock", "2000", "--workers", "4", "--strategy", "decr", "--json", "--quiet",

@@ -177,7 +177,8 @@ public struct Simulation: Sendable {
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
                 orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
-                recordDirectory: records.directory, recordsSales: recordsSales, flushEachOrder: configuration.chaos.killWorker > 0,
+                recordDirectory: records.directory, recordsSales: recordsSales,
+                flushEachOrder: configuration.chaos.killWorker > 0,
                 recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()
