@@ -31,9 +31,18 @@ public struct Witness: Sendable {
         var unplaced = 0
     }
 
+    /// An order's id: as given, or for StockSim's own records the sequence of `RUN:WORKER:SEQUENCE`, written out only
+    /// when a violation names the sale (most runs name none, so the driver formats no id per sale).
+    private enum OrderName: Sendable {
+        case text(String)
+        case sequence(Int64)
+    }
+
     private var chains: [String: Chain] = [:]
     private var keys: [String] = []
-    private var orders: [String] = []
+    private var orders: [OrderName] = []
+    /// The run of the `.sequence` names.
+    private var runID = ""
 
     /// An empty witness.
     public init() {}
@@ -70,6 +79,29 @@ public struct Witness: Sendable {
                 update(line.key) { $0.links.append(link) }
             } else {
                 update(line.key) { $0.unplaced += 1 }
+            }
+        }
+    }
+
+    /// StockSim's own sales of one worker on one key, in one call: each `(sequence, units, stockLeft)` is the sale
+    /// `RUN:WORKER:SEQUENCE`, its id formatted only if a violation names it (the driver's fast path over the workers'
+    /// records).
+    mutating func recordSales(
+        _ sales: [(sequence: Int64, units: Int64, stockLeft: Int64)], worker: Int, runID: String, on key: String
+    ) {
+        guard !sales.isEmpty else { return }
+        self.runID = runID
+        let first = orders.count
+        orders.reserveCapacity(first + sales.count)
+        for sale in sales { orders.append(.sequence(sale.sequence)) }
+        let workerIndex = Int32(clamping: worker)
+        update(key) { chain in
+            chain.links.reserveCapacity(chain.links.count + sales.count)
+            for (offset, sale) in sales.enumerated() {
+                chain.links.append(
+                    Link(
+                        stockLeft: sale.stockLeft, units: sale.units, worker: workerIndex,
+                        order: Int32(clamping: first + offset)))
             }
         }
     }
@@ -190,12 +222,16 @@ public struct Witness: Sendable {
     private func units(_ count: Int64) -> String { count == 1 ? "1 unit" : "\(count) units" }
 
     private func sale(_ link: Link) -> WitnessSale {
-        WitnessSale(
-            order: orders[Int(link.order)], worker: Int(link.worker), stockLeft: link.stockLeft, units: link.units)
+        let order =
+            switch orders[Int(link.order)] {
+            case .text(let text): text
+            case .sequence(let sequence): "\(runID):\(link.worker):\(sequence)"
+            }
+        return WitnessSale(order: order, worker: Int(link.worker), stockLeft: link.stockLeft, units: link.units)
     }
 
     private mutating func intern(_ order: String) -> Int32 {
-        orders.append(order)
+        orders.append(.text(order))
         return Int32(clamping: orders.count - 1)
     }
 

@@ -76,22 +76,26 @@ struct SaleRecords {
         _ records: [SaleRecord], worker: Int, layout: CatalogLayout, runID: String, into witness: inout Witness
     ) {
         var pending: [Int64: [OrderLine]] = [:]
+        let keys = (0..<layout.skus).map { layout.stockKey($0) }
+        // Per SKU, its sales in record order, handed to the witness in one call per SKU.
+        var sales = [[(sequence: Int64, units: Int64, stockLeft: Int64)]](repeating: [], count: layout.skus)
         for record in records {
-            let line = OrderLine(key: layout.stockKey(Int(record.sku)), units: Int64(record.units))
+            let sku = Int(record.sku)
             switch record.kind {
             case .invoke?:
-                pending[record.sequence, default: []].append(line)
+                pending[record.sequence, default: []].append(OrderLine(key: keys[sku], units: Int64(record.units)))
                 continue
             case .sold? where record.stockLeft != SaleRecord.unknownLeft:
-                witness.recordSale(
-                    order: "\(runID):\(worker):\(record.sequence)", worker: worker, lines: [line],
-                    stockLeft: [record.stockLeft])
+                sales[sku].append((record.sequence, Int64(record.units), record.stockLeft))
             case .sold?, .recovered?, .unknown?, nil:
-                witness.recordUnknown(lines: [line])
+                witness.recordUnknown(lines: [OrderLine(key: keys[sku], units: Int64(record.units))])
             case .refused?, .gaveUp?:
                 break
             }
-            pending[record.sequence] = nil
+            if !pending.isEmpty { pending[record.sequence] = nil }
+        }
+        for (sku, sold) in sales.enumerated() {
+            witness.recordSales(sold, worker: worker, runID: runID, on: keys[sku])
         }
         for lines in pending.values { witness.recordUnknown(lines: lines) }
     }
