@@ -203,4 +203,21 @@ struct BenchmarkCommandTests {
         #expect(out.contains("SKIP  S3. 1,000 workers spawned and connected: not measured"), "\(out)")
         #expect(!out.contains("sales per second; ratio"), "the rate rounds do not run with --scaling: \(out)")
     }
+
+    /// `--witness-cost`: watch and lua each with the witness and with `--no-witness` in every round (the run checks
+    /// that each run did or did not check the witness), a row per strategy and worker count, a target per strategy.
+    @Test func witnessCostPrintsItsTableAndTargets() throws {
+        let result = try benchmark(["--witness-cost", "--workers", "2", "--repeat", "1", "--stock", "300"])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(out.contains("sales/s with witness"), "\(out)")
+        let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.filter { $0.hasPrefix("watch  ") || $0.hasPrefix("lua  ") }.count == 2, "\(out)")
+        for strategy in ["watch", "lua"] {
+            let line = lines.first { $0.contains("the per-sale witness costs \(strategy) ≤ 5.0% of its sales rate") }
+            #expect(line.map { $0.hasPrefix("PASS") || $0.hasPrefix("FAIL") } == true, "\(strategy) in \(out)")
+        }
+        #expect(result.stderr.contains("watch --no-witness"), "\(result.stderr)")
+        #expect(!out.contains("sales per second; ratio"), "the rate rounds do not run with --witness-cost: \(out)")
+    }
 }
