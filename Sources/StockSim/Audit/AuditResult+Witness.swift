@@ -13,7 +13,8 @@ extension AuditViolation.Kind {
 
 extension AuditResult {
     /// Adds the per-sale witness's verdict: each break of a chain as a violation of its kind naming the two sales,
-    /// or a note saying why the chains were not checked.
+    /// or a note saying why the chains were not checked. Added after the audit's own checks: when they proved the
+    /// stock changed from outside the run, the breaks are a note, not violations.
     ///
     /// - Parameter witness: the verdict, or why there is none.
     mutating func add(witness: Result<WitnessResult, WitnessNotChecked>) {
@@ -29,6 +30,14 @@ extension AuditResult {
             notes.append(
                 "per-sale witness: \(sales) sales on \(checked.count) key\(checked.count == 1 ? "" : "s") checked as one chain per key, from the initial stock to the final"
             )
+            // Units another client added or took break the chain where they happened: the audit has named that change
+            // (exit status 3), and the breaks are not claimed as the run's own violations.
+            if !result.violations.isEmpty, violations.contains(where: { $0.kind == .stockChangedOutside }) {
+                notes.append(
+                    "per-sale witness: \(result.violationCount) chain break\(result.violationCount == 1 ? "" : "s") not counted: the stock was changed from outside the run (stock-changed-outside), which breaks the chain where it happened"
+                )
+                return
+            }
             var found: [AuditViolation.Kind: [String]] = [:]
             for violation in result.violations {
                 found[AuditViolation.Kind(violation.kind), default: []].append(violation.description)
