@@ -61,7 +61,9 @@ public struct SweepChart: Sendable {
         func vertices(_ value: (SweepAggregate) -> Double, _ axis: Axis) -> [[Vertex]] {
             series.map { points in
                 points.compactMap { point in
-                    point.aggregate.map { Vertex(workers: point.workers, x: scale.x(point.workers), y: axis.y(value($0))) }
+                    point.aggregate.map {
+                        Vertex(workers: point.workers, x: scale.x(point.workers), y: axis.y(value($0)))
+                    }
                 }
             }
         }
@@ -77,13 +79,16 @@ public struct SweepChart: Sendable {
         let server = result.embedded ? "embedded redis-server" : "redis \(result.redis)"
         if let partial {
             svg.append(
-                text("StockSim sweep (partial)", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
+                text(
+                    "StockSim sweep (partial)", x: Self.plotLeft, y: 28,
+                    attributes: #"font-size="17" font-weight="bold""#))
             svg.append(
                 text(
                     "partial: \(partial)", x: Self.plotLeft + 215, y: 28,
                     attributes: ##"class="partial" font-size="13" fill="#B00020""##))
         } else {
-            svg.append(text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
+            svg.append(
+                text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
         }
         svg.append(
             text(
@@ -168,8 +173,10 @@ public struct SweepChart: Sendable {
                 let right = salesX + 8 + 20 < Self.plotRight
                 svg.append(
                     text(
-                        "\(recommendation.workers)", x: right ? salesX + 8 : salesX - 8, y: above ? salesY - 9 : salesY + 19,
-                        attributes: #"class="recommended-label" font-weight="bold" stroke="none"\#(right ? "" : #" text-anchor="end""#)"#
+                        "\(recommendation.workers)", x: right ? salesX + 8 : salesX - 8,
+                        y: above ? salesY - 9 : salesY + 19,
+                        attributes:
+                            #"class="recommended-label" font-weight="bold" stroke="none"\#(right ? "" : #" text-anchor="end""#)"#
                     ))
             }
             svg.append("</g>")
@@ -279,7 +286,8 @@ public struct SweepChart: Sendable {
                 lines.append(
                     text(
                         "\(Self.list(names)) overlap", x: x, y: y,
-                        attributes: ##"class="overlap" data-strategies="\##(names.joined(separator: " "))" font-size="11""##))
+                        attributes:
+                            ##"class="overlap" data-strategies="\##(names.joined(separator: " "))" font-size="11""##))
                 lines.append(
                     text(
                         "on \(name); markers set apart", x: x, y: y + 14, attributes: ##"fill="#555" font-size="11""##))
@@ -366,7 +374,8 @@ public struct SweepChart: Sendable {
             self.vertices = vertices
             var grouped: Set<Int> = []
             for first in vertices.indices where !grouped.contains(first) {
-                let group = [first] + vertices.indices.filter { $0 > first && !grouped.contains($0) && overlap(first, $0) }
+                let group =
+                    [first] + vertices.indices.filter { $0 > first && !grouped.contains($0) && overlap(first, $0) }
                 guard group.count > 1 else { continue }
                 groups.append(group)
                 grouped.formUnion(group)

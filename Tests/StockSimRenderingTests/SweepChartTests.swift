@@ -34,7 +34,9 @@ struct SweepChartTests {
         let coincident = lines.filter { $0.attributes["data-overlaps"] != nil }
         #expect(coincident.count == 3, "\(lines.map(\.attributes))")
         #expect(Set(coincident.compactMap { $0.attributes["points"] }).count == 1, "the same line, truly")
-        let styles = coincident.map { "\($0.attributes["stroke-width"] ?? "")|\($0.attributes["stroke-dasharray"] ?? "")" }
+        let styles = coincident.map {
+            "\($0.attributes["stroke-width"] ?? "")|\($0.attributes["stroke-dasharray"] ?? "")"
+        }
         #expect(Set(styles).count == 3, "\(styles)")
         #expect(Set(coincident.compactMap { $0.attributes["stroke-width"] }).count == 3, "widths nest: each shows")
         // Their markers at one worker count: distinct shapes, none covering another.
@@ -62,7 +64,8 @@ struct SweepChartTests {
         #expect(svg.texts.contains("on conflict rate; markers set apart"))
         // Apart on throughput: nothing said, nothing moved.
         let throughput = svg.elements.filter { $0.name == "polyline" && $0.attributes["class"] == "throughput" }
-        #expect(throughput.allSatisfy { $0.attributes["data-overlaps"] == nil && $0.attributes["stroke-width"] == "2.0" })
+        #expect(
+            throughput.allSatisfy { $0.attributes["data-overlaps"] == nil && $0.attributes["stroke-width"] == "2.0" })
         #expect(!svg.texts.contains { $0.contains("on sales per second") })
     }
 
@@ -124,7 +127,8 @@ struct SweepChartTests {
             let note = try #require(svg.elements.first { $0.attributes["class"] == "partial" })
             #expect(note.name == "text")
             #expect(svg.texts.contains(words), "\(svg.texts.prefix(3))")
-            #expect(source.contains("<title>StockSim sweep (partial: \(words.dropFirst(9))): "), "the <title> says so too")
+            #expect(
+                source.contains("<title>StockSim sweep (partial: \(words.dropFirst(9))): "), "the <title> says so too")
         }
         let whole = try SVGDocument(SweepChart(SweepFixture.result()).svg())
         #expect(!whole.texts.contains { $0.localizedCaseInsensitiveContains("partial") })
@@ -208,7 +212,8 @@ struct Box: CustomStringConvertible {
 
     /// A text's box: as high as its font, 0.6 of the font size per character wide.
     private init?(text element: SVGDocument.Element) {
-        guard let text = element.text, let x = element.attributes["x"].flatMap(Double.init), let y = element.attributes["y"].flatMap(Double.init)
+        guard let text = element.text, let x = element.attributes["x"].flatMap(Double.init),
+            let y = element.attributes["y"].flatMap(Double.init)
         else { return nil }
         let size = element.attributes["font-size"].flatMap(Double.init) ?? 12
         let width = Double(text.count) * size * 0.6
