@@ -404,13 +404,11 @@ public struct SweepChart: Sendable {
             return 2 + 2.5 * Double(group.count - 1 - place)
         }
 
-        /// How far sideways a series' marker at `workers` is set from the true point: apart from the others of its
-        /// group that are near it there, centred on the true point.
+        /// How far sideways a series' marker at `workers` is set from the true point: apart from every other series'
+        /// marker near it there (in its group or not: watch at 1 worker sits at 0% too), centred on the true point.
         func offset(of series: Int, at workers: Int) -> Double {
-            guard let group = group(of: series),
-                let mine = vertices[series].first(where: { $0.workers == workers })
-            else { return 0 }
-            let near = group.filter { other in
+            guard let mine = vertices[series].first(where: { $0.workers == workers }) else { return 0 }
+            let near = vertices.indices.filter { other in
                 vertices[other].contains { $0.workers == workers && abs($0.y - mine.y) < Self.near }
             }
             guard near.count > 1, let place = near.firstIndex(of: series) else { return 0 }
