@@ -52,7 +52,7 @@ public struct SweepChart: Sendable {
             "<title>StockSim sweep: sales per second and conflict rate by number of workers</title>",
             #"<rect width="100%" height="100%" fill="white"/>"#,
         ]
-        let server = result.embedded ? "embedded redis-server" : "redis \(result.redis)"
+        let server = result.target
         svg.append(text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
         svg.append(
             text(
@@ -72,60 +72,68 @@ public struct SweepChart: Sendable {
         svg += panel(
             axis: conflicts, scale: scale, label: { Self.plainLabel($0) + "%" }, title: "conflicts per attempt (%)")
 
-        // One series per strategy.
+        // One series per strategy (and master count, when the sweep compares them: `data-masters`).
+        let masterCounts: [Int?] = parameters.clusterMasters?.map(Optional.some) ?? [nil]
         for strategy in parameters.strategies {
-            let points = plotted.filter { $0.strategy == strategy }.sorted { $0.workers < $1.workers }
-            let colour = Self.colour(of: strategy)
-            svg.append(
-                #"<g class="series" data-strategy="\#(strategy.rawValue)" stroke="\#(colour)" fill="\#(colour)">"#)
-            let salesLine = points.compactMap { point in
-                point.aggregate.map { "\(f(scale.x(point.workers))),\(f(sales.y($0.salesPerSecond.median)))" }
-            }
-            svg.append(
-                #"<polyline class="throughput" points="\#(salesLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
-            )
-            let conflictLine = points.compactMap { point in
-                point.aggregate.map { "\(f(scale.x(point.workers))),\(f(conflicts.y($0.conflictRate * 100)))" }
-            }
-            svg.append(
-                #"<polyline class="conflict-rate" points="\#(conflictLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
-            )
-            for point in points {
-                guard let figures = point.aggregate else { continue }
-                let x = scale.x(point.workers)
-                let low = sales.y(figures.salesPerSecond.min)
-                let high = sales.y(figures.salesPerSecond.max)
+            for masters in masterCounts {
+                let points = plotted.filter { $0.strategy == strategy && $0.masters == masters }
+                    .sorted { $0.workers < $1.workers }
+                let colour = Self.colour(of: strategy)
+                let mastersAttribute = masters.map { #" data-masters="\#($0)""# } ?? ""
                 svg.append(
-                    #"<path class="spread" d="M\#(f(x - 4)),\#(f(low))H\#(f(x + 4))M\#(f(x)),\#(f(low))V\#(f(high))M\#(f(x - 4)),\#(f(high))H\#(f(x + 4))" fill="none" stroke-width="1.2" opacity="0.7"/>"#
+                    #"<g class="series" data-strategy="\#(strategy.rawValue)"\#(mastersAttribute) stroke="\#(colour)" fill="\#(colour)">"#
                 )
-                let attributes = #"class="point" data-workers="\#(point.workers)" stroke="none""#
-                svg.append(marker(strategy, x: x, y: sales.y(figures.salesPerSecond.median), attributes: attributes))
-                svg.append(marker(strategy, x: x, y: conflicts.y(figures.conflictRate * 100), attributes: attributes))
-                if !point.auditsPassed {
-                    let y = sales.y(figures.salesPerSecond.median)
-                    svg.append(
-                        #"<path class="audit-failed" d="M\#(f(x - 6)),\#(f(y - 6))L\#(f(x + 6)),\#(f(y + 6))M\#(f(x - 6)),\#(f(y + 6))L\#(f(x + 6)),\#(f(y - 6))" stroke="black" stroke-width="2"/>"#
-                    )
-                }
-            }
-            if let recommendation = result.recommendation(for: strategy),
-                let figures = points.first(where: { $0.workers == recommendation.workers })?.aggregate
-            {
-                let x = scale.x(recommendation.workers)
-                for (panel, y) in [
-                    ("throughput", sales.y(figures.salesPerSecond.median)),
-                    ("conflict-rate", conflicts.y(figures.conflictRate * 100)),
-                ] {
-                    svg.append(
-                        #"<circle class="recommended" data-strategy="\#(strategy.rawValue)" data-workers="\#(recommendation.workers)" data-panel="\#(panel)" cx="\#(f(x))" cy="\#(f(y))" r="8" fill="none" stroke-width="2.5"/>"#
-                    )
+                let salesLine = points.compactMap { point in
+                    point.aggregate.map { "\(f(scale.x(point.workers))),\(f(sales.y($0.salesPerSecond.median)))" }
                 }
                 svg.append(
-                    text(
-                        "\(recommendation.workers)", x: x + 8, y: sales.y(figures.salesPerSecond.median) - 9,
-                        attributes: #"font-weight="bold" stroke="none""#))
+                    #"<polyline class="throughput" points="\#(salesLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
+                )
+                let conflictLine = points.compactMap { point in
+                    point.aggregate.map { "\(f(scale.x(point.workers))),\(f(conflicts.y($0.conflictRate * 100)))" }
+                }
+                svg.append(
+                    #"<polyline class="conflict-rate" points="\#(conflictLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
+                )
+                for point in points {
+                    guard let figures = point.aggregate else { continue }
+                    let x = scale.x(point.workers)
+                    let low = sales.y(figures.salesPerSecond.min)
+                    let high = sales.y(figures.salesPerSecond.max)
+                    svg.append(
+                        #"<path class="spread" d="M\#(f(x - 4)),\#(f(low))H\#(f(x + 4))M\#(f(x)),\#(f(low))V\#(f(high))M\#(f(x - 4)),\#(f(high))H\#(f(x + 4))" fill="none" stroke-width="1.2" opacity="0.7"/>"#
+                    )
+                    let attributes = #"class="point" data-workers="\#(point.workers)" stroke="none""#
+                    svg.append(
+                        marker(strategy, x: x, y: sales.y(figures.salesPerSecond.median), attributes: attributes))
+                    svg.append(
+                        marker(strategy, x: x, y: conflicts.y(figures.conflictRate * 100), attributes: attributes))
+                    if !point.auditsPassed {
+                        let y = sales.y(figures.salesPerSecond.median)
+                        svg.append(
+                            #"<path class="audit-failed" d="M\#(f(x - 6)),\#(f(y - 6))L\#(f(x + 6)),\#(f(y + 6))M\#(f(x - 6)),\#(f(y + 6))L\#(f(x + 6)),\#(f(y - 6))" stroke="black" stroke-width="2"/>"#
+                        )
+                    }
+                }
+                if let recommendation = result.recommendation(for: strategy, masters: masters),
+                    let figures = points.first(where: { $0.workers == recommendation.workers })?.aggregate
+                {
+                    let x = scale.x(recommendation.workers)
+                    for (panel, y) in [
+                        ("throughput", sales.y(figures.salesPerSecond.median)),
+                        ("conflict-rate", conflicts.y(figures.conflictRate * 100)),
+                    ] {
+                        svg.append(
+                            #"<circle class="recommended" data-strategy="\#(strategy.rawValue)" data-workers="\#(recommendation.workers)" data-panel="\#(panel)" cx="\#(f(x))" cy="\#(f(y))" r="8" fill="none" stroke-width="2.5"/>"#
+                        )
+                    }
+                    svg.append(
+                        text(
+                            "\(recommendation.workers)", x: x + 8, y: sales.y(figures.salesPerSecond.median) - 9,
+                            attributes: #"font-weight="bold" stroke="none""#))
+                }
+                svg.append("</g>")
             }
-            svg.append("</g>")
         }
 
         svg += legend(strategies: parameters.strategies)
