@@ -80,8 +80,9 @@ public struct SweepTable: Sendable {
         lines.append(
             "time over the run's time, as a share of one core: near 100% the single-threaded server is the bottleneck,")
         lines.append(
-            "well below it the clients are\(masterCounts.isEmpty ? "" : " (on a cluster: the busiest master's")")
-        if !masterCounts.isEmpty { lines.append("share, from the run's masters[]).") }
+            "well below it the clients are."
+                + (masterCounts.isEmpty
+                    ? "" : " On a cluster it is the busiest master's share (from each run's masters[])."))
         lines.append("")
         lines.append(
             "recommended (the smallest worker count within \(NumberText.percent(p.tolerance)) of the best median):")
