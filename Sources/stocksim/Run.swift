@@ -72,6 +72,11 @@ extension Stocksim {
         }
 
         func validate() throws {
+            if driver.clusterMasterCounts.count > 1 {
+                throw ValidationError(
+                    "run takes one --cluster-masters count; compare several with stocksim sweep --cluster-masters 1,2,3"
+                )
+            }
             do {
                 _ = try simulationConfiguration()
             } catch let error as ConfigurationError {

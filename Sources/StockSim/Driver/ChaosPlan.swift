@@ -15,11 +15,11 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
     public var restartRedis = 0
     /// One `CLIENT PAUSE` of this many milliseconds.
     public var pauseRedisMilliseconds = 0
-    /// Embedded cluster: slots of busy groups moved to another master mid-run (IMPORTING, MIGRATING, MIGRATE, NODE).
+    /// A Redis Cluster: slots of busy groups moved to another master mid-run (IMPORTING, MIGRATING, MIGRATE, NODE).
     public var migrateSlot = 0
-    /// Embedded cluster with replicas: `CLUSTER FAILOVER` on a replica of a busy group's master.
+    /// A Redis Cluster with replicas: `CLUSTER FAILOVER` on a replica of a busy group's master.
     public var failover = 0
-    /// Embedded cluster: masters of busy groups killed with SIGKILL.
+    /// A Redis Cluster: masters of busy groups killed (SIGKILL; `SHUTDOWN NOSAVE` on a cluster given by URL).
     public var killMaster = 0
 
     public init() {}
@@ -45,7 +45,7 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
             case "kill-master": killMaster = count
             default:
                 throw ConfigurationError(
-                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on an embedded cluster also migrate-slot, failover, kill-master)"
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on a Redis Cluster also migrate-slot, failover, kill-master)"
                 )
             }
         }
@@ -55,7 +55,7 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
         killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 && clusterFaults == 0
     }
 
-    /// Faults only an embedded Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
+    /// Faults only a Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
     public var clusterFaults: Int { migrateSlot + failover + killMaster }
 
     public var description: String {

@@ -53,7 +53,7 @@ public struct Simulation: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
-        let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
+        var target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         try target.check(configuration.chaos)
         let connection = try target.connect(options: configuration.connectionOptions)
@@ -144,7 +144,7 @@ public struct Simulation: Sendable {
             : Nemesis(
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
-        if let nemesis, let server = target.clusterServer {
+        if let nemesis, let server = target.chaosCluster {
             let layout = configuration.layout
             nemesis.cluster = (server, (0..<layout.groups).map { HashSlot(key: layout.ledgerKey(group: $0)) })
         }

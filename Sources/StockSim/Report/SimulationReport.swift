@@ -49,7 +49,12 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var redis: String
     public var embedded: Bool
     public var key: String
+    /// The ledger hash of a one-group run; with several groups, every group's ledger key, comma-separated (the
+    /// salted keys on a cluster), as in ``ledgerKeys``.
     public var ledgerKey: String
+    /// Every group's ledger hash, in group order: the keys as they are in Redis (salted tags on a cluster of several
+    /// masters).
+    public var ledgerKeys: [String]?
     public var workers: Int
     public var strategy: Strategy
     public var ledger: Bool
