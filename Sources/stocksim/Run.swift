@@ -30,6 +30,9 @@ extension Stocksim {
         @OptionGroup(title: "Sale")
         var sale: SaleOptions
 
+        @OptionGroup(title: "Hosts")
+        var hostOptions: HostOptions
+
         @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before the run.")
         var stock = 10_000
 
@@ -82,9 +85,10 @@ extension Stocksim {
         func run() throws {
             let logger = driver.startLogging()
             let configuration = try simulationConfiguration()
-            let simulation = Simulation(
+            var simulation = Simulation(
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
+            simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: driver.quiet))
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
             let report: SimulationReport
@@ -136,6 +140,17 @@ extension Stocksim {
                 throw ExitCode(1)
             }
             if let lostReport { throw lostReport }
+        }
+
+        /// Tells the other hosts' operators how to join the run that opened (stderr; stdout is the report's).
+        static func announcer(quiet: Bool) -> @Sendable (String) -> Void {
+            { run in
+                guard !quiet else { return }
+                StandardError.write(
+                    Data(
+                        "stocksim: run \(run) is open; on each other host: stocksim join --redis URL --run \(run) --host-name NAME\n"
+                            .utf8))
+            }
         }
 
         /// This binary's own path, for re-executing it as a worker.
