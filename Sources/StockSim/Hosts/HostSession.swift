@@ -18,6 +18,8 @@ final class HostSession {
         var report: HostReport?
         var killed: HostProgress?
         var lost = false
+        /// The size of its report's stream entry, which its report cannot count itself.
+        var reportBytes = 0
     }
 
     let plan: HostPlan
@@ -465,7 +467,9 @@ final class HostSession {
                     guard var peer = peers[message.host] else { continue }
                     switch message {
                     case .progress(let progress): peer.progress = progress
-                    case .report(let report): peer.report = report
+                    case .report(let report):
+                        peer.report = report
+                        peer.reportBytes = (parts[1].array ?? []).reduce(0) { $0 + ($1.bytes?.count ?? 0) }
                     case .killed(let progress): peer.killed = progress
                     }
                     peers[message.host] = peer
@@ -573,7 +577,10 @@ final class HostSession {
         for name in start?.hosts.dropFirst() ?? [] {
             guard let peer = peers[name] else { continue }
             if let hostReport = peer.report {
-                rows.append(SimulationReport.HostRow(hostReport, skus: control.configuration.skus))
+                var row = SimulationReport.HostRow(hostReport, skus: control.configuration.skus)
+                row.streamEntries += 1
+                row.streamBytes += peer.reportBytes
+                rows.append(row)
                 reports.append(hostReport)
             } else {
                 rows.append(SimulationReport.HostRow(lost: peer.registration, last: peer.killed ?? peer.progress))
@@ -595,13 +602,14 @@ final class HostSession {
             peers.values.map(\.registration.registeredAtMicroseconds).max() ?? 0)
         let firstSale = reports.map(\.firstSaleAtMicroseconds).filter { $0 > 0 }.min()
         let seconds = reports.map(\.elapsedSeconds).reduce(0, +)
+        let reported = rows.filter { !$0.lost }
         report.coordination = SimulationReport.Coordination(
             hosts: rows.count, startMarginMs: plan.startMarginMilliseconds,
             lastRegistrationToStartMs: Double((start?.atMicroseconds ?? 0) - lastRegistration) / 1_000,
             lastRegistrationToFirstSaleMs: firstSale.map { Double($0 - lastRegistration) / 1_000 },
-            streamBytesPerHostPerSecond: seconds > 0 ? Double(reports.map(\.streamBytes).reduce(0, +)) / seconds : 0,
+            streamBytesPerHostPerSecond: seconds > 0 ? Double(reported.map(\.streamBytes).reduce(0, +)) / seconds : 0,
             streamEntriesPerHostPerSecond: seconds > 0
-                ? Double(reports.map(\.streamEntries).reduce(0, +)) / seconds : 0)
+                ? Double(reported.map(\.streamEntries).reduce(0, +)) / seconds : 0)
     }
 
     /// The run's control keys expire a while after the run; this host's heartbeat goes now.
