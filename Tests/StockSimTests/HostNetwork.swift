@@ -27,7 +27,9 @@ final class HostNetwork: Sendable {
         var made: [String] = []
         var addresses: [String] = []
         var note = ""
-        if getuid() == 0, ChildProcess.which("ip") != nil {
+        // STOCKSIM_TEST_LOOPBACK_HOSTS=1 takes the fallback on purpose, to test it where namespaces work.
+        let loopbackOnly = ProcessInfo.processInfo.environment["STOCKSIM_TEST_LOOPBACK_HOSTS"] == "1"
+        if getuid() == 0, ChildProcess.which("ip") != nil, !loopbackOnly {
             let subnet = Self.freeSubnet()
             do {
                 for host in 0..<hosts {
@@ -56,7 +58,10 @@ final class HostNetwork: Sendable {
                 note = "network namespaces could not be made (\(error)): hosts are separate processes on loopback"
             }
         } else {
-            note = "not root (or no iproute2): hosts are separate processes on loopback, not network namespaces"
+            note =
+                loopbackOnly
+                ? "STOCKSIM_TEST_LOOPBACK_HOSTS=1: hosts are separate processes on loopback, not network namespaces"
+                : "not root (or no iproute2): hosts are separate processes on loopback, not network namespaces"
         }
         isolated = !made.isEmpty
         namespaces = isolated ? made : Array(repeating: "", count: hosts)

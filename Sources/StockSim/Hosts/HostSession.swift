@@ -207,7 +207,8 @@ final class HostSession {
         sleepUntil(signal.atMicroseconds)
         let now = ClockOffset.localMicroseconds()
         nextHeartbeat = now
-        nextProgress = now + 1_000_000
+        // The first progress entry at the release, then one a second.
+        nextProgress = now
         logger.info(
             "released at the start instant",
             metadata: [
@@ -554,7 +555,9 @@ final class HostSession {
                         ? WorkerProgress(
                             units: last?.units ?? 0, orders: last?.orders ?? 0, attempts: last?.attempts ?? 0,
                             conflicts: last?.conflicts ?? 0) : WorkerProgress(),
-                    failure: "host \(name) was lost (its heartbeat expired before it reported)")
+                    // No failure text: a lost host is like workers killed mid-run, not workers that stopped on an
+                    // error; `lost_hosts` and the audit's note name it.
+                    failure: nil)
             }
             if let killed = peer.killed {
                 merged.faults.append(
