@@ -3,6 +3,7 @@ import Hiredis
 import Histogram
 import Spawn
 import Testing
+import Yams
 
 @testable import StockSim
 
@@ -305,5 +306,42 @@ struct MultiHostUnitTests {
         #expect(throws: ConfigurationError.self) { try HostPlan.check(nil, configuration) }
         let plan = HostPlan(role: .coordinator(HostRoster(count: 1)), name: "solo")
         #expect(throws: ConfigurationError.self) { try plan.validate(configuration) }
+    }
+}
+
+/// docker/compose.yaml's profile `hosts`, checked statically (no Docker engine here): two driver services joined into
+/// one run, whose commands the built binary runs, against a loopback server, to a passing audit.
+@Suite
+struct MultiHostComposeTests {
+    @Test("the compose profile 'hosts' runs a coordinator and a joiner into one audited run")
+    func composeProfileJoinsTwoDrivers() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docker/compose.yaml"), encoding: .utf8)
+        let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let services = try #require(compose["services"] as? [String: Any])
+        var commands: [String: [String]] = [:]
+        for name in ["coordinator", "joiner"] {
+            let service = try #require(services[name] as? [String: Any])
+            #expect(service["profiles"] as? [String] == ["hosts"])
+            #expect((service["depends_on"] as? [String: Any])?["redis"] != nil)
+            commands[name] = try #require(service["command"] as? [String])
+        }
+        let coordinator = try #require(commands["coordinator"])
+        let joiner = try #require(commands["joiner"])
+        #expect(coordinator.first == "run" && coordinator.contains("--hosts"))
+        #expect(joiner.first == "join")
+        let network = try HostNetwork(hosts: 1)
+        let swap = { (arguments: [String]) in
+            arguments.map { $0 == "redis://redis:6379" ? network.url(host: 0) : $0 } + ["--quiet"]
+        }
+        let running = try network.start(host: 0, swap(coordinator) + ["--json"])
+        let joined = try network.start(host: 0, swap(joiner))
+        let results = [running.finish(timeout: .seconds(120)), joined.finish(timeout: .seconds(120))]
+        #expect(results[0].exitCode == 0, "\(results[0].stderr)")
+        #expect(results[1].exitCode == 0, "\(results[1].stderr)")
+        let report = try results[0].report()
+        #expect(report.audit.passed)
+        #expect(report.hosts?.map(\.name).sorted() == ["coordinator", "joiner"])
     }
 }
