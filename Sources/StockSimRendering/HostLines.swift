@@ -16,7 +16,8 @@ public enum HostLines {
             return row("  host", "\(host.name): \(figures)")
         }
         if let coordination = report.coordination {
-            let firstSale = coordination.lastRegistrationToFirstSaleMs.map { String(format: "%.1f ms", $0) } ?? "no sale"
+            let firstSale =
+                coordination.lastRegistrationToFirstSaleMs.map { String(format: "%.1f ms", $0) } ?? "no sale"
             lines.append(
                 row(
                     "coordination",

@@ -8,7 +8,8 @@ extension Stocksim {
     /// `stocksim join`: one more host of a run that `stocksim run --hosts N` coordinates.
     struct Join: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Join a run of several hosts: its workers sell from the shared start instant, its report goes to the coordinator.",
+            abstract:
+                "Join a run of several hosts: its workers sell from the shared start instant, its report goes to the coordinator.",
             discussion: """
                 The run's configuration (stock key, strategy, quantities…) comes from Redis, from the run the \
                 coordinator opened (stocksim run --hosts N); credentials never do: this host reaches Redis by its own \

@@ -12,8 +12,7 @@ import Yams
 @Suite(.serialized)
 struct MultiHostTests {
     /// Waits for every host and returns their results, the coordinator's first.
-    private func finish(_ hosts: [StocksimCLI.Background], timeout: Duration = .seconds(120)) -> [StocksimCLI.Result]
-    {
+    private func finish(_ hosts: [StocksimCLI.Background], timeout: Duration = .seconds(120)) -> [StocksimCLI.Result] {
         hosts.map { $0.finish(timeout: timeout) }
     }
 

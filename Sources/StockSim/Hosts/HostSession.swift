@@ -239,7 +239,9 @@ final class HostSession {
                 guard refused[name] == nil else { continue }
                 let bytes = entries[index + 1].bytes ?? []
                 guard let registration = try? JSONDecoder().decode(HostRegistration.self, from: Data(bytes)) else {
-                    refuse(name, "its registration does not decode as control schema \(RunControl.schemaVersion)", &refused)
+                    refuse(
+                        name, "its registration does not decode as control schema \(RunControl.schemaVersion)", &refused
+                    )
                     continue
                 }
                 if registration.schema != RunControl.schemaVersion {
@@ -264,7 +266,9 @@ final class HostSession {
                     : "did not come: \(roster.names.filter { !came.contains($0) }.joined(separator: ", "))"
                 let refusals =
                     refused.isEmpty
-                    ? "" : "; refused: " + refused.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+                    ? ""
+                    : "; refused: "
+                        + refused.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
                 throw SimulationError(
                     .hostsDidNotJoin,
                     "run \(keys.runID): the hosts did not all register within the join timeout (\(plan.joinTimeoutMilliseconds) ms): \(missing) (registered: \(came.joined(separator: ", ")))\(refusals); start 'stocksim join --redis URL --run \(keys.runID) --host-name NAME' on each, or raise --join-timeout"
@@ -397,12 +401,13 @@ final class HostSession {
     func merged(_ progress: PoolProgress) -> PoolProgress {
         var total = progress
         for peer in peers.values {
-            let last = peer.report.map { report in
-                let tally = WorkerTally(report.workers.map(\.outcome), skus: 1)
-                return HostProgress(
-                    host: report.host, units: tally.acknowledged, orders: tally.acknowledgedOrders,
-                    attempts: tally.attempts, conflicts: tally.conflicts)
-            } ?? peer.killed ?? peer.progress
+            let last =
+                peer.report.map { report in
+                    let tally = WorkerTally(report.workers.map(\.outcome), skus: 1)
+                    return HostProgress(
+                        host: report.host, units: tally.acknowledged, orders: tally.acknowledgedOrders,
+                        attempts: tally.attempts, conflicts: tally.conflicts)
+                } ?? peer.killed ?? peer.progress
             total.units += last?.units ?? 0
             total.orders += last?.orders ?? 0
             total.attempts += last?.attempts ?? 0
