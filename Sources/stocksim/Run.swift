@@ -53,7 +53,7 @@ extension Stocksim {
         @Option(
             name: .long,
             help:
-                "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only)."
+                "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only; with --hosts also kill-host:N)."
         )
         var chaos: String?
 

@@ -158,6 +158,39 @@ struct MultiHostTests {
         for result in results { #expect(StocksimCLI.leftovers(of: result).isEmpty) }
     }
 
+    @Test("SIGINT on the coordinator stops every host; the partial run is audited with every host's row")
+    func interruptStopsEveryHost() throws {
+        let network = try HostNetwork(hosts: 2)
+        print("MultiHostTests: \(network.note)")
+        let coordinator = try network.start(
+            host: 0,
+            [
+                "run", "--redis", network.url(host: 0), "--hosts", "2", "--host-name", "h0", "--workers", "2",
+                "--stock", "10000000", "--strategy", "lua", "--join-timeout", "60s", "--json", "--quiet",
+            ])
+        let joiner = try network.start(
+            host: 1,
+            ["join", "--redis", network.url(host: 1), "--host-name", "h1", "--workers", "2", "--quiet"])
+        let connection = try network.connection()
+        // Interrupt once both hosts have sold for a while.
+        let selling = StocksimCLI.waitUntil(timeout: .seconds(60)) {
+            let ledger = try? connection.send("HLEN", "{stock:count}:ledger").int
+            return (ledger ?? 0) > 2_000
+        }
+        #expect(selling)
+        coordinator.child.signal(SIGINT)
+        let results = [coordinator.finish(timeout: .seconds(60)), joiner.finish(timeout: .seconds(60))]
+        #expect(results[0].exitCode == 130, "\(results[0].stderr)")
+        #expect(results[1].exitCode == 0, "the joiner stopped and handed its report over: \(results[1].stderr)")
+        let report = try results[0].report()
+        #expect(report.interrupted)
+        #expect(report.lostHosts == nil)
+        #expect(report.hosts?.count == 2)
+        #expect(report.hosts?.allSatisfy { $0.acknowledged > 0 } == true)
+        #expect(report.audit.passed, "\(report.audit.violations)")
+        #expect(report.sold < 10_000_000)
+    }
+
     @Test("a joiner refuses a run of another control schema")
     func joinerRefusesAnotherSchema() throws {
         let network = try HostNetwork(hosts: 1)
