@@ -11,8 +11,8 @@ public enum HostLines {
         var lines = hosts.map { host in
             let figures =
                 host.lost
-                ? "LOST (heartbeat expired), \(NumberText.count(host.workers, "worker")), \(host.acknowledged) units acknowledged up to its last message"
-                : "\(NumberText.count(host.workers, "worker")), \(host.acknowledged) units, \(NumberText.grouped(host.unitsPerSecond)) units/s, p99 \(NumberText.micros(Double(host.latencyP99Us))), spawn \(NumberText.seconds(host.spawnSeconds)), peak RSS \(NumberText.megabytes(host.workerPeakRssBytes))"
+                ? "LOST (heartbeat expired), \(NumberText.count(host.workers, "worker")), \(NumberText.count(host.acknowledged, "unit")) acknowledged up to its last message"
+                : "\(NumberText.count(host.workers, "worker")), \(NumberText.count(host.acknowledged, "unit")), \(NumberText.grouped(host.unitsPerSecond)) units/s, p99 \(NumberText.micros(Double(host.latencyP99Us))), spawn \(NumberText.seconds(host.spawnSeconds)), peak RSS \(NumberText.megabytes(host.workerPeakRssBytes))"
             return row("  host", "\(host.name): \(figures)")
         }
         if let coordination = report.coordination {

@@ -91,7 +91,7 @@ extension Stocksim {
                 try StandardOutput.write(try HostRowDocument(row).json() + Data("\n".utf8), what: "the host's row")
             } else {
                 try StandardOutput.writeLine(
-                    "host \(row.name): \(row.workers) workers acknowledged \(row.acknowledged) units in \(row.acknowledgedOrders) orders over \(String(format: "%.2f", row.elapsedSeconds)) s; the report went to the coordinator",
+                    "host \(row.name): \(NumberText.count(row.workers, "worker")) acknowledged \(NumberText.count(row.acknowledged, "unit")) in \(NumberText.count(row.acknowledgedOrders, "order")) over \(String(format: "%.2f", row.elapsedSeconds)) s; the report went to the coordinator",
                     what: "the host's row")
             }
         }

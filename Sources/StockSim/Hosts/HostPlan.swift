@@ -123,5 +123,5 @@ public struct HostRoster: Sendable, Hashable, Codable, CustomStringConvertible {
         self.init(count: names.count, names: names)
     }
 
-    public var description: String { names.isEmpty ? "\(count) hosts" : names.joined(separator: ",") }
+    public var description: String { names.isEmpty ? NumberText.count(count, "host") : names.joined(separator: ",") }
 }

@@ -262,7 +262,7 @@ final class HostSession {
                 let came = accepted.map(\.name)
                 let missing =
                     roster.names.isEmpty
-                    ? "\(roster.count - accepted.count) of \(roster.count) hosts did not come"
+                    ? "\(roster.count - accepted.count) of \(NumberText.count(roster.count, "host")) did not come"
                     : "did not come: \(roster.names.filter { !came.contains($0) }.joined(separator: ", "))"
                 let refusals =
                     refused.isEmpty
@@ -569,7 +569,8 @@ final class HostSession {
                     InjectedFault(
                         kind: "kill-host", atSeconds: killed.elapsed, atUnits: killed.units,
                         plannedAtUnits: start?.killAtUnits ?? 0,
-                        detail: "host \(name): its driver and \(workers) workers killed with SIGKILL"))
+                        detail:
+                            "host \(name): its driver and \(NumberText.count(workers, "worker")) killed with SIGKILL"))
             }
         }
         let planned = start?.victims.count ?? 0
@@ -601,7 +602,7 @@ final class HostSession {
         if !lost.isEmpty {
             report.lostHosts = lost
             report.audit.notes.append(
-                "\(lost.count == 1 ? "host" : "hosts") \(lost.joined(separator: ", ")) \(lost.count == 1 ? "was" : "were") lost (heartbeat expired before a report): \(lost.count == 1 ? "its" : "their") workers count as dead ones, and the audit judged what Redis holds"
+                "declared lost (no report, heartbeat expired): \(lost.joined(separator: ", ")); the workers of a lost host count as dead ones, and the audit judged what Redis holds"
             )
         }
         if !undecodable.isEmpty { report.audit.notes.append(contentsOf: undecodable) }
