@@ -21,6 +21,7 @@ public enum RunSummary {
                     "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(NumberText.count(master.sold, "unit")) sold\(cpu)"
                 ))
         }
+        lines += HostLines.lines(report, row: row)
         if let unreachable = report.unreachableGroups {
             lines.append(
                 row(

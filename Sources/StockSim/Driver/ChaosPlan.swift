@@ -21,6 +21,8 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
     public var failover = 0
     /// A Redis Cluster: masters of busy groups killed (SIGKILL; `SHUTDOWN NOSAVE` on a cluster given by URL).
     public var killMaster = 0
+    /// A run of several hosts: hosts (never the coordinator) whose driver and workers are killed with SIGKILL.
+    public var killHost = 0
 
     public init() {}
 
@@ -43,9 +45,10 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
             case "migrate-slot": migrateSlot = count
             case "failover": failover = count
             case "kill-master": killMaster = count
+            case "kill-host": killHost = count
             default:
                 throw ConfigurationError(
-                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on a Redis Cluster also migrate-slot, failover, kill-master)"
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on a Redis Cluster also migrate-slot, failover, kill-master; with --hosts kill-host)"
                 )
             }
         }
@@ -53,6 +56,7 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var isEmpty: Bool {
         killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 && clusterFaults == 0
+            && killHost == 0
     }
 
     /// Faults only a Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
@@ -67,6 +71,7 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
         if migrateSlot > 0 { items.append("migrate-slot:\(migrateSlot)") }
         if failover > 0 { items.append("failover:\(failover)") }
         if killMaster > 0 { items.append("kill-master:\(killMaster)") }
+        if killHost > 0 { items.append("kill-host:\(killHost)") }
         return items.isEmpty ? "none" : items.joined(separator: ",")
     }
 }
