@@ -29,7 +29,7 @@ struct StockSimRun {
         witness: Bool = true, scratch: String
     ) throws(SetupFailure) {
         let name =
-            "StockSim \(Contender.stocksim(strategy, ledger: ledger))\(witness ? "" : " --no-witness") at \(workers) workers"
+            "StockSim \(Contender.stocksim(strategy, ledger: ledger))\(witness ? "" : " --no-witness") at \(NumberText.count(workers, "worker"))"
         let run = try capture(
             stocksim,
             Self.arguments(

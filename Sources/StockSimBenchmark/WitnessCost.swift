@@ -37,7 +37,7 @@ enum WitnessCost {
                             && !run.report.audit.notes.contains { $0.hasPrefix("per-sale witness: not checked") }
                         guard checked == witness else {
                             throw SetupFailure(
-                                "StockSim \(strategy)\(witness ? "" : " --no-witness") at \(count) workers: the witness was \(checked ? "" : "not ")checked (\(run.report.audit.notes))"
+                                "StockSim \(strategy)\(witness ? "" : " --no-witness") at \(NumberText.count(count, "worker")): the witness was \(checked ? "" : "not ")checked (\(run.report.audit.notes))"
                             )
                         }
                         let sample = Sample(
@@ -51,7 +51,7 @@ enum WitnessCost {
                 let elapsed = Int((clock.now - start) / .seconds(1))
                 FileHandle.standardError.write(
                     Data(
-                        "round \(round)/\(repeats), \(count) worker\(count == 1 ? "" : "s"): \(progress.joined(separator: ", ")) sales/s  [\(elapsed / 60)m\(String(format: "%02d", elapsed % 60))s]\n"
+                        "round \(round)/\(repeats), \(NumberText.count(count, "worker")): \(progress.joined(separator: ", ")) sales/s  [\(elapsed / 60)m\(String(format: "%02d", elapsed % 60))s]\n"
                             .utf8))
             }
         }
@@ -84,7 +84,7 @@ enum WitnessCost {
                     Report.Target(
                         status: cost <= target ? .pass : .fail,
                         line:
-                            "the per-sale witness costs \(strategy) ≤ \(percent(target)) of its sales rate: at worst \(percent(cost)) (\(times(worst.ratio, digits: 3)) at \(worst.workers) worker\(worst.workers == 1 ? "" : "s"))"
+                            "the per-sale witness costs \(strategy) ≤ \(percent(target)) of its sales rate: at worst \(percent(cost)) (\(times(worst.ratio, digits: 3)) at \(NumberText.count(worst.workers, "worker")))"
                     ))
             } else {
                 targets.append(

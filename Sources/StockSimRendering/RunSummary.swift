@@ -18,9 +18,10 @@ public enum RunSummary {
             lines.append(
                 row(
                     "  master",
-                    "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(master.sold) units sold\(cpu)"
+                    "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(NumberText.count(master.sold, "unit")) sold\(cpu)"
                 ))
         }
+        lines += HostLines.lines(report, row: row)
         if let unreachable = report.unreachableGroups {
             lines.append(
                 row(
@@ -29,7 +30,10 @@ public enum RunSummary {
                 ))
         }
         if report.redirects > 0 {
-            lines.append(row("redirects", "\(report.redirects) orders turned away by the cluster and placed again"))
+            lines.append(
+                row(
+                    "redirects",
+                    "\(NumberText.count(report.redirects, "order")) turned away by the cluster and placed again"))
         }
         if let skus = report.skus {
             lines.append(
@@ -101,7 +105,11 @@ public enum RunSummary {
         lines.append(row("ended", EndReasonText.text(report)))
         if let reason = report.incompleteReason { lines.append(row("incomplete", reason)) }
         if report.interrupted { lines.append(row("interrupted", "stopped by a signal; figures cover the partial run")) }
-        let checked = report.audit.checked == "ledger" ? "ledger \(report.ledgerKey)" : "acknowledged sales only"
+        let keys = report.ledgerKeys ?? [report.ledgerKey]
+        let ledgers =
+            keys.count > 1
+            ? "\(keys.count) ledgers \(keys[0]) … \(keys[keys.count - 1])" : "ledger \(report.ledgerKey)"
+        let checked = report.audit.checked == "ledger" ? ledgers : "acknowledged sales only"
         let verdict =
             report.audit.checked == "not-performed"
             ? "NOT PERFORMED" : report.audit.passed ? "PASSED" : "FAILED"

@@ -71,6 +71,26 @@ struct HistoryRunTests {
         #expect(result.stdout.isEmpty)
     }
 
+    /// Each host's workers would record on that host: a history of a run of several hosts is refused before it starts,
+    /// in the library as on the command line.
+    @Test func aHistoryOfSeveralHostsIsRefused() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("hosts-\(getpid()).jsonl").path
+        let result = try StocksimCLI.run([
+            "run", "--stock", "100", "--workers", "2", "--quiet", "--hosts", "2", "--history", file,
+        ])
+        #expect(result.exitCode == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("a run of several hosts cannot write one"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: file))
+        var simulation = Simulation(
+            configuration: SimulationConfiguration(initialStock: 100, workers: 2),
+            workerExecutable: StocksimCLI.executable)
+        simulation.historyPath = file
+        simulation.hosts = HostPlan(role: .coordinator(HostRoster(count: 2)), name: "solo")
+        #expect(throws: SimulationError.self) { try simulation.run() }
+        #expect(!FileManager.default.fileExists(atPath: file))
+    }
+
     /// /dev/full opens but refuses every write: the run reports, then exits 74 with one line that says why.
     @Test func aFailedHistoryWriteIsAnErrorNotSilence() throws {
         let result = try StocksimCLI.run([

@@ -82,7 +82,7 @@ struct PoolTests {
         let sale = LuaSale(
             keys: SaleKeys(
                 layout: CatalogLayout(key: keys.stock, skus: 1, groups: 1), cartSize: 1, recordsLedger: true),
-            sha: sha)
+            sha: sha, reportsLeft: true)
         #expect(
             try sale.place(Order(id: "r:0:1", units: 2, skus: [0], group: 0), verify: false, on: connection)
                 == .sold(attempts: 1, conflicts: 0, left: .one(3)))

@@ -16,21 +16,29 @@ struct SaleStrategyTests {
         connection = try RedisConnection(endpoint: server.endpoint)
     }
 
-    func sale(_ strategy: Strategy, _ keys: SaleKeys) throws -> any SaleStrategy {
+    func sale(_ strategy: Strategy, _ keys: SaleKeys, reportsLeft: Bool = false) throws -> any SaleStrategy {
         let sha = strategy == .lua ? try LuaSale.load(on: connection) : ""
-        return strategy.makeSale(keys: keys, policy: .immediate, scriptSHA: sha, quantities: 1...10)
+        return strategy.makeSale(
+            keys: keys, policy: .immediate, scriptSHA: sha, quantities: 1...10, reportsLeft: reportsLeft)
     }
 
-    /// StockSim's own strategies; `script` runs the user's, tested in `ScriptStrategyTests`.
-    @Test(arguments: Strategy.allCases.filter { $0 != .script })
-    func aSingleKeySellsRefusesAndRecordsItsOrderAsToday(strategy: Strategy) throws {
-        let key = "single:\(strategy)"
+    /// What a sale learns of the stock left: every strategy but decr, and lua only when asked (`L`, the worker
+    /// records its sales); without it lua's script answers the integer 1.
+    func left(_ strategy: Strategy, reportsLeft: Bool, _ values: [Int64]) -> StockLeft {
+        strategy == .decr || (strategy == .lua && !reportsLeft) ? .unknown : StockLeft(values)
+    }
+
+    /// StockSim's own strategies; `script` runs the user's, tested in `ScriptStrategyTests`. Each with the stock left
+    /// asked for (the per-sale witness on) and not.
+    @Test(arguments: Strategy.allCases.filter { $0 != .script }, [true, false])
+    func aSingleKeySellsRefusesAndRecordsItsOrderAsToday(strategy: Strategy, reportsLeft: Bool) throws {
+        let key = "single:\(strategy):\(reportsLeft)"
         let keys = SaleKeys(layout: CatalogLayout(key: key, skus: 1, groups: 1), cartSize: 1, recordsLedger: true)
         try connection.send("SET", RedisArgument(key), 5)
-        let sale = try sale(strategy, keys)
+        let sale = try sale(strategy, keys, reportsLeft: reportsLeft)
         let order = Order(id: "r:0:1", units: 2, skus: [0], group: 0)
         // Every strategy but decr learns the stock its sale left: the per-sale witness's evidence.
-        let left: StockLeft = strategy == .decr ? .unknown : .one(3)
+        let left = left(strategy, reportsLeft: reportsLeft, [3])
         #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0, left: left))
         #expect(try connection.send("GET", RedisArgument(key)).int == 3)
         // Today's keys and entries: {KEY}:ledger holds ORDER → UNITS, {KEY}:run counts the writes.
@@ -48,15 +56,16 @@ struct SaleStrategyTests {
         }
     }
 
-    /// StockSim's own strategies; `script` runs the user's, tested in `ScriptStrategyTests`.
-    @Test(arguments: Strategy.allCases.filter { $0 != .script })
-    func aCartTakesEverySKUOrNone(strategy: Strategy) throws {
-        let layout = CatalogLayout(key: "cart:\(strategy)", skus: 4, groups: 2)
+    /// StockSim's own strategies; `script` runs the user's, tested in `ScriptStrategyTests`. Each with the stock left
+    /// asked for and not.
+    @Test(arguments: Strategy.allCases.filter { $0 != .script }, [true, false])
+    func aCartTakesEverySKUOrNone(strategy: Strategy, reportsLeft: Bool) throws {
+        let layout = CatalogLayout(key: "cart:\(strategy):\(reportsLeft)", skus: 4, groups: 2)
         let keys = SaleKeys(layout: layout, cartSize: 2, recordsLedger: true)
         for sku in 0..<4 { try connection.send("SET", RedisArgument(layout.stockKey(sku)), 5) }
-        let sale = try sale(strategy, keys)
+        let sale = try sale(strategy, keys, reportsLeft: reportsLeft)
         let order = Order(id: "r:0:1", units: 3, skus: [2, 0], group: 0)
-        let left: StockLeft = strategy == .decr ? .unknown : .each([2, 2])
+        let left = left(strategy, reportsLeft: reportsLeft, [2, 2])
         #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0, left: left))
         let stock = try (0..<4).map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
         #expect(stock == [2, 5, 2, 5])
@@ -78,5 +87,59 @@ struct SaleStrategyTests {
         #expect(contents.unitsBySKU == [3, 0, 3, 0])
         #expect(contents.orders == 1)
         #expect(contents.partialOrders.isEmpty)
+    }
+
+    /// Without a ledger `lua` sends only the order's stock keys and units (no ledger keys, no order id): the same
+    /// decision, and nothing written but the stock.
+    @Test(arguments: Strategy.allCases.filter { $0 != .script }, [true, false])
+    func withoutALedgerAnOrderSellsOrRefusesAndRecordsNothing(strategy: Strategy, reportsLeft: Bool) throws {
+        let single = CatalogLayout(key: "bare:\(strategy):\(reportsLeft)", skus: 1, groups: 1)
+        let cart = CatalogLayout(key: "barecart:\(strategy):\(reportsLeft)", skus: 4, groups: 2)
+        for (layout, skus) in [(single, [0]), (cart, [2, 0])] {
+            let keys = SaleKeys(layout: layout, cartSize: skus.count, recordsLedger: false)
+            for sku in 0..<layout.skus { try connection.send("SET", RedisArgument(layout.stockKey(sku)), 5) }
+            let sale = try sale(strategy, keys, reportsLeft: reportsLeft)
+            #expect(!sale.canVerify)
+            let order = Order(id: "", units: 3, skus: skus, group: 0)
+            let sold = SaleOutcome.sold(
+                attempts: 1, conflicts: 0, left: left(strategy, reportsLeft: reportsLeft, skus.map { _ in 2 }))
+            #expect(try sale.place(order, verify: false, on: connection) == sold)
+            let left = try skus.map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
+            #expect(left == skus.map { _ in 2 })
+            guard case .outOfStock(let remaining, _, _) = try sale.place(order, verify: false, on: connection) else {
+                Issue.record("\(strategy) sold 3 units of \(skus.count) SKUs that had 2 left")
+                continue
+            }
+            #expect(remaining.count == skus.count)
+            if strategy == .lua { #expect(remaining == skus.map { _ in 2 }) }
+            let after = try skus.map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
+            #expect(after == left, "a refused order took nothing")
+            for group in 0..<layout.groups {
+                #expect(try connection.send("EXISTS", RedisArgument(layout.ledgerKey(group: group))).int == 0)
+            }
+        }
+    }
+
+    /// The script checks every stock key before its first write: a cart whose second key is missing or not an
+    /// integer is refused with `StockKeyError` and takes nothing from the first, with a ledger or without.
+    @Test(arguments: [false, true])
+    func luaChecksEveryStockKeyBeforeItWrites(recordsLedger: Bool) throws {
+        let layout = CatalogLayout(key: "broken:\(recordsLedger)", skus: 2, groups: 1)
+        let keys = SaleKeys(layout: layout, cartSize: 2, recordsLedger: recordsLedger)
+        let sale = try sale(.lua, keys)
+        let order = Order(id: recordsLedger ? "r:0:1" : "", units: 1, skus: [0, 1], group: 0)
+        try connection.send("SET", RedisArgument(layout.stockKey(0)), 5)
+        for value in ["2.5", "plenty", "inf", nil] {
+            if let value {
+                try connection.send("SET", RedisArgument(layout.stockKey(1)), RedisArgument(value))
+            } else {
+                try connection.send("DEL", RedisArgument(layout.stockKey(1)))
+            }
+            #expect(throws: StockKeyError.self, "second stock key \(value ?? "missing")") {
+                try sale.place(order, verify: false, on: connection)
+            }
+            #expect(try connection.send("GET", RedisArgument(layout.stockKey(0))).int == 5)
+        }
+        #expect(try connection.send("EXISTS", RedisArgument(layout.ledgerKey(group: 0))).int == 0)
     }
 }

@@ -28,13 +28,13 @@ extension AuditResult {
                 notes.append("per-sale witness: \(unchecked.key) not checked: \(unchecked.note ?? "no sales")")
             }
             notes.append(
-                "per-sale witness: \(sales) sales on \(checked.count) key\(checked.count == 1 ? "" : "s") checked as one chain per key, from the initial stock to the final"
+                "per-sale witness: \(NumberText.count(sales, "sale")) on \(NumberText.count(checked.count, "key")) checked as one chain per key, from the initial stock to the final"
             )
             // Units another client added or took break the chain where they happened: the audit has named that change
             // (exit status 3), and the breaks are not claimed as the run's own violations.
             if !result.violations.isEmpty, violations.contains(where: { $0.kind == .stockChangedOutside }) {
                 notes.append(
-                    "per-sale witness: \(result.violationCount) chain break\(result.violationCount == 1 ? "" : "s") not counted: the stock was changed from outside the run (stock-changed-outside), which breaks the chain where it happened"
+                    "per-sale witness: \(NumberText.count(result.violationCount, "chain break")) not counted: the stock was changed from outside the run (stock-changed-outside), which breaks the chain where it happened"
                 )
                 return
             }

@@ -48,11 +48,13 @@ enum Preflight {
             ]
         case .lua:
             let sha = RedisArgument(scriptSHA.count == 40 ? scriptSHA : String(repeating: "0", count: 40))
-            // As `LuaSale.evalsha` sends it: ledger, run hash, stock keys; units, order id, then a catalog's SKUs.
+            // As `LuaSale.evalsha` sends it with a ledger: ledger, run hash, stock keys; units, the witness's `L`,
+            // order id, then a catalog's SKUs. Without a ledger it sends the stock keys and units (and `L`) alone,
+            // which this covers.
             let evalsha =
                 catalog
-                ? RedisCommand("EVALSHA", sha, 3, ledger, run, stock, 1, orderID, "0")
-                : RedisCommand("EVALSHA", sha, 3, ledger, run, stock, 1, orderID)
+                ? RedisCommand("EVALSHA", sha, 3, ledger, run, stock, 1, "L", orderID, "0")
+                : RedisCommand("EVALSHA", sha, 3, ledger, run, stock, 1, "L", orderID)
             // The script's own calls, with the keys it is given: it is not rolled back when one of them is refused.
             sale = [
                 evalsha, RedisCommand("SCRIPT", "LOAD", RedisArgument(LuaSale.script)), RedisCommand("GET", stock),

@@ -26,6 +26,8 @@ public struct Simulation: Sendable {
     /// Tests only: runs on every owner of the run's groups after `prepare`, before the workers start (a SCRIPT FLUSH
     /// that makes every worker's first EVALSHA meet NOSCRIPT, for instance).
     var afterPrepare: (@Sendable (RedisConnection) throws -> Void)?
+    /// This host's part in a run of several hosts (see `Hosts/`); `nil` for a run of this host alone.
+    public var hosts: HostPlan?
 
     /// - Parameters:
     ///   - configuration: the run.
@@ -58,9 +60,11 @@ public struct Simulation: Sendable {
     ) throws(SimulationError) -> SimulationReport {
         do {
             try configuration.validate()
+            try HostPlan.check(hosts, configuration)
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
+        if historyPath != nil, hosts != nil { throw SimulationError(.invalidConfiguration, Self.severalHostsNoHistory) }
         // Opened first: a history that cannot be written stops the run before anything is written to Redis.
         let history: HistoryWriter?
         do {
@@ -70,7 +74,7 @@ public struct Simulation: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, "\(error)")
         }
-        let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
+        var target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         try target.check(configuration.chaos)
         let connection = try target.connect(options: configuration.connectionOptions)
@@ -94,11 +98,16 @@ public struct Simulation: Sendable {
         if let afterPrepare {
             for owner in topology.owners { try? afterPrepare(topology.connection(owner)) }
         }
+        // Several hosts: the coordinator's session (Hosts/HostSession.swift) gathers the others' workers into the sale.
+        let session = try openHostSession(prepared, target: target)
+        defer { session?.close() }
         let cpuBefore = topology.cpuSeconds()
         let records = try SaleRecords.create(runID: prepared.runID)
         defer { records.remove() }
-        let sale = try runPool(
-            prepared, records: records, target: target, progress: progress, shouldStop: shouldStop)
+        let ownSale = try runPool(
+            prepared, records: records, target: target, session: session, progress: progress,
+            shouldStop: shouldStop)
+        let sale = session?.gather(ownSale) ?? ownSale
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
         if let afterSale, let connection = try? topology.router.connection(for: 0) { try? afterSale(connection) }
@@ -111,6 +120,7 @@ public struct Simulation: Sendable {
             embedded: target.server != nil || target.clusterServer != nil,
             witness: witness(records, sale: sale, prepared: prepared, readBack: readBack))
         report.redirects = tally.redirects
+        session?.annotate(&report, own: ownSale, tally: tally)
         if topology.isCluster {
             report.clusterNote = target.note
             if case .success(let state) = readBack, !state.unreachableGroups.isEmpty {
@@ -143,6 +153,7 @@ public struct Simulation: Sendable {
         _ records: SaleRecords, sale: Sale, prepared: Preparation, readBack: Result<ReadBack, RedisError>
     ) -> Result<WitnessResult, WitnessNotChecked>? {
         if let reason = configuration.strategy.witnessUnchecked { return .failure(WitnessNotChecked(reason: reason)) }
+        if hosts != nil { return .failure(WitnessNotChecked(reason: Self.severalHostsUnwitnessed)) }
         guard recordsSales else {
             return .failure(WitnessNotChecked(reason: "--no-witness: the workers recorded no sales"))
         }
@@ -152,8 +163,17 @@ public struct Simulation: Sendable {
             final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
     }
 
-    /// Whether the workers record their sales: for the witness, or for the history.
-    private var recordsSales: Bool { configuration.checksWitness || historyPath != nil }
+    /// Whether the workers record their sales: for the witness, or for the history; never in a run of several hosts,
+    /// whose records would stay on each host.
+    var recordsSales: Bool { hosts == nil && (configuration.checksWitness || historyPath != nil) }
+
+    /// Why a run of several hosts writes no history.
+    public static let severalHostsNoHistory =
+        "--history records the sales of this host's workers only, so a run of several hosts cannot write one: drop --history or --hosts"
+
+    /// Why a run of several hosts has no per-sale witness.
+    static let severalHostsUnwitnessed =
+        "a run of several hosts: each host's workers would record their sales on that host, and the chains of a key need every host's sales"
 
     /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
     struct Sale {
@@ -167,19 +187,19 @@ public struct Simulation: Sendable {
         var faultsNotInjected: Int
     }
 
-    /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults.
-    private func runPool(
-        _ prepared: Preparation, records: SaleRecords, target: ResolvedTarget, progress: (PoolProgress) -> Void,
-        shouldStop: () -> Bool
+    /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults. With a host
+    /// session the release waits for the run's start instant, and progress, heartbeat and stop go through it.
+    func runPool(
+        _ prepared: Preparation, records: SaleRecords, target: ResolvedTarget, session: HostSession? = nil,
+        progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> Sale {
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
                 orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
-                recordDirectory: records.directory, recordsSales: recordsSales,
-                flushEachOrder: configuration.chaos.killWorker > 0,
-                recordsHistory: historyPath != nil)
+                host: session?.name, recordDirectory: records.directory, recordsSales: recordsSales,
+                flushEachOrder: configuration.chaos.killWorker > 0, recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()
@@ -192,6 +212,12 @@ public struct Simulation: Sendable {
             throw SimulationError(.workersFailedToStart, error.message)
         }
         let spawnSeconds = (clock.now - spawnStart) / .seconds(1)
+        do throws(SimulationError) {
+            try session?.awaitStart(workers: configuration.workers)
+        } catch {
+            pool.abort()
+            throw error
+        }
         logger.info(
             "workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
         let initial = Int(prepared.initialStock)
@@ -202,17 +228,22 @@ public struct Simulation: Sendable {
             : Nemesis(
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
-        if let nemesis, let server = target.clusterServer {
+        if let nemesis, let server = target.chaosCluster {
             let layout = configuration.layout
             nemesis.cluster = (server, (0..<layout.groups).map { HashSlot(key: layout.ledgerKey(group: $0)) })
         }
         var interrupted = false
         var timeLimit = TimeLimit(milliseconds: configuration.durationMilliseconds)
         let (outcomes, elapsed) = pool.run(
-            progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) },
+            progress: { progress(session?.merged($0) ?? $0) },
+            tick: {
+                nemesis?.tick($0, liveWorkers: $1)
+                session?.tick($0, liveWorkers: $1)
+            },
             shouldStop: {
                 if !interrupted, !timeLimit.reached, shouldStop() { interrupted = true }
-                return interrupted || timeLimit.check()
+                let stop = interrupted || timeLimit.check()
+                return session?.shouldStop(localStop: stop) ?? stop
             })
         return Sale(
             outcomes: outcomes, spawnSeconds: spawnSeconds, elapsedSeconds: elapsed, interrupted: interrupted,

@@ -65,7 +65,7 @@ extension SimulationReport {
             {
                 incompleteReason =
                     incompleteReason
-                    ?? "\(lost) units left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
+                    ?? "\(NumberText.count(lost, "unit")) left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
             }
             if let scriptNote { audit.notes.insert(scriptNote, at: 0) }
             if let witness { audit.add(witness: witness) }
@@ -83,8 +83,7 @@ extension SimulationReport {
         let elapsed = sale.elapsedSeconds
         self.init(
             runId: prepared.runID, redis: redis, embedded: embedded, key: configuration.key,
-            ledgerKey: layout.groups == 1
-                ? layout.ledgerKey(group: 0) : "{\(configuration.key):g0…g\(layout.groups - 1)}:ledger",
+            ledgerKey: (0..<layout.groups).map(layout.ledgerKey(group:)).joined(separator: ", "),
             workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.recordsLedger,
             quantity: configuration.quantity.description, ordersLimit: configuration.orders,
             backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
@@ -108,6 +107,7 @@ extension SimulationReport {
             faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
             groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
             skus: skus, audit: audit)
+        ledgerKeys = (0..<layout.groups).map(layout.ledgerKey(group:))
         seedString = String(configuration.seed)
         unitsPerSecond = salesPerSecond
         ordersPerSecond = elapsed > 0 ? Double(orders) / elapsed : 0

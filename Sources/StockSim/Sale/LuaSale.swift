@@ -3,67 +3,95 @@ import Hiredis
 /// One EVALSHA of a check-and-decrement script that also writes the ledger. The script is loaded once per
 /// connection and reloaded on NOSCRIPT (after SCRIPT FLUSH or a server restart).
 struct LuaSale: SaleStrategy {
-    /// The decision of a `lua` sale, for 1…K SKUs. KEYS: the group's ledger, its run hash, then one stock key per SKU
-    /// of the order. ARGV: the units per SKU, the order id (empty without a ledger), then — in a catalog — the SKU
-    /// numbers that name the ledger fields `ORDER|SKU` (a single stock key's field is the order id itself).
+    /// The decision of a `lua` sale, for 1…K SKUs. KEYS: without a ledger the order's stock keys; with one the
+    /// group's ledger, its run hash, then the stock keys. ARGV: the units per SKU, then (when anything follows) `L`
+    /// when the per-sale witness wants the stock left or an empty string when not, the order id, and — in a catalog —
+    /// the SKU numbers that name the ledger fields `ORDER|SKU` (a single stock key's field is the order id itself).
     ///
-    /// It answers `{1, left…}` with the stock left per SKU after a sale, `{0, have…}` with what each SKU has when
-    /// the order is refused, `{2}` when the order id is already in the ledger (so sending the same call again after a
-    /// lost reply is safe). Every check comes before the first write, and it declares no `allow-oom` flag: under
-    /// `maxmemory` Redis refuses it before it runs.
+    /// Without `L` it answers the integer 1 after a sale, 2 when the order id is already in the ledger (so sending
+    /// the same call again after a lost reply is safe), and `{0, have…}` with what each SKU has when the order is
+    /// refused: the reply of the common case is the cheapest one, and nothing is built for it on either side. With
+    /// `L` a sale of one SKU answers the integer stock left (as cheap as 1), a cart `{1, left…}`, an order already
+    /// recorded `{2}`; refusals are the same. Every check comes before the first write, and it declares no
+    /// `allow-oom` flag: under `maxmemory` Redis refuses it before it runs.
     static let script = """
         #!lua
-        local n = #KEYS - 2
-        local q = tonumber(ARGV[1])
-        local id = ARGV[2]
-        local function field(i)
-          if ARGV[i + 2] then return id .. '|' .. ARGV[i + 2] end
-          return id
-        end
-        if id ~= '' and redis.call('HEXISTS', KEYS[1], field(1)) == 1 then return {2} end
-        local left = {0}
-        local short = false
-        for i = 1, n do
-          local v = redis.call('GET', KEYS[i + 2])
-          if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[i + 2] .. ' does not exist') end
-          local c = tonumber(v)
-          if not c or c ~= math.floor(c) then
-            return redis.error_reply('NOTINT the stock key ' .. KEYS[i + 2] .. ' holds ' .. v .. ', not an integer')
+        local call = redis.call
+        local left = ARGV[2] == 'L'
+        local id = ARGV[3]
+        local first = 1
+        if id then
+          first = 3
+          local field = id
+          if ARGV[4] then field = id .. '|' .. ARGV[4] end
+          if call('HEXISTS', KEYS[1], field) == 1 then
+            if left then return {2} end
+            return 2
           end
-          left[i + 1] = c
+        end
+        local last = #KEYS
+        local q = tonumber(ARGV[1])
+        local short = false
+        for i = first, last do
+          local v = call('GET', KEYS[i])
+          if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[i] .. ' does not exist') end
+          local c = tonumber(v)
+          if not c or c % 1 ~= 0 then
+            return redis.error_reply('NOTINT the stock key ' .. KEYS[i] .. ' holds ' .. v .. ', not an integer')
+          end
           if c < q then short = true end
         end
-        if short then return left end
-        left[1] = 1
-        for i = 1, n do left[i + 1] = redis.call('DECRBY', KEYS[i + 2], q) end
-        if id ~= '' then
-          local value = q
-          if ARGV[3] then value = q .. '/' .. n end
-          for i = 1, n do redis.call('HSETNX', KEYS[1], field(i), value) end
-          redis.call('HINCRBY', KEYS[2], 'ledger_writes', n)
+        if short then
+          local have = {0}
+          for i = first, last do have[#have + 1] = tonumber(call('GET', KEYS[i])) end
+          return have
         end
-        return left
+        local after = false
+        if left then after = {1} end
+        for i = first, last do
+          local c = call('DECRBY', KEYS[i], ARGV[1])
+          if after then after[#after + 1] = c end
+        end
+        if id then
+          local value = ARGV[1]
+          if ARGV[4] then value = value .. '/' .. (last - 2) end
+          for i = 3, last do
+            local field = id
+            if ARGV[i + 1] then field = id .. '|' .. ARGV[i + 1] end
+            call('HSETNX', KEYS[1], field, value)
+          end
+          call('HINCRBY', KEYS[2], 'ledger_writes', last - 2)
+        end
+        if after then
+          if last == first then return after[2] end
+          return after
+        end
+        return 1
         """
 
     let keys: SaleKeys
     /// The script's SHA1, as the driver's `SCRIPT LOAD` returned it.
     let sha: String
+    /// Whether the script answers the stock left after a sale (`L`): the worker records its sales for the per-sale
+    /// witness or the history.
+    let reportsLeft: Bool
     /// A single-key run without a ledger sends the same command for every order of one size: built once, indexed
     /// by quantity minus `smallest`.
     private let unrecorded: [RedisCommand]
     private let smallest: Int
 
-    init(keys: SaleKeys, sha: String, quantities: ClosedRange<Int> = 1...1) {
+    init(keys: SaleKeys, sha: String, quantities: ClosedRange<Int> = 1...1, reportsLeft: Bool = false) {
         self.keys = keys
         self.sha = sha
+        self.reportsLeft = reportsLeft
         smallest = quantities.lowerBound
         unrecorded =
             keys.recordsLedger || !keys.layout.isSingleKey || quantities.count > 1024
             ? []
             : quantities.map { units in
-                RedisCommand(
-                    "EVALSHA", RedisArgument(sha), 3, keys.ledger[0], keys.run[0], keys.stock[0], RedisArgument(units),
-                    "")
+                reportsLeft
+                    ? RedisCommand("EVALSHA", RedisArgument(sha), 1, keys.stock[0], RedisArgument(units), "L")
+                    : RedisCommand("EVALSHA", RedisArgument(sha), 1, keys.stock[0], RedisArgument(units))
             }
     }
 
@@ -81,17 +109,26 @@ struct LuaSale: SaleStrategy {
     /// The script refuses an order id already in the ledger, so sending the same call again is always safe.
     var canVerify: Bool { keys.recordsLedger }
 
-    /// The call of the script for one order.
+    /// The call of the script for one order: prebuilt for a single key without a ledger, otherwise built here.
     func evalsha(_ order: Order) -> RedisCommand {
         if unrecorded.indices.contains(order.units - smallest) { return unrecorded[order.units - smallest] }
+        guard keys.recordsLedger else {
+            var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(sha), RedisArgument(order.skus.count)]
+            arguments.reserveCapacity(5 + order.skus.count)
+            for sku in order.skus { arguments.append(keys.stock[sku]) }
+            arguments.append(RedisArgument(order.units))
+            if reportsLeft { arguments.append("L") }
+            return RedisCommand(arguments)
+        }
         var arguments: [RedisArgument] = [
             "EVALSHA", RedisArgument(sha), RedisArgument(order.skus.count + 2), keys.ledger[order.group],
             keys.run[order.group],
         ]
-        arguments.reserveCapacity(5 + 2 * order.skus.count + 2)
+        arguments.reserveCapacity(5 + 2 * order.skus.count + 3)
         for sku in order.skus { arguments.append(keys.stock[sku]) }
         arguments.append(RedisArgument(order.units))
-        arguments.append(keys.recordsLedger ? RedisArgument(order.id) : "")
+        arguments.append(reportsLeft ? "L" : "")
+        arguments.append(RedisArgument(order.id))
         if !keys.layout.isSingleKey { for sku in order.skus { arguments.append(RedisArgument(sku)) } }
         return RedisCommand(arguments)
     }
@@ -108,17 +145,27 @@ struct LuaSale: SaleStrategy {
             if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
             throw RedisError.server(error, command: "EVALSHA")
         }
-        guard case .array(let parts) = reply, let status = parts.first?.int else {
-            throw RedisError(.protocolError, "the stock script answered \(reply), not a status and stock counts")
+        let skus = order.skus.count
+        switch reply {
+        case .integer(1) where !reportsLeft: return .sold(attempts: 1, conflicts: 0)
+        case .integer(2) where !reportsLeft: return .alreadyRecorded(attempts: 1, conflicts: 0)
+        case .integer(let left) where reportsLeft && skus == 1:
+            return .sold(attempts: 1, conflicts: 0, left: .one(left))
+        case .array(let parts) where reportsLeft && parts == [.integer(2)]:
+            return .alreadyRecorded(attempts: 1, conflicts: 0)
+        case .array(let parts) where parts.count == skus + 1 && parts.allSatisfy({ $0.int != nil }):
+            let values = parts.dropFirst().compactMap(\.int)
+            switch parts[0].int {
+            case 0: return .outOfStock(remaining: values, attempts: 1, conflicts: 0)
+            case 1 where reportsLeft: return .sold(attempts: 1, conflicts: 0, left: StockLeft(values))
+            default: break
+            }
+        default: break
         }
-        switch status {
-        case 1:
-            let left: StockLeft =
-                parts.count == 2
-                ? parts[1].int.map(StockLeft.one) ?? .unknown : StockLeft(parts.dropFirst().compactMap(\.int))
-            return .sold(attempts: 1, conflicts: 0, left: left)
-        case 2: return .alreadyRecorded(attempts: 1, conflicts: 0)
-        default: return .outOfStock(remaining: parts.dropFirst().compactMap(\.int), attempts: 1, conflicts: 0)
-        }
+        throw RedisError(
+            .protocolError,
+            reportsLeft
+                ? "the stock script answered \(reply), not the stock left (sold), {1, stock left…}, {2} (recorded) or {0, stock counts…}"
+                : "the stock script answered \(reply), not 1 (sold), 2 (recorded) or {0, stock counts…}")
     }
 }

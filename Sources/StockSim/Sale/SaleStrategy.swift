@@ -25,13 +25,15 @@ extension Strategy {
     ///   - scriptSHA: `lua`'s script, as the driver's SCRIPT LOAD returned it.
     ///   - quantities: the order sizes, for commands that can be built once per size.
     ///   - script: `script`'s user script (its SHA is `scriptSHA`).
+    ///   - program: `command`'s user program.
+    ///   - reportsLeft: the worker records its sales: `lua`'s script answers the stock left after each sale.
     func makeSale(
         keys: SaleKeys, policy: RetryPolicy, scriptSHA: String, quantities: ClosedRange<Int> = 1...1,
-        script: UserScript? = nil, program: UserProgram? = nil
+        script: UserScript? = nil, program: UserProgram? = nil, reportsLeft: Bool = false
     ) -> any SaleStrategy {
         switch self {
-        case .watch: WatchSale(keys: keys, policy: policy)
-        case .lua: LuaSale(keys: keys, sha: scriptSHA, quantities: quantities)
+        case .watch: WatchSale(keys: keys, policy: policy, quantities: quantities)
+        case .lua: LuaSale(keys: keys, sha: scriptSHA, quantities: quantities, reportsLeft: reportsLeft)
         case .decr: DecrSale(keys: keys)
         case .unsafe: UnsafeSale(keys: keys)
         case .command:

@@ -13,6 +13,8 @@ struct WorkerAssignment: Codable, Sendable, Equatable {
     var scriptSHA: String
     /// Name the connection with CLIENT SETNAME (false when the ACL user may not).
     var namedConnection: Bool
+    /// The host's name in a run of several hosts (`--host-name`); `nil` for a run of one host.
+    var host: String? = nil
     /// The run's temp directory: where the worker writes its `SaleRecord`s (`w<INDEX>.records`) and a user
     /// program's stderr.
     var recordDirectory: String? = nil
@@ -31,6 +33,7 @@ struct WorkerAssignment: Codable, Sendable, Equatable {
         SplitMix64(seed: configuration.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
     }
 
-    /// The start of this worker's order ids, `RUN:WORKER:`; the sequence number follows.
-    var orderPrefix: String { "\(runID):\(index):" }
+    /// The start of this worker's order ids, `RUN:WORKER:` (`RUN:HOST:WORKER:` in a run of several hosts, so that the
+    /// ledger's duplicate check spans hosts); the sequence number follows.
+    var orderPrefix: String { host.map { "\(runID):\($0):\(index):" } ?? "\(runID):\(index):" }
 }

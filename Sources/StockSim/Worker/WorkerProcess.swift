@@ -91,7 +91,8 @@ public enum WorkerProcess {
             layout: layout, cartSize: configuration.cartSize, recordsLedger: configuration.recordsLedger)
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
-            quantities: configuration.quantity.range, script: configuration.script, program: program)
+            quantities: configuration.quantity.range, script: configuration.script, program: program,
+            reportsLeft: recorder != nil)
         var demand = Demand(
             layout: layout, cartSize: configuration.cartSize, skew: configuration.skew,
             sizes: configuration.quantity.range)
