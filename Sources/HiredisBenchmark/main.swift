@@ -116,7 +116,7 @@ do {
     let reference = compileReference(options.reference)
     defer { if let reference { unlink(reference) } }
     print(
-        "single-key WATCH/GET + MULTI/DECR/EXEC, 1 connection, stock \(options.stock), \(options.rounds) rounds, redis-server on \(server.endpoint.addressDescription)"
+        "single-key WATCH/GET + MULTI/DECR/EXEC, 1 connection, stock \(options.stock), rounds: \(options.rounds), redis-server on \(server.endpoint.addressDescription)"
     )
     var wrapper: [Double] = []
     var c: [Double] = []

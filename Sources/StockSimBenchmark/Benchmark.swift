@@ -80,7 +80,7 @@ struct Benchmark {
                 + workers.map(String.init).joined(separator: ", ")
                 + (added.isEmpty
                     ? "" : " (\(added.map(String.init).joined(separator: " and ")) added: the targets use them)")
-                + "; \(options.repeats) round\(options.repeats == 1 ? "" : "s"), each figure the median of the rounds")
+                + "; \(NumberText.count(options.repeats, "round")), each figure the median of the rounds")
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
         print(
             "StockSim: \(stocksim) run --json, default adaptive backoff, 1 unit per order; each run's process tree"
@@ -134,7 +134,7 @@ struct Benchmark {
                 let elapsed = Int((clock.now - start) / .seconds(1))
                 FileHandle.standardError.write(
                     Data(
-                        "round \(round)/\(options.repeats), \(count) worker\(count == 1 ? "" : "s"): \(progress.joined(separator: ", ")) sales/s  [\(elapsed / 60)m\(String(format: "%02d", elapsed % 60))s]\n"
+                        "round \(round)/\(options.repeats), \(NumberText.count(count, "worker")): \(progress.joined(separator: ", ")) sales/s  [\(elapsed / 60)m\(String(format: "%02d", elapsed % 60))s]\n"
                             .utf8))
             }
         }

@@ -71,8 +71,11 @@ struct Report {
                 + " workers; the C ratio is over the better of the two C modes\n" : "\n"
         text += plain.rendered + "\n"
         if let stock = redisPyReducedStock.values.first {
-            let all = redisPyReducedStock.keys.sorted().map(String.init).joined(separator: ", ")
-            text += "  * at \(all) workers redis-py sold \(grouped(Double(stock))) units (the stock ÷ 10), not"
+            let counts = redisPyReducedStock.keys.sorted()
+            let all =
+                counts.count == 1
+                ? NumberText.count(counts[0], "worker") : counts.map(String.init).joined(separator: ", ") + " workers"
+            text += "  * at \(all) redis-py sold \(grouped(Double(stock))) units (the stock ÷ 10), not"
             text +=
                 " \(grouped(Double(self.stock))): its retry loop is slowest there and the full stock would take minutes;"
             text += " compared as a rate (sales per second)\n"
@@ -180,7 +183,7 @@ struct Report {
                         "\(number). \(what): \(grouped(ratio.mine)) / \(grouped(ratio.theirs)) sales/s = \(times(ratio.value, digits: 3))\(note)\(rounds); target ≥ \(times(threshold))"
                 ))
         }
-        func plural(_ count: Int) -> String { "\(count) worker\(count == 1 ? "" : "s")" }
+        func plural(_ count: Int) -> String { NumberText.count(count, "worker") }
 
         if hasCLoop {
             for count in workers {
@@ -200,7 +203,7 @@ struct Report {
 
         if let best = bestWatch, workers.contains(64) {
             compare(
-                2, "no collapse: watch at 64 workers ÷ its best median (at \(best.workers) workers)",
+                2, "no collapse: watch at 64 workers ÷ its best median (at \(plural(best.workers)))",
                 measurements.ratio(Self.watch, over: Self.watch, workers: 64, otherWorkers: best.workers),
                 atLeast: 0.85, missing: "not measured")
         } else {

@@ -57,7 +57,8 @@ struct ScalingReport {
                 row.redisBytesPerLedgerEntry.map { String(format: "%.0f", $0) } ?? "—",
             ])
         }
-        text += "orders → cost: lua with the ledger, \(Benchmark.scalingOrderWorkers) workers, 1 unit per order."
+        text +=
+            "orders → cost: lua with the ledger, \(NumberText.count(Benchmark.scalingOrderWorkers, "worker")), 1 unit per order."
         text += " set-up + audit = the stocksim child's wall time − elapsed_seconds − spawn_seconds (start-up, the"
         text += " stock, the audit, the report, exit). tree peak RSS = wait4 of the stocksim tree: its largest single"
         text += " process, the driver's unless a worker's was larger (worker peak RSS beside it). Redis bytes/entry ="
@@ -74,7 +75,7 @@ struct ScalingReport {
         text += "workers → spawn: lua --no-ledger, 10 units per worker; spawn s = spawn_seconds (first spawn until"
         text += " every worker had connected); run s = the whole stocksim child\n"
         text += byWorkers.rendered + "\n"
-        for (count, reason) in skippedWorkers { text += "  \(count) workers: skipped, \(reason)\n" }
+        for (count, reason) in skippedWorkers { text += "  \(NumberText.count(count, "worker")): skipped, \(reason)\n" }
         return text
     }
 
@@ -117,7 +118,7 @@ struct ScalingReport {
                 ))
         } else {
             let largest = workers.last.map {
-                "; the largest measured, \($0.workers) workers, took \(String(format: "%.2f", $0.spawnSeconds)) s"
+                "; the largest measured, \(NumberText.count($0.workers, "worker")), took \(String(format: "%.2f", $0.spawnSeconds)) s"
             }
             targets.append(
                 .init(
@@ -129,7 +130,7 @@ struct ScalingReport {
 
         let peaks =
             orders.map { ($0.workerPeakRSSBytes, "\(grouped(Double($0.orders))) orders") }
-            + workers.map { ($0.workerPeakRSSBytes, "\($0.workers) workers") }
+            + workers.map { ($0.workerPeakRSSBytes, NumberText.count($0.workers, "worker")) }
         if let peak = peaks.max(by: { $0.0 < $1.0 }) {
             targets.append(
                 .init(
@@ -178,7 +179,7 @@ extension Benchmark {
                 "the open-files limit (ulimit -n) is \(files) and the driver needs about \(workers * 2 + 64); raise it with ulimit -n"
         }
         if let processes, workers + 64 > processes {
-            return "the process limit (ulimit -u) is \(processes); \(workers) workers need more"
+            return "the process limit (ulimit -u) is \(processes); too few for \(NumberText.count(workers, "worker"))"
         }
         return nil
     }
@@ -246,7 +247,9 @@ extension Benchmark {
                     workers: workers, spawnSeconds: run.report.spawnSeconds, totalSeconds: run.seconds,
                     workerPeakRSSBytes: run.report.workerPeakRssBytes, treePeakRSSBytes: run.usage.maxResidentBytes))
             FileHandle.standardError.write(
-                Data("scaling: \(workers) workers in \(String(format: "%.1f", run.seconds)) s\n".utf8))
+                Data(
+                    "scaling: \(NumberText.count(workers, "worker")) in \(String(format: "%.1f", run.seconds)) s\n".utf8
+                ))
         }
         return report
     }

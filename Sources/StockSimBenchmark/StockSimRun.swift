@@ -25,7 +25,7 @@ struct StockSimRun {
     init(stocksim: String, url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int, scratch: String)
         throws(SetupFailure)
     {
-        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(workers) workers"
+        let name = "StockSim \(Contender.stocksim(strategy, ledger: ledger)) at \(NumberText.count(workers, "worker"))"
         let run = try capture(
             stocksim, Self.arguments(url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers),
             scratch: scratch)

@@ -7,7 +7,8 @@ public enum EndReasonText {
         let words: String
         switch report.endReason {
         case .soldOut: words = "every unit sold"
-        case .orderLimit: words = "every worker placed its share of the \(report.ordersLimit ?? 0) orders"
+        case .orderLimit:
+            words = "every worker placed its share of the \(NumberText.count(report.ordersLimit ?? 0, "order"))"
         case .timeLimit: words = "--duration ran out; the workers were stopped"
         case .demandUnmet:
             words =

@@ -18,7 +18,7 @@ public enum RunSummary {
             lines.append(
                 row(
                     "  master",
-                    "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(master.sold) units sold\(cpu)"
+                    "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(NumberText.count(master.sold, "unit")) sold\(cpu)"
                 ))
         }
         if let unreachable = report.unreachableGroups {
@@ -29,7 +29,10 @@ public enum RunSummary {
                 ))
         }
         if report.redirects > 0 {
-            lines.append(row("redirects", "\(report.redirects) orders turned away by the cluster and placed again"))
+            lines.append(
+                row(
+                    "redirects",
+                    "\(NumberText.count(report.redirects, "order")) turned away by the cluster and placed again"))
         }
         if let skus = report.skus {
             lines.append(

@@ -7,7 +7,11 @@ public import StockSim
 /// The SVG is written by hand (no dependencies) and is well-formed XML. Elements carry classes and `data-`
 /// attributes so that a program can find them: `g.series[data-strategy]` holds a strategy's
 /// `polyline.throughput` and `polyline.conflict-rate`; `circle.recommended[data-strategy][data-workers]` rings a
-/// recommended point on each panel.
+/// recommended point on each panel. Every mark stays inside its panel's frame (`rect.frame[data-panel]`), clear of the
+/// tick labels (`text.tick`). Series that lie on one another on a panel (lua, decr and unsafe all at 0% conflicts)
+/// stay readable: their lines are drawn in decreasing widths so that each shows beside the next, their markers are set
+/// apart sideways, and the legend says which overlap (`text.overlap`). A sweep that did not measure every point says
+/// it is partial in its title (`text.partial`).
 public struct SweepChart: Sendable {
     public var result: SweepResult
 
@@ -22,6 +26,12 @@ public struct SweepChart: Sendable {
     private static let legendLeft = 690.0
     private static let throughputPanel = (top: 86.0, bottom: 326.0)
     private static let conflictPanel = (top: 416.0, bottom: 596.0)
+    /// How far apart sideways the markers of overlapping series are set, centre to centre.
+    static let dodge = 11.0
+    /// Space between a panel's frame and the nearest point a value can take: more than a recommended ring's radius
+    /// and half its stroke (and, sideways, the widest dodge of four overlapping series), so that no ring or marker
+    /// reaches the frame or the tick labels beyond it.
+    static let inset = (vertical: 14.0, horizontal: 28.0)
 
     /// Okabe–Ito colours, which stay apart for the common kinds of colour blindness; fixed per strategy so that
     /// charts of different sweeps agree.
@@ -45,15 +55,41 @@ public struct SweepChart: Sendable {
             max: (plotted.compactMap { $0.aggregate?.conflictRate }.max() ?? 0) * 100, floor: 1, ceiling: 100)
         let sales = Axis(top: Self.throughputPanel.top, bottom: Self.throughputPanel.bottom, range: salesTop)
         let conflicts = Axis(top: Self.conflictPanel.top, bottom: Self.conflictPanel.bottom, range: conflictTop)
+        let series = parameters.strategies.map { strategy in
+            plotted.filter { $0.strategy == strategy }.sorted { $0.workers < $1.workers }
+        }
+        func vertices(_ value: (SweepAggregate) -> Double, _ axis: Axis) -> [[Vertex]] {
+            series.map { points in
+                points.compactMap { point in
+                    point.aggregate.map {
+                        Vertex(workers: point.workers, x: scale.x(point.workers), y: axis.y(value($0)))
+                    }
+                }
+            }
+        }
+        let throughput = Overlaps(vertices(\.salesPerSecond.median, sales))
+        let conflictRate = Overlaps(vertices({ $0.conflictRate * 100 }, conflicts))
 
         var svg: [String] = [
             #"<?xml version="1.0" encoding="UTF-8"?>"#,
             #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(Self.width))" height="\#(Int(Self.height))" viewBox="0 0 \#(Int(Self.width)) \#(Int(Self.height))" font-family="Helvetica, Arial, sans-serif" font-size="12">"#,
-            "<title>StockSim sweep: sales per second and conflict rate by number of workers</title>",
+            "<title>\(Self.escaped(partial.map { "StockSim sweep (partial: \($0)): " } ?? "StockSim sweep: "))sales per second and conflict rate by number of workers</title>",
             #"<rect width="100%" height="100%" fill="white"/>"#,
         ]
         let server = result.embedded ? "embedded redis-server" : "redis \(result.redis)"
-        svg.append(text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
+        if let partial {
+            svg.append(
+                text(
+                    "StockSim sweep (partial)", x: Self.plotLeft, y: 28,
+                    attributes: #"font-size="17" font-weight="bold""#))
+            svg.append(
+                text(
+                    "partial: \(partial)", x: Self.plotLeft + 215, y: 28,
+                    attributes: ##"class="partial" font-size="13" fill="#B00020""##))
+        } else {
+            svg.append(
+                text("StockSim sweep", x: Self.plotLeft, y: 28, attributes: #"font-size="17" font-weight="bold""#))
+        }
         svg.append(
             text(
                 "\(NumberText.count(parameters.stock, "unit")) per run, key \(parameters.key), \(NumberText.count(parameters.repeats, "repeat")) per point, \(server)",
@@ -64,47 +100,53 @@ public struct SweepChart: Sendable {
             text(
                 "Throughput: median sales per second (bars: slowest to fastest repeat)", x: Self.plotLeft,
                 y: sales.top - 12, attributes: #"font-size="13" font-weight="bold""#))
-        svg += panel(axis: sales, scale: scale, label: Self.rateLabel, title: "sales per second (units/s)")
+        svg += panel(
+            "throughput", axis: sales, scale: scale, label: Self.rateLabel, title: "sales per second (units/s)")
         svg.append(
             text(
                 "Conflict rate: conflicts per attempt (%)", x: Self.plotLeft, y: conflicts.top - 12,
                 attributes: #"font-size="13" font-weight="bold""#))
         svg += panel(
-            axis: conflicts, scale: scale, label: { Self.plainLabel($0) + "%" }, title: "conflicts per attempt (%)")
+            "conflict-rate", axis: conflicts, scale: scale, label: { Self.plainLabel($0) + "%" },
+            title: "conflicts per attempt (%)")
 
         // One series per strategy.
-        for strategy in parameters.strategies {
-            let points = plotted.filter { $0.strategy == strategy }.sorted { $0.workers < $1.workers }
+        for (index, strategy) in parameters.strategies.enumerated() {
+            let points = series[index]
             let colour = Self.colour(of: strategy)
             svg.append(
                 #"<g class="series" data-strategy="\#(strategy.rawValue)" stroke="\#(colour)" fill="\#(colour)">"#)
-            let salesLine = points.compactMap { point in
-                point.aggregate.map { "\(f(scale.x(point.workers))),\(f(sales.y($0.salesPerSecond.median)))" }
+            for (panel, overlaps) in [("throughput", throughput), ("conflict-rate", conflictRate)] {
+                let line = overlaps.vertices[index].map { "\(f($0.x)),\(f($0.y))" }
+                let others = overlaps.others(of: index).map { parameters.strategies[$0].rawValue }
+                let overlapping = others.isEmpty ? "" : #" data-overlaps="\#(others.joined(separator: " "))""#
+                svg.append(
+                    #"<polyline class="\#(panel)" points="\#(line.joined(separator: " "))" fill="none" stroke-width="\#(f(overlaps.width(of: index)))"\#(Self.dashes(of: strategy))\#(overlapping)/>"#
+                )
             }
-            svg.append(
-                #"<polyline class="throughput" points="\#(salesLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
-            )
-            let conflictLine = points.compactMap { point in
-                point.aggregate.map { "\(f(scale.x(point.workers))),\(f(conflicts.y($0.conflictRate * 100)))" }
-            }
-            svg.append(
-                #"<polyline class="conflict-rate" points="\#(conflictLine.joined(separator: " "))" fill="none" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
-            )
             for point in points {
                 guard let figures = point.aggregate else { continue }
                 let x = scale.x(point.workers)
+                let salesX = x + throughput.offset(of: index, at: point.workers)
                 let low = sales.y(figures.salesPerSecond.min)
                 let high = sales.y(figures.salesPerSecond.max)
                 svg.append(
-                    #"<path class="spread" d="M\#(f(x - 4)),\#(f(low))H\#(f(x + 4))M\#(f(x)),\#(f(low))V\#(f(high))M\#(f(x - 4)),\#(f(high))H\#(f(x + 4))" fill="none" stroke-width="1.2" opacity="0.7"/>"#
+                    #"<path class="spread" d="M\#(f(salesX - 4)),\#(f(low))H\#(f(salesX + 4))M\#(f(salesX)),\#(f(low))V\#(f(high))M\#(f(salesX - 4)),\#(f(high))H\#(f(salesX + 4))" fill="none" stroke-width="1.2" opacity="0.7"/>"#
                 )
                 let attributes = #"class="point" data-workers="\#(point.workers)" stroke="none""#
-                svg.append(marker(strategy, x: x, y: sales.y(figures.salesPerSecond.median), attributes: attributes))
-                svg.append(marker(strategy, x: x, y: conflicts.y(figures.conflictRate * 100), attributes: attributes))
+                svg.append(
+                    marker(
+                        strategy, x: salesX, y: sales.y(figures.salesPerSecond.median),
+                        attributes: attributes + #" data-panel="throughput""#))
+                svg.append(
+                    marker(
+                        strategy, x: x + conflictRate.offset(of: index, at: point.workers),
+                        y: conflicts.y(figures.conflictRate * 100),
+                        attributes: attributes + #" data-panel="conflict-rate""#))
                 if !point.auditsPassed {
                     let y = sales.y(figures.salesPerSecond.median)
                     svg.append(
-                        #"<path class="audit-failed" d="M\#(f(x - 6)),\#(f(y - 6))L\#(f(x + 6)),\#(f(y + 6))M\#(f(x - 6)),\#(f(y + 6))L\#(f(x + 6)),\#(f(y - 6))" stroke="black" stroke-width="2"/>"#
+                        #"<path class="audit-failed" d="M\#(f(salesX - 6)),\#(f(y - 6))L\#(f(salesX + 6)),\#(f(y + 6))M\#(f(salesX - 6)),\#(f(y + 6))L\#(f(salesX + 6)),\#(f(y - 6))" stroke="black" stroke-width="2"/>"#
                     )
                 }
             }
@@ -112,29 +154,59 @@ public struct SweepChart: Sendable {
                 let figures = points.first(where: { $0.workers == recommendation.workers })?.aggregate
             {
                 let x = scale.x(recommendation.workers)
-                for (panel, y) in [
-                    ("throughput", sales.y(figures.salesPerSecond.median)),
-                    ("conflict-rate", conflicts.y(figures.conflictRate * 100)),
+                let salesX = x + throughput.offset(of: index, at: recommendation.workers)
+                let salesY = sales.y(figures.salesPerSecond.median)
+                for (panel, cx, cy) in [
+                    ("throughput", salesX, salesY),
+                    (
+                        "conflict-rate", x + conflictRate.offset(of: index, at: recommendation.workers),
+                        conflicts.y(figures.conflictRate * 100)
+                    ),
                 ] {
                     svg.append(
-                        #"<circle class="recommended" data-strategy="\#(strategy.rawValue)" data-workers="\#(recommendation.workers)" data-panel="\#(panel)" cx="\#(f(x))" cy="\#(f(y))" r="8" fill="none" stroke-width="2.5"/>"#
+                        #"<circle class="recommended" data-strategy="\#(strategy.rawValue)" data-workers="\#(recommendation.workers)" data-panel="\#(panel)" cx="\#(f(cx))" cy="\#(f(cy))" r="\#(f(Self.ringRadius))" fill="none" stroke-width="\#(f(Self.ringStroke))"/>"#
                     )
                 }
+                // Above and right of the ring, or below it near the top of the panel, or left of it near the right
+                // edge: never out of the frame.
+                let above = salesY - 9 - 12 > sales.top
+                let right = salesX + 8 + 20 < Self.plotRight
                 svg.append(
                     text(
-                        "\(recommendation.workers)", x: x + 8, y: sales.y(figures.salesPerSecond.median) - 9,
-                        attributes: #"font-weight="bold" stroke="none""#))
+                        "\(recommendation.workers)", x: right ? salesX + 8 : salesX - 8,
+                        y: above ? salesY - 9 : salesY + 19,
+                        attributes:
+                            #"class="recommended-label" font-weight="bold" stroke="none"\#(right ? "" : #" text-anchor="end""#)"#
+                    ))
             }
             svg.append("</g>")
         }
 
-        svg += legend(strategies: parameters.strategies)
+        svg += legend(
+            strategies: parameters.strategies,
+            overlaps: [("sales per second", throughput), ("conflict rate", conflictRate)])
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
     }
 
+    /// A recommended point's ring.
+    static let ringRadius = 8.0
+    static let ringStroke = 2.5
+
+    /// What the sweep did not measure, when it did not measure every point: `3 of 8 points, interrupted`.
+    var partial: String? {
+        let parameters = result.parameters
+        let planned = parameters.strategies.count * parameters.workerCounts.count
+        let measured = result.points.filter { $0.aggregate != nil }.count
+        guard result.interrupted || !result.completed || measured < planned else { return nil }
+        let why = result.interrupted ? "interrupted" : result.completed ? nil : "a run failed"
+        return "\(measured) of \(NumberText.count(planned, "point")) measured" + (why.map { ", \($0)" } ?? "")
+    }
+
     /// The frame, grid lines, tick labels and axis titles of one panel.
-    private func panel(axis: Axis, scale: WorkerScale, label: (Double) -> String, title: String) -> [String] {
+    private func panel(
+        _ name: String, axis: Axis, scale: WorkerScale, label: (Double) -> String, title: String
+    ) -> [String] {
         var lines: [String] = []
         let middle = (axis.top + axis.bottom) / 2
         for value in axis.range.ticks {
@@ -142,17 +214,19 @@ public struct SweepChart: Sendable {
             lines.append(
                 ##"<line class="grid" x1="\##(f(Self.plotLeft))" y1="\##(f(y))" x2="\##(f(Self.plotRight))" y2="\##(f(y))" stroke="#e3e3e3"/>"##
             )
-            lines.append(text(label(value), x: Self.plotLeft - 8, y: y + 4, attributes: #"text-anchor="end""#))
+            lines.append(
+                text(label(value), x: Self.plotLeft - 8, y: y + 4, attributes: #"class="tick" text-anchor="end""#))
         }
         for count in scale.ticks {
             let x = scale.x(count)
             lines.append(
                 ##"<line class="grid" x1="\##(f(x))" y1="\##(f(axis.top))" x2="\##(f(x))" y2="\##(f(axis.bottom))" stroke="#e3e3e3"/>"##
             )
-            lines.append(text("\(count)", x: x, y: axis.bottom + 17, attributes: #"text-anchor="middle""#))
+            lines.append(
+                text("\(count)", x: x, y: axis.bottom + 17, attributes: #"class="tick" text-anchor="middle""#))
         }
         lines.append(
-            ##"<rect class="frame" x="\##(f(Self.plotLeft))" y="\##(f(axis.top))" width="\##(f(Self.plotRight - Self.plotLeft))" height="\##(f(axis.bottom - axis.top))" fill="none" stroke="#888"/>"##
+            ##"<rect class="frame" data-panel="\##(name)" x="\##(f(Self.plotLeft))" y="\##(f(axis.top))" width="\##(f(Self.plotRight - Self.plotLeft))" height="\##(f(axis.bottom - axis.top))" fill="none" stroke="#888"/>"##
         )
         lines.append(
             text(
@@ -165,7 +239,7 @@ public struct SweepChart: Sendable {
         return lines
     }
 
-    private func legend(strategies: [Strategy]) -> [String] {
+    private func legend(strategies: [Strategy], overlaps panels: [(name: String, overlaps: Overlaps)]) -> [String] {
         var lines = [#"<g class="legend">"#]
         var y = Self.throughputPanel.top + 6
         let x = Self.legendLeft
@@ -204,6 +278,21 @@ public struct SweepChart: Sendable {
             )
             lines.append(text("audit failed", x: x + 34, y: y + 4))
         }
+        // Which series lie on one another, and where: a reader who sees one line knows the others are under it.
+        for (name, overlaps) in panels {
+            for group in overlaps.groups {
+                y += 30
+                let names = group.map { strategies[$0].rawValue }
+                lines.append(
+                    text(
+                        "\(Self.list(names)) overlap", x: x, y: y,
+                        attributes:
+                            ##"class="overlap" data-strategies="\##(names.joined(separator: " "))" font-size="11""##))
+                lines.append(
+                    text(
+                        "on \(name); markers set apart", x: x, y: y + 14, attributes: ##"fill="#555" font-size="11""##))
+            }
+        }
         lines.append("</g>")
         return lines
     }
@@ -221,6 +310,11 @@ public struct SweepChart: Sendable {
         case .unsafe:
             #"<path \#(attributes) d="M\#(f(x)),\#(f(y - 5))L\#(f(x + 5)),\#(f(y))L\#(f(x)),\#(f(y + 5))L\#(f(x - 5)),\#(f(y))Z"/>"#
         }
+    }
+
+    /// `lua`, `lua and decr`, `lua, decr and unsafe`.
+    static func list(_ names: [String]) -> String {
+        names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
     }
 
     /// A dash pattern per strategy, so that lines lying on one another (several strategies at 0% conflicts) all show.
@@ -256,6 +350,72 @@ public struct SweepChart: Sendable {
         return escaped
     }
 
+    // MARK: Overlaps
+
+    /// A point of a series where it is drawn.
+    struct Vertex {
+        var workers: Int
+        var x: Double
+        var y: Double
+    }
+
+    /// The series of one panel and which of them lie on one another: a series overlaps another when they share
+    /// a worker count and, at every count they share, their points are closer than a marker's size.
+    struct Overlaps {
+        /// Per series, its points on this panel.
+        var vertices: [[Vertex]]
+        /// Groups of two or more series (indices, in the order given) that overlap.
+        var groups: [[Int]] = []
+
+        /// Closer than this (pixels) and two points cover each other.
+        static let near = 6.0
+
+        init(_ vertices: [[Vertex]]) {
+            self.vertices = vertices
+            var grouped: Set<Int> = []
+            for first in vertices.indices where !grouped.contains(first) {
+                let group =
+                    [first] + vertices.indices.filter { $0 > first && !grouped.contains($0) && overlap(first, $0) }
+                guard group.count > 1 else { continue }
+                groups.append(group)
+                grouped.formUnion(group)
+            }
+        }
+
+        private func overlap(_ a: Int, _ b: Int) -> Bool {
+            var shared = 0
+            for vertex in vertices[a] {
+                guard let other = vertices[b].first(where: { $0.workers == vertex.workers }) else { continue }
+                guard abs(other.y - vertex.y) < Self.near else { return false }
+                shared += 1
+            }
+            return shared > 0
+        }
+
+        private func group(of series: Int) -> [Int]? { groups.first { $0.contains(series) } }
+
+        /// The other series that lie on `series`.
+        func others(of series: Int) -> [Int] { group(of: series)?.filter { $0 != series } ?? [] }
+
+        /// The width of a series' line: in a group, the first drawn is the widest and each next one narrower, so that
+        /// every one shows as a band beside the one on top of it.
+        func width(of series: Int) -> Double {
+            guard let group = group(of: series), let place = group.firstIndex(of: series) else { return 2 }
+            return 2 + 2.5 * Double(group.count - 1 - place)
+        }
+
+        /// How far sideways a series' marker at `workers` is set from the true point: apart from every other series'
+        /// marker near it there (in its group or not: watch at 1 worker sits at 0% too), centred on the true point.
+        func offset(of series: Int, at workers: Int) -> Double {
+            guard let mine = vertices[series].first(where: { $0.workers == workers }) else { return 0 }
+            let near = vertices.indices.filter { other in
+                vertices[other].contains { $0.workers == workers && abs($0.y - mine.y) < Self.near }
+            }
+            guard near.count > 1, let place = near.firstIndex(of: series) else { return 0 }
+            return (Double(place) - Double(near.count - 1) / 2) * SweepChart.dodge
+        }
+    }
+
     // MARK: Scales
 
     /// A value range from 0 with round tick values.
@@ -285,7 +445,11 @@ public struct SweepChart: Sendable {
         var top: Double
         var bottom: Double
         var range: AxisRange
-        func y(_ value: Double) -> Double { bottom - (bottom - top) * value / range.top }
+        func y(_ value: Double) -> Double {
+            let low = bottom - SweepChart.inset.vertical
+            let high = top + SweepChart.inset.vertical
+            return low - (low - high) * value / range.top
+        }
     }
 
     /// Worker counts onto the horizontal axis, log-2.
@@ -310,8 +474,9 @@ public struct SweepChart: Sendable {
         }
 
         func x(_ count: Int) -> Double {
-            SweepChart.plotLeft + (log2(Double(Swift.max(count, 1))) - low) / (high - low)
-                * (SweepChart.plotRight - SweepChart.plotLeft)
+            let left = SweepChart.plotLeft + SweepChart.inset.horizontal
+            let right = SweepChart.plotRight - SweepChart.inset.horizontal
+            return left + (log2(Double(Swift.max(count, 1))) - low) / (high - low) * (right - left)
         }
     }
 

@@ -114,13 +114,14 @@ extension Stocksim {
             lines.append(orders)
             for key in witness.keys {
                 var line =
-                    "  \(key.key)  \(key.sales) sale\(key.sales == 1 ? "" : "s"), \(key.units) unit\(key.units == 1 ? "" : "s")"
+                    "  \(key.key)  \(NumberText.count(key.sales, "sale")), \(NumberText.count(key.units, "unit"))"
                 if key.checked {
                     let from = key.initial.map { "from \($0)" } ?? ""
                     let to = key.final.map { " to \($0)" } ?? ""
                     line += ", chain checked \(from)\(to)"
                     if key.unknownOrders > 0 {
-                        line += "; \(key.unknownOrdersSold) of \(key.unknownOrders) unknown-outcome orders fill gaps"
+                        line +=
+                            "; \(NumberText.count(key.unknownOrders, "unknown-outcome order")), \(key.unknownOrdersSold) filling gaps"
                     }
                 }
                 if let note = key.note { line += " (\(note))" }
@@ -131,7 +132,7 @@ extension Stocksim {
             } else {
                 let shown = witness.violations.count
                 lines.append(
-                    "  witness     FAILED: \(witness.violationCount) violation\(witness.violationCount == 1 ? "" : "s")"
+                    "  witness     FAILED: \(NumberText.count(witness.violationCount, "violation"))"
                         + (shown < witness.violationCount ? " (the first \(shown) listed)" : ""))
                 for violation in witness.violations { lines.append("    \(violation)") }
             }

@@ -196,6 +196,8 @@ struct SVGDocument {
     struct Element {
         var name: String
         var attributes: [String: String]
+        /// The characters of a `text` element.
+        var text: String?
     }
 
     var elements: [Element] = []
@@ -228,6 +230,7 @@ struct SVGDocument {
         var elements: [Element] = []
         var texts: [String] = []
         var open: [String] = []
+        private var openIndices: [Int] = []
         var mismatch: String?
         private var text = ""
 
@@ -235,6 +238,7 @@ struct SVGDocument {
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
+            openIndices.append(elements.count)
             elements.append(Element(name: elementName, attributes: attributes))
             open.append(elementName)
             text = ""
@@ -247,9 +251,13 @@ struct SVGDocument {
         func parser(
             _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?
         ) {
-            if elementName == "text" { texts.append(text) }
+            if elementName == "text" {
+                texts.append(text)
+                if open.last == elementName, let index = openIndices.last { elements[index].text = text }
+            }
             if open.last == elementName {
                 open.removeLast()
+                openIndices.removeLast()
             } else if mismatch == nil {
                 mismatch = "</\(elementName)> closes <\(open.last ?? "nothing")>"
             }

@@ -73,7 +73,7 @@ struct AdviceTests {
         let stderr = TextFile.read(err)
         #expect(ended == .exited(2), "\(stderr)")
         #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
-        #expect(stderr.contains("40 workers need about"), "\(stderr)")
+        #expect(stderr.contains("for 40 workers the driver needs about"), "\(stderr)")
         #expect(stderr.contains("ulimit -n allows 64; raise it (ulimit -n "), "\(stderr)")
         #expect(StocksimCLI.leftovers(tmpdir: files.path).isEmpty)
     }

@@ -161,7 +161,7 @@ struct OutsideChangeAuditTests {
         let ledger = LedgerContents(orders: 150, units: 150, writes: 150, malformed: 0)
         let result = Audit.check(try evidence(final: 0, ledger: ledger, acknowledged: 150))
         #expect(Set(result.violations.map(\.kind)) == [.stockChangedOutside])
-        #expect(result.violations.first?.detail.contains("at least 50 units were added") == true)
+        #expect(result.violations.first?.detail.contains("at least 50 units added") == true)
         #expect(!result.passed)
         // Stopped early with stock left: 20 left and 100 sold from 100.
         let partial = LedgerContents(orders: 100, units: 100, writes: 100, malformed: 0)
@@ -208,7 +208,7 @@ struct OutsideChangeAuditTests {
         let deleted = LedgerContents(orders: 60, units: 60, writes: 100, malformed: 0)
         let result = Audit.check(try evidence(final: 0, ledger: deleted, acknowledged: 100))
         #expect(Set(result.violations.map(\.kind)) == [.ledgerChangedOutside], "\(result.violations)")
-        #expect(result.violations.first?.detail.contains("40 entries were removed") == true)
+        #expect(result.violations.first?.detail.contains("40 entries removed") == true)
         #expect(result.checked == "acknowledged-only")
         #expect(!result.passed)
         // The ledger key gone at the end.

@@ -72,7 +72,7 @@ struct CheckCommandTests {
         let file = try directory.write("clean.jsonl", Self.clean)
         let result = try StocksimCLI.run(["check", file])
         #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("chain checked from 10 to 4; 1 of 1 unknown-outcome orders fill gaps"))
+        #expect(result.stdout.contains("chain checked from 10 to 4; 1 unknown-outcome order, 1 filling gaps"))
         #expect(result.stdout.contains("witness     PASSED"))
     }
 

@@ -130,7 +130,7 @@ struct HistoryTests {
             ([invoke, ok, .end(final: [:]), invoke], "after the closing"),
             (
                 [invoke, .event(.ok(order: "R:0:1", units: Self.line, stockLeft: [8, 7], worker: 0, time: 2))],
-                "2 \"stock_left\" entries for 1 order lines"
+                "2 \"stock_left\" entries for 1 order line"
             ),
             (
                 [invoke, .event(HistoryEvent(type: .fail, worker: 0, order: "R:0:1", units: nil, timeNanoseconds: 2))],

@@ -31,7 +31,7 @@ struct OutsideChangeTests {
         #expect(result.stderr.contains("changed from outside the run"))
         let report = try result.report()
         #expect(report.audit.violations.map(\.kind) == [.stockChangedOutside], "\(report.audit.violations)")
-        #expect(report.audit.violations.first?.detail.contains("at least 500 units were added") == true)
+        #expect(report.audit.violations.first?.detail.contains("at least 500 units added") == true)
         #expect(report.endReason == .timeLimit)
     }
 

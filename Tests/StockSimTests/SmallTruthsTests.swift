@@ -32,6 +32,15 @@ struct SmallTruthsTests {
         #expect(UInt64(exactly: asDouble) != seed, "the number alone loses precision as a double")
         #expect(object["seed_string"] as? String == "\(seed)")
         #expect(try result.report().seed == seed)
+        // A sweep's parameters carry it the same way.
+        let sweep = SweepResult(
+            parameters: SweepParameters(
+                SweepConfiguration(
+                    workerCounts: [1], strategies: [.lua], repeats: 1, base: SimulationConfiguration(seed: seed))),
+            redis: "r", embedded: true, points: [])
+        let document = try #require(try JSONSerialization.jsonObject(with: try sweep.json()) as? [String: Any])
+        let parameters = try #require(document["parameters"] as? [String: Any])
+        #expect(parameters["seed_string"] as? String == "\(seed)")
     }
 
     @Test func oneIsSingular() throws {
@@ -54,10 +63,29 @@ struct SmallTruthsTests {
         #expect(!result.stderr.contains("/50 "), "\(result.stderr)")
     }
 
-    @Test(arguments: ["run", "sweep"])
+    /// Every subcommand `stocksim --help` lists, so that a new one is checked too.
+    static func subcommands() throws -> [String] {
+        let help = try StocksimCLI.run(["--help"]).stdout
+        let section = help.components(separatedBy: "SUBCOMMANDS:\n").dropFirst().first ?? ""
+        let listed = section.components(separatedBy: "\n\n").first ?? ""
+        return listed.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
+            return line.split(separator: " ").first.map(String.init)
+        }
+    }
+
+    @Test func everySubcommandIsChecked() throws {
+        let listed = try Self.subcommands()
+        #expect(listed.count >= 3 && ["run", "sweep", "check"].allSatisfy(listed.contains), "\(listed)")
+        for command in listed {
+            try helpShowsOneDefaultPerOption(command: command)
+        }
+    }
+
+    @Test(arguments: ["run", "sweep", "check"])
     func helpShowsOneDefaultPerOption(command: String) throws {
         let result = try StocksimCLI.run([command, "--help"])
-        #expect(result.exitCode == 0)
+        #expect(result.exitCode == 0, "\(command) --help: \(result.stderr)")
         var options: [String] = []
         for line in result.stdout.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("  -") {
@@ -66,7 +94,7 @@ struct SmallTruthsTests {
                 options[options.count - 1] += " " + line.trimmingCharacters(in: .whitespaces)
             }
         }
-        #expect(options.count > 10)
+        #expect(options.count > 3, "\(command): \(options)")
         for option in options {
             let defaults = option.lowercased().components(separatedBy: "default").count - 1
             #expect(defaults <= 1, "\(option)")

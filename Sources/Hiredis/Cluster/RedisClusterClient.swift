@@ -356,7 +356,7 @@ public final class RedisClusterClient {
             guard route.redirects <= configuration.maxRedirects else {
                 throw RedisError(
                     .tooManyRedirects,
-                    "\(route.what) was redirected \(route.redirects) times (last: \(redirect), from \(sender)); the cluster's slot map keeps changing or its nodes disagree about slot \(redirect.slot) — check CLUSTER SLOTS on every node"
+                    "\(route.what) was redirected past the limit of \(configuration.maxRedirects) (last: \(redirect), from \(sender)); the cluster's slot map keeps changing or its nodes disagree about slot \(redirect.slot) — check CLUSTER SLOTS on every node"
                 )
             }
             switch redirect.kind {
@@ -424,7 +424,7 @@ public final class RedisClusterClient {
     /// The reply of the command that followed `ASKING`; an ASKING refusal is the reply.
     private static func afterAsking(_ replies: [RedisReply]) throws(RedisError) -> RedisReply {
         guard replies.count == 2 else {
-            throw RedisError(.protocolError, "ASKING and a command got \(replies.count) replies")
+            throw RedisError(.protocolError, "ASKING and a command expect 2 replies, not \(replies.count)")
         }
         return replies[0].isError ? replies[0] : replies[1]
     }

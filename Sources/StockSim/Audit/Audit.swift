@@ -109,7 +109,8 @@ public enum Audit {
             let key = layout.stockKey(sku)
             guard let final = evidence.finalStock[sku] else {
                 found[.conservation, default: []].append(
-                    "the stock key \(key) is gone: \(initial) units went in and nothing can be counted out")
+                    "the stock key \(key) is gone: \(NumberText.count(initial, "unit")) went in and nothing can be counted out"
+                )
                 continue
             }
             let taken = initial - final
@@ -132,22 +133,22 @@ public enum Audit {
                 && (recorded.map { $0 == acknowledged } ?? true)
             if sold > initial, !addedFromOutside {
                 found[.oversell, default: []].append(
-                    "\(key): \(source) \(sold) units sold from an initial stock of \(initial): \(sold - initial) oversold"
+                    "\(key): \(source) \(NumberText.count(sold, "unit")) sold from an initial stock of \(initial): \(sold - initial) oversold"
                 )
             }
             let imbalance =
-                "\(key): \(source) \(sold) units but the stock went from \(initial) to \(final) (\(taken) taken)"
+                "\(key): \(source) \(NumberText.count(sold, "unit")) but the stock went from \(initial) to \(final) (\(taken) taken)"
             if addedFromOutside {
                 // Every unit sold left the stock by one decrement of this run and nothing of the run puts units
                 // back beyond its own refused decrements: more than the initial stock came in from outside.
                 found[.stockChangedOutside, default: []].append(
-                    "\(key): the stock ended at \(final) with \(sold) units sold from an initial \(initial), and this strategy only takes units: at least \(final + sold - initial) units were added by another client during the run"
+                    "\(key): the stock ended at \(final) with \(NumberText.count(sold, "unit")) sold from an initial \(initial), and this strategy only takes units: at least \(NumberText.count(final + sold - initial, "unit")) added by another client during the run"
                 )
             } else if removedFromOutside {
                 // Every decrement the run kept is a recorded sale or an unresolved order, and no worker died or failed: units
                 // beyond those left the stock by another client's hand.
                 found[.stockChangedOutside, default: []].append(
-                    "\(key): the stock went from \(initial) to \(final) but \(source) \(sold) units sold (and \(evidence.unresolvedUnits) units are unresolved): \(taken - sold - Int64(evidence.unresolvedUnits)) units left the stock that no sale of the run took — the key was deleted mid-run (DECRBY creates a missing key anew) or decremented by another client"
+                    "\(key): the stock went from \(initial) to \(final) but \(source) \(NumberText.count(sold, "unit")) sold (and \(NumberText.count(evidence.unresolvedUnits, "unit")) unresolved): \(NumberText.count(taken - sold - Int64(evidence.unresolvedUnits), "unit")) left the stock that no sale of the run took — the key was deleted mid-run (DECRBY creates a missing key anew) or decremented by another client"
                 )
             } else if sold > taken || (recorded != nil && sold < taken) {
                 found[.conservation, default: []].append(imbalance)
@@ -159,14 +160,14 @@ public enum Audit {
             guard let recorded else { continue }
             if acknowledged > recorded {
                 found[.lostSale, default: []].append(
-                    "\(key): workers acknowledged \(acknowledged) units but the ledger holds \(recorded): \(acknowledged - recorded) acknowledged units are not recorded"
+                    "\(key): workers acknowledged \(NumberText.count(acknowledged, "unit")) but the ledger holds \(recorded): \(NumberText.count(acknowledged - recorded, "acknowledged unit")) not recorded"
                 )
             } else if acknowledged < recorded {
                 if evidence.deadWorkers > 0 {
                     unacknowledgedRecorded += Int(recorded - acknowledged)
                 } else {
                     found[.lostSale, default: []].append(
-                        "\(key): the ledger holds \(recorded) units but workers acknowledged only \(acknowledged): \(recorded - acknowledged) sales were made and never acknowledged"
+                        "\(key): the ledger holds \(NumberText.count(recorded, "unit")) but workers acknowledged only \(acknowledged): \(NumberText.count(recorded - acknowledged, "unit")) sold and never acknowledged"
                     )
                 }
             }
@@ -174,20 +175,22 @@ public enum Audit {
         if let ledger = evidence.ledger {
             if ledger.writes > ledger.fields {
                 found[.duplicateOrder, default: []].append(
-                    "\(ledger.writes - ledger.fields) ledger entries were recorded more than once (\(ledger.writes) ledger writes for \(ledger.fields) distinct entries)"
+                    "\(NumberText.count(ledger.writes - ledger.fields, "ledger entry", plural: "ledger entries")) recorded more than once (\(NumberText.count(ledger.writes, "ledger write")) for \(NumberText.count(ledger.fields, "distinct entry", plural: "distinct entries")))"
                 )
             }
             if !ledger.partialOrders.isEmpty {
                 found[.partialCart, default: []].append(
-                    "\(ledger.partialOrders.count) recorded orders did not take every SKU they name, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))"
+                    "\(NumberText.count(ledger.partialOrders.count, "recorded order")) did not take every SKU named, as \(ledger.partialOrders.prefix(3).joined(separator: ", "))"
                 )
             }
             if ledger.malformed > 0 {
-                notes.append("\(ledger.malformed) ledger entries do not hold a positive unit count")
+                notes.append(
+                    "\(NumberText.count(ledger.malformed, "ledger entry", plural: "ledger entries")) without a positive unit count"
+                )
             }
             if evidence.unresolvedOrders > 0 {
                 notes.append(
-                    "\(evidence.unresolvedOrders) orders (\(evidence.unresolvedUnits) units) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger"
+                    "\(NumberText.count(evidence.unresolvedOrders, "order")) (\(NumberText.count(evidence.unresolvedUnits, "unit"))) lost their reply after the decrement was sent; this strategy cannot tell whether they took stock, because its ledger write is not atomic with the decrement — units taken that way are missing from the ledger"
                 )
             }
         } else {
@@ -195,11 +198,11 @@ public enum Audit {
             if unacknowledgedTaken > 0 {
                 if unacknowledgedTaken <= evidence.unresolvedUnits {
                     notes.append(
-                        "\(unacknowledgedTaken) units were taken from the stock by orders whose reply was lost (\(evidence.unresolvedOrders) unresolved orders, \(evidence.unresolvedUnits) units): without a ledger their fate cannot be checked"
+                        "\(NumberText.count(unacknowledgedTaken, "unit")) taken from the stock by orders whose reply was lost (\(NumberText.count(evidence.unresolvedOrders, "unresolved order")), \(NumberText.count(evidence.unresolvedUnits, "unit"))): without a ledger their fate cannot be checked"
                     )
                 } else if evidence.deadWorkers > 0 {
                     notes.append(
-                        "\(unacknowledgedTaken) units were taken from the stock without an acknowledgement: sales of the \(evidence.deadWorkers) dead worker(s)"
+                        "\(NumberText.count(unacknowledgedTaken, "unit")) taken from the stock without an acknowledgement: sales of \(NumberText.count(evidence.deadWorkers, "dead worker"))"
                     )
                 } else {
                     found[.conservation, default: []] += untakenAcknowledged
@@ -208,7 +211,7 @@ public enum Audit {
         }
         if unacknowledgedRecorded > 0 {
             notes.append(
-                "the ledger holds \(unacknowledgedRecorded) units that no worker acknowledged: sales of the \(evidence.deadWorkers) dead worker(s) that were committed before their report, not lost stock"
+                "the ledger holds \(NumberText.count(unacknowledgedRecorded, "unit")) that no worker acknowledged: sales of \(NumberText.count(evidence.deadWorkers, "dead worker")), committed before their report, not lost stock"
             )
         }
         // Stock added from outside is no demand's to take: judge what is left only when the stock is the run's own.
@@ -235,7 +238,7 @@ public enum Audit {
         let acknowledgedEntries = evidence.acknowledgedOrders * evidence.cartSize
         guard ledger.fields < acknowledgedEntries, ledger.writes >= acknowledgedEntries else { return nil }
         return
-            "the ledger holds \(ledger.fields) entries but the workers acknowledged \(evidence.acknowledgedOrders) orders (\(acknowledgedEntries) entries) and the run counted \(ledger.writes) ledger writes: \(acknowledgedEntries - ledger.fields) entries were removed by another client during the run (DEL or HDEL of the ledger)"
+            "the ledger holds \(NumberText.count(ledger.fields, "entry", plural: "entries")) but the workers acknowledged \(NumberText.count(evidence.acknowledgedOrders, "order")) (\(NumberText.count(acknowledgedEntries, "entry", plural: "entries"))) and the run counted \(NumberText.count(ledger.writes, "ledger write")): \(NumberText.count(acknowledgedEntries - ledger.fields, "entry", plural: "entries")) removed by another client during the run (DEL or HDEL of the ledger)"
     }
 
     /// Groups that still hold enough stock for an order although demand exceeded what was sold: unbounded demand
@@ -256,10 +259,10 @@ public enum Audit {
             let left = stocked.prefix(3).map { "\(layout.stockKey($0)) has \(evidence.finalStock[$0] ?? 0)" }
             let demand =
                 bounded
-                ? "\(evidence.rejectedOrders) orders were refused as out of stock"
+                ? "\(NumberText.count(evidence.rejectedOrders, "order")) refused as out of stock"
                 : "demand lasted until the stock ran out"
             return
-                "\(demand), yet \(left.joined(separator: ", "))\(stocked.count > 3 ? " and \(stocked.count - 3) more SKUs" : "") units left, enough for an order of \(evidence.cartSize) SKU(s) × \(evidence.quantity)"
+                "\(demand), yet \(left.joined(separator: ", "))\(stocked.count > 3 ? " and \(NumberText.count(stocked.count - 3, "more SKU"))" : "") left, enough for an order of \(NumberText.count(evidence.cartSize, "SKU")) × \(evidence.quantity)"
         }
     }
 }

@@ -110,7 +110,8 @@ public struct Witness: Sendable {
             return result
         }
         guard chain.unplaced == 0 else {
-            result.note = "\(chain.unplaced) sales did not learn the stock they left: the chain was not checked"
+            result.note =
+                "\(NumberText.count(chain.unplaced, "sale")) did not learn the stock they left: the chain was not checked"
             return result
         }
         result.checked = true
@@ -187,7 +188,7 @@ public struct Witness: Sendable {
         return result
     }
 
-    private func units(_ count: Int64) -> String { count == 1 ? "1 unit" : "\(count) units" }
+    private func units(_ count: Int64) -> String { NumberText.count(count, "unit") }
 
     private func sale(_ link: Link) -> WitnessSale {
         WitnessSale(
@@ -276,6 +277,8 @@ private struct UnknownPool {
 
     /// What the pool held for the message.
     var summary: String {
-        units.isEmpty ? "" : " (\(units.count) unknown-outcome orders of \(units.reduce(0, +)) units did not fit it)"
+        units.isEmpty
+            ? ""
+            : " (\(NumberText.count(units.count, "unknown-outcome order")) of \(NumberText.count(units.reduce(0, +), "unit")) did not fit it)"
     }
 }

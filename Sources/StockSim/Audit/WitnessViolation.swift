@@ -23,7 +23,7 @@ public struct WitnessSale: Sendable, Hashable, Codable, CustomStringConvertible 
     }
 
     public var description: String {
-        "\(order) (worker \(worker), \(units) unit\(units == 1 ? "" : "s"), left \(stockLeft))"
+        "\(order) (worker \(worker), \(NumberText.count(units, "unit")), left \(stockLeft))"
     }
 }
 

@@ -20,7 +20,7 @@ public enum SaleScriptReply: Sendable, Hashable {
     /// - Throws: `ClientProtocolError` naming the reply and what the contract expects.
     public init(_ reply: RedisReply, keys: Int) throws {
         let expected =
-            "the contract expects {\"sold\", left…}, {\"refused\", left…} with \(keys) stock count\(keys == 1 ? "" : "s"), or {\"recorded\"}"
+            "the contract expects {\"sold\", left…}, {\"refused\", left…} with \(NumberText.count(keys, "stock count")), or {\"recorded\"}"
         guard case .array(let elements) = reply, let first = elements.first, let tag = first.string else {
             throw ClientProtocolError("the script replied \(reply); \(expected)")
         }

@@ -107,7 +107,7 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
             throw ConfigurationError(
                 cartSize > skus
                     ? "cart size \(cartSize) is larger than --skus \(skus); a cart takes distinct SKUs, so raise --skus or lower --cart-size"
-                    : "cart size \(cartSize) is larger than the \(skus / groups) SKUs of a group; a cart draws from one group, so lower --groups or --cart-size"
+                    : "cart size \(cartSize) is larger than the \(NumberText.count(skus / groups, "SKU")) of a group; a cart draws from one group, so lower --groups or --cart-size"
             )
         }
         if isCatalog, initialStock == nil {

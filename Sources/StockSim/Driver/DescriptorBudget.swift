@@ -40,7 +40,7 @@ enum DescriptorBudget {
         let most = max(0, (min(soft, hard) - open - headroom) / 2)
         throw SimulationError(
             .workersFailedToStart,
-            "\(workers) workers need about \(need) file descriptors in the driver (2 per worker, \(open) open now, \(headroom) spare), but ulimit -n allows \(min(soft, hard)); raise it (ulimit -n \(need)) or use at most \(most) --workers"
+            "for \(NumberText.count(workers, "worker")) the driver needs about \(need) file descriptors (2 per worker, \(open) open now, \(headroom) spare), but ulimit -n allows \(min(soft, hard)); raise it (ulimit -n \(need)) or use at most \(most) --workers"
         )
     }
 }

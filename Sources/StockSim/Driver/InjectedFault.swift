@@ -18,6 +18,6 @@ public struct InjectedFault: Sendable, Hashable, Codable, CustomStringConvertibl
     public var detail: String
 
     public var description: String {
-        "\(kind) at \(Int(atSeconds * 1000)) ms (\(atUnits) units sold): \(detail)"
+        "\(kind) at \(Int(atSeconds * 1000)) ms (\(NumberText.count(atUnits, "unit")) sold): \(detail)"
     }
 }

@@ -104,7 +104,8 @@ final class WorkerPool {
             guard clock.now < deadline else {
                 let waiting = workers.filter { !$0.ready }.count
                 abort()
-                throw PoolStartError(message: "\(waiting) workers did not connect within \(readyTimeout)")
+                throw PoolStartError(
+                    message: "\(NumberText.count(waiting, "worker")) did not connect within \(readyTimeout)")
             }
             pollOnce(timeoutMilliseconds: 50)
         }

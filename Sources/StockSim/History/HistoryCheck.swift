@@ -49,7 +49,9 @@ public struct HistoryCheck: Sendable {
         case .event(let event):
             if let units = event.units {
                 if let bad = units.first(where: { $0.units <= 0 }) {
-                    throw malformed("order \(event.order) takes \(bad.units) units of \(bad.key); units are positive")
+                    throw malformed(
+                        "order \(event.order) takes \(NumberText.count(bad.units, "unit")) of \(bad.key); units are positive"
+                    )
                 }
                 if units.isEmpty { throw malformed("order \(event.order) has no order lines") }
             }
@@ -75,7 +77,7 @@ public struct HistoryCheck: Sendable {
                 let left = event.stockLeft ?? []
                 guard event.stockLeft == nil || left.count == invoked.lines.count else {
                     throw malformed(
-                        "order \(event.order) has \(left.count) \"stock_left\" entries for \(invoked.lines.count) order lines"
+                        "order \(event.order) has \(NumberText.count(left.count, "\"stock_left\" entry", plural: "\"stock_left\" entries")) for \(NumberText.count(invoked.lines.count, "order line"))"
                     )
                 }
                 counts.ok += 1

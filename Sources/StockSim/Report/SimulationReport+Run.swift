@@ -55,7 +55,7 @@ extension SimulationReport {
             {
                 incompleteReason =
                     incompleteReason
-                    ?? "\(lost) units left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
+                    ?? "\(NumberText.count(lost, "unit")) left the stock that no sale took: the stock key was deleted or changed mid-run (decr's DECRBY creates a missing key anew, so it cannot tell)"
             }
         case .failure(let error):
             incompleteReason = incompleteReason ?? "could not read the final state back from Redis: \(error.message)"

@@ -47,7 +47,7 @@ extension WorkerProcess {
                     } catch let error as RedisError {
                         throw RedisError(
                             error.code,
-                            "decr took \(lost.order.totalUnits) units for order \(lost.order.id) but cannot record it in the ledger: \(error.message)",
+                            "decr took \(NumberText.count(lost.order.totalUnits, "unit")) for order \(lost.order.id) but cannot record it in the ledger: \(error.message)",
                             reply: error.reply)
                     }
                 }
