@@ -14,7 +14,10 @@ import Glibc
 /// node says `cluster_state:ok`, every node answers the same `CLUSTER SLOTS` and every replica's link is up.
 ///
 /// The chaos operations — moving a slot (also stopping halfway, to test `ASK`), a failover, killing a master — talk
-/// to the nodes over `Hiredis` connections. It never touches a server it did not start.
+/// to the nodes over `Hiredis` connections. They work as well on a cluster someone else started, attached with
+/// ``init(attachingTo:)``: its nodes are found with `CLUSTER NODES`, ``stop()`` leaves them running, and a node is
+/// killed with `SHUTDOWN NOSAVE`, as it cannot be sent a signal. Only chaos asked for by the caller touches a cluster
+/// it did not start.
 public final class RedisClusterServer: Sendable {
     public struct Configuration: Sendable {
         /// Masters; the slots are dealt evenly among them. At least 1.
@@ -46,19 +49,25 @@ public final class RedisClusterServer: Sendable {
         }
     }
 
-    /// One node: its server process and its cluster node id. Which nodes are masters changes with failovers: ask
-    /// ``slotMap()``.
+    /// One node: its cluster node id, its address and, when this cluster started it, its server process. Which
+    /// nodes are masters changes with failovers: ask ``slotMap()``.
     public struct Node: Sendable, CustomStringConvertible {
-        public let server: RedisServer
+        /// The node's process; `nil` on an attached cluster.
+        public let server: RedisServer?
         /// The 40-character node id (`CLUSTER MYID`).
         public let id: String
-        public let port: Int
+        public let address: ClusterAddress
+        /// The endpoint of this node alone, with the cluster's credentials.
+        public let endpoint: RedisEndpoint
 
-        public var address: ClusterAddress { ClusterAddress(host: "127.0.0.1", port: port) }
-        /// The endpoint of this node alone, with the cluster's password.
-        public var endpoint: RedisEndpoint { server.endpoint }
-        /// True until the node was killed or stopped.
-        public var isRunning: Bool { server.pid != nil }
+        public var port: Int { address.port }
+        /// True until the node was killed or stopped. A node of an attached cluster is asked (`PING`, within a
+        /// second), as there is no process to look at.
+        public var isRunning: Bool {
+            if let server { return server.pid != nil }
+            let options = RedisConnection.Options(connectTimeout: .seconds(1), commandTimeout: .seconds(1))
+            return (try? RedisConnection(endpoint: endpoint, options: options).send("PING")) != nil
+        }
 
         public var description: String { "\(address) (\(id.prefix(8)))" }
     }
@@ -72,7 +81,63 @@ public final class RedisClusterServer: Sendable {
 
     public let configuration: Configuration
     /// Every node, masters first (in slot order, as started), then the replicas of the first master, of the second…
+    /// (on an attached cluster: in `CLUSTER NODES` order).
     public let nodes: [Node]
+    /// The ACL user of every node of an attached cluster; `nil` logs in as `default`.
+    private let user: String?
+
+    /// A cluster someone else started, for the chaos operations: its nodes as the first seed that answers
+    /// `CLUSTER NODES` lists them (failed and address-less nodes left out), its credentials those of `endpoint`.
+    /// ``Configuration/masters`` and ``Configuration/replicasPerMaster`` say what it had when attached (the fewest
+    /// replicas any master had).
+    ///
+    /// - Parameter endpoint: the cluster's seeds and credentials.
+    /// - Throws: `OperationError` naming every seed and why it did not answer.
+    public init(attachingTo endpoint: RedisClusterEndpoint) throws(OperationError) {
+        var failures: [String] = []
+        for seed in endpoint.seeds {
+            do throws(RedisError) {
+                let text = try RedisConnection(endpoint: endpoint.endpoint(seed)).send("CLUSTER", "NODES").string ?? ""
+                var nodes: [Node] = []
+                var replicas: [String: Int] = [:]
+                for line in text.split(whereSeparator: \.isNewline) {
+                    let fields = line.split(separator: " ").map(String.init)
+                    guard fields.count >= 8, !fields[2].contains("fail"), !fields[2].contains("noaddr"),
+                        !fields[2].contains("handshake")
+                    else { continue }
+                    let hostPort = fields[1].prefix { $0 != "@" }
+                    guard let colon = hostPort.lastIndex(of: ":"),
+                        let port = Int(hostPort[hostPort.index(after: colon)...])
+                    else { continue }
+                    let host = hostPort[..<colon].isEmpty ? seed.host : String(hostPort[..<colon])
+                    let address = ClusterAddress(host: host, port: port)
+                    nodes.append(
+                        Node(server: nil, id: fields[0], address: address, endpoint: endpoint.endpoint(address)))
+                    if fields[2].contains("master") {
+                        replicas[fields[0], default: 0] += 0
+                    } else if fields[3] != "-" {
+                        replicas[fields[3], default: 0] += 1
+                    }
+                }
+                guard !nodes.isEmpty else {
+                    failures.append("\(seed): CLUSTER NODES listed no usable node")
+                    continue
+                }
+                self.nodes = nodes
+                self.user = endpoint.user
+                self.configuration = Configuration(
+                    masters: replicas.count, replicasPerMaster: replicas.values.min() ?? 0,
+                    password: endpoint.password)
+                return
+            } catch {
+                failures.append("\(seed): \(error.message)")
+            }
+        }
+        throw OperationError(
+            message:
+                "cannot attach to the Redis Cluster: no seed answered CLUSTER NODES (\(failures.joined(separator: "; ")))"
+        )
+    }
 
     /// Starts the nodes, forms the cluster and waits until it is healthy.
     ///
@@ -81,6 +146,7 @@ public final class RedisClusterServer: Sendable {
     ///   ``Configuration/readyTimeout`` (every node started so far is stopped and its dir removed).
     public init(_ configuration: Configuration = Configuration()) throws(RedisServer.StartError) {
         self.configuration = configuration
+        self.user = nil
         let total = max(1, configuration.masters) * (1 + max(0, configuration.replicasPerMaster))
         var extra = configuration.extraConfiguration
         if let password = configuration.password { extra.append("masterauth \(password)") }
@@ -100,7 +166,10 @@ public final class RedisClusterServer: Sendable {
                             "redis-server on \(server.endpoint.addressDescription) did not tell its cluster node id; is it built with cluster support?",
                         notInstalled: false)
                 }
-                nodes.append(Node(server: server, id: id, port: port))
+                nodes.append(
+                    Node(
+                        server: server, id: id, address: ClusterAddress(host: "127.0.0.1", port: port),
+                        endpoint: server.endpoint))
             }
             self.nodes = nodes
         } catch {
@@ -119,14 +188,22 @@ public final class RedisClusterServer: Sendable {
         stop()
     }
 
-    /// Stops every node and removes every temp dir. Safe to call more than once.
+    /// Stops every node it started and removes every temp dir (an attached cluster is left as it is). Safe to call
+    /// more than once.
     public func stop() {
-        for node in nodes { node.server.stop() }
+        for node in nodes { node.server?.stop() }
     }
 
-    /// The seeds (every node) and the password, for ``RedisClusterClient``.
+    /// The seeds (every node) and the credentials, for ``RedisClusterClient``.
     public var endpoint: RedisClusterEndpoint {
-        RedisClusterEndpoint(seeds: nodes.map(\.address), password: configuration.password)
+        RedisClusterEndpoint(seeds: nodes.map(\.address), user: user, password: configuration.password)
+    }
+
+    /// The `AUTH` part of a `MIGRATE` between two nodes, with the cluster's credentials; empty without a password.
+    var migrateCredentials: [RedisArgument] {
+        guard let password = configuration.password else { return [] }
+        if let user { return ["AUTH2", RedisArgument(user), RedisArgument(password)] }
+        return ["AUTH", RedisArgument(password)]
     }
 
     /// The cluster as a `redis+cluster://` URL with every node as a seed.
@@ -237,12 +314,21 @@ public final class RedisClusterServer: Sendable {
         try waitUntilHealthy(timeout: max(.seconds(1), deadline - ContinuousClock.now))
     }
 
-    /// Kills a node with SIGKILL (its files stay until ``stop()``). A master with a replica is replaced by it after
-    /// about ``Configuration/nodeTimeout``; wait for that with ``waitUntilHealthy(timeout:)``.
+    /// Kills a node with SIGKILL (its files stay until ``stop()``); a node of an attached cluster, which has no
+    /// process here, with `SHUTDOWN NOSAVE`. A master with a replica is replaced by it after about the cluster's
+    /// node timeout; wait for that with ``waitUntilHealthy(timeout:)``.
     ///
     /// - Parameter node: the node.
-    public func kill(_ node: Node) {
-        node.server.kill(signal: SIGKILL)
+    /// - Returns: how it was killed, for a report.
+    @discardableResult
+    public func kill(_ node: Node) -> String {
+        if let server = node.server {
+            server.kill(signal: SIGKILL)
+            return "killed with SIGKILL"
+        }
+        // The node closes the connection instead of answering: that is the shutdown, not a failure.
+        _ = try? connection(node).send("SHUTDOWN", "NOSAVE")
+        return "stopped with SHUTDOWN NOSAVE"
     }
 
     /// Waits until every running node says `cluster_state:ok` (`CLUSTER INFO`), all answer the same `CLUSTER SLOTS` covering every

@@ -23,8 +23,10 @@ public struct SlotMigration: Sendable {
             try connection.send("CLUSTER", "GETKEYSINSLOT", RedisArgument(slot.rawValue), RedisArgument(limit))
             .array ?? []
         guard !keys.isEmpty else { return 0 }
-        var arguments: [RedisArgument] = ["MIGRATE", "127.0.0.1", RedisArgument(target.port), "", 0, 5000]
-        if let password = cluster.configuration.password { arguments += ["AUTH", RedisArgument(password)] }
+        var arguments: [RedisArgument] = [
+            "MIGRATE", RedisArgument(target.address.host), RedisArgument(target.port), "", 0, 5000,
+        ]
+        arguments += cluster.migrateCredentials
         arguments.append("KEYS")
         arguments += keys.compactMap { $0.bytes.map(RedisArgument.bytes) }
         try connection.send(RedisCommand(arguments))

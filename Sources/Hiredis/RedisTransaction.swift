@@ -171,61 +171,8 @@ extension RedisConnection {
     public func run<Value>(
         _ transaction: OptimisticTransaction, _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> TransactionResult<Value> {
-        // WATCH inside MULTI is refused by the server, but the read and UNWATCH sent with it would be queued into the
-        // caller's transaction: refuse before sending anything.
-        guard !isInTransaction else {
-            throw RedisError(
-                .misuse,
-                "an optimistic transaction cannot run inside the caller's open MULTI on \(endpoint.addressDescription); send EXEC or DISCARD first (nothing was sent)"
-            )
-        }
-        let policy = transaction.policy
-        let clock = ContinuousClock()
-        let start = policy.deadline == nil ? nil : clock.now
-        var attempts = 0
-        var conflicts = 0
-        var streak = 0
-        while true {
-            attempts += 1
-            let read = try watchAndRead(transaction)
-            let watchedOn = contextGeneration
-            let decision: TransactionDecision<Value>
-            do {
-                decision = try body(TransactionAttempt(number: attempts, read: read, connection: self))
-            } catch {
-                if isConnected { _ = try? send(OptimisticTransaction.unwatch) }
-                throw error
-            }
-            switch decision {
-            case .abort(let value):
-                try send(OptimisticTransaction.unwatch)
-                return TransactionResult(outcome: .aborted(value), attempts: attempts, conflicts: conflicts)
-            case .commit(let commands, let value):
-                // If the connection broke while the body ran, its WATCH went with it; with `.onNextCommand` MULTI
-                // would open a new context and EXEC would commit unguarded. Nothing was sent: say so.
-                guard isConnected, contextGeneration == watchedOn else {
-                    throw RedisError(
-                        .connectionLost,
-                        "the connection to \(endpoint.addressDescription) broke while the transaction body ran, so its WATCH was lost; nothing was committed"
-                            + (closingError.map { " (\($0.message))" } ?? ""))
-                }
-                if let results = try commit(commands) {
-                    policy.committed(window: &contention)
-                    return TransactionResult(
-                        outcome: .committed(results: results, value: value), attempts: attempts, conflicts: conflicts)
-                }
-            }
-            conflicts += 1
-            streak += 1
-            if let limit = policy.maxAttempts, attempts >= limit {
-                return TransactionResult(outcome: .exhausted(.maxAttempts), attempts: attempts, conflicts: conflicts)
-            }
-            let pause = policy.delay(afterConflictStreak: streak, window: &contention, using: &jitter)
-            if let deadline = policy.deadline, let start, clock.now + pause >= start + deadline {
-                return TransactionResult(outcome: .exhausted(.deadline), attempts: attempts, conflicts: conflicts)
-            }
-            if pause > .zero { Self.sleep(pause) }
-        }
+        var placement = OneServer(connection: self)
+        return try transaction.run(on: &placement, body)
     }
 
     /// Builds an `OptimisticTransaction` and runs it; see ``run(_:_:)``.
@@ -234,57 +181,6 @@ extension RedisConnection {
         _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> TransactionResult<Value> {
         try run(OptimisticTransaction(watching: keys, read: read, policy: policy), body)
-    }
-
-    /// WATCH and the first read in one round trip.
-    private func watchAndRead(_ transaction: OptimisticTransaction) throws(RedisError) -> RedisReply {
-        try append(transaction.watch)
-        if let read = transaction.read { try append(read) }
-        let watched = try readReply()
-        let read = try transaction.read.map { _ throws(RedisError) in try readReply() } ?? .null
-        if case .error(let error) = watched {
-            // The read's reply was consumed above, so the connection is in step; drop the (failed) watch state.
-            _ = try? send(OptimisticTransaction.unwatch)
-            throw RedisError.server(error, command: "WATCH")
-        }
-        if case .error(let error) = read, let command = transaction.read {
-            try send(OptimisticTransaction.unwatch)
-            throw RedisError.server(error, command: command.name)
-        }
-        return read
-    }
-
-    /// MULTI, the commands and EXEC in one round trip. Returns EXEC's results, or `nil` for a conflict.
-    private func commit(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply]? {
-        // Once the batch is queued, any failure to read the replies leaves EXEC's fate unknown.
-        try append(OptimisticTransaction.multi)
-        for command in commands { try append(command) }
-        try append(OptimisticTransaction.exec)
-        var queueReplies: [RedisReply] = []
-        queueReplies.reserveCapacity(commands.count + 1)
-        let exec: RedisReply
-        do {
-            for _ in 0...commands.count { queueReplies.append(try readReply()) }
-            exec = try readReply()
-        } catch  where error.closesConnection {
-            throw RedisError(
-                .outcomeUnknown,
-                "the transaction's outcome is unknown: \(error.message) after EXEC was sent; check whether it committed before retrying",
-                errno: error.errno, cause: error.code)
-        }
-        switch exec {
-        case .array(let results):
-            return results
-        case .null:
-            return nil
-        case .error(let error):
-            // EXECABORT: a command was refused while queueing, so nothing ran. Name the first refusal.
-            let refused = zip([OptimisticTransaction.multi] + commands, queueReplies).first { $0.1.isError }
-            let detail = refused.map { " (\($0.0.name) was refused: \($0.1.errorReply?.description ?? ""))" } ?? ""
-            throw RedisError(.serverError, "Redis discarded the transaction: \(error)\(detail)", reply: error)
-        default:
-            throw RedisError(.protocolError, "EXEC answered \(exec), which is not a transaction reply")
-        }
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
@@ -297,5 +193,205 @@ extension RedisConnection {
         var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// Where the attempts of an optimistic transaction run. On one server: always on its connection, and no reply turns
+/// an attempt away. On a cluster: on the master of the transaction's slot, which a redirect (`MOVED`, `ASK`) or a busy
+/// cluster (`TRYAGAIN` and the like) may change between attempts. Both run the one loop of
+/// ``OptimisticTransaction/run(on:_:)``; this is all that differs.
+protocol TransactionPlacement {
+    /// Attempts turned away by a redirect so far.
+    var redirects: Int { get }
+    /// The connection of the next attempt, and the commands to send before each of its WATCH, read and MULTI
+    /// (`ASKING` after an `ASK`).
+    mutating func nextAttempt() throws(RedisError) -> (connection: RedisConnection, preamble: [RedisCommand])
+    /// Whether an error reply means the attempt was turned away (nothing ran; run the whole attempt again) rather
+    /// than refused.
+    func turnsAway(_ error: RedisErrorReply) -> Bool
+    /// Acts on what turned the last attempt away (follows the redirect, waits out the busy cluster) before the next
+    /// one; throws when no further attempt is allowed.
+    mutating func follow(_ error: RedisErrorReply) throws(RedisError)
+    /// Checks the commands the body chose, before MULTI is sent.
+    func check(_ commands: [RedisCommand]) throws(RedisError)
+    /// Hears of the error that ends the transaction, thrown by the attempt on the connection of `nextAttempt()`.
+    func failed(_ error: RedisError)
+}
+
+/// One server: every attempt on one connection, never turned away.
+struct OneServer: TransactionPlacement {
+    let connection: RedisConnection
+    var redirects: Int { 0 }
+    func nextAttempt() -> (connection: RedisConnection, preamble: [RedisCommand]) { (connection, []) }
+    func turnsAway(_ error: RedisErrorReply) -> Bool { false }
+    func follow(_ error: RedisErrorReply) {}
+    func check(_ commands: [RedisCommand]) {}
+    func failed(_ error: RedisError) {}
+}
+
+extension OptimisticTransaction {
+    /// How one attempt ended.
+    private enum AttemptEnd<Value> {
+        case committed([RedisReply], Value)
+        case aborted(Value)
+        /// A null EXEC: a watched key changed.
+        case conflicted
+        /// The placement turned the attempt away with this reply; nothing ran.
+        case turnedAway(RedisErrorReply)
+    }
+
+    /// The optimistic transaction loop of one server and of a cluster: attempts on the placement's connection until
+    /// one commits or aborts, conflicts retried under the policy, turned-away attempts followed and counted apart.
+    func run<Value>(
+        on placement: inout some TransactionPlacement,
+        _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
+    ) throws -> TransactionResult<Value> {
+        let clock = ContinuousClock()
+        let start = policy.deadline == nil ? nil : clock.now
+        var attempts = 0
+        var conflicts = 0
+        var streak = 0
+        while true {
+            let (connection, preamble) = try placement.nextAttempt()
+            // WATCH inside MULTI is refused by the server, but the read and UNWATCH sent with it would be queued into
+            // the caller's transaction: refuse before sending anything.
+            guard !connection.isInTransaction else {
+                throw RedisError(
+                    .misuse,
+                    "an optimistic transaction cannot run inside the caller's open MULTI on \(connection.endpoint.addressDescription); send EXEC or DISCARD first (nothing was sent)"
+                )
+            }
+            attempts += 1
+            let end: AttemptEnd<Value>
+            do {
+                end = try attempt(attempts, on: connection, preamble: preamble, placement: placement, body)
+            } catch let error as RedisError {
+                placement.failed(error)
+                throw error
+            }
+            let outcome: TransactionResult<Value>.Outcome?
+            switch end {
+            case .committed(let results, let value):
+                policy.committed(window: &connection.contention)
+                outcome = .committed(results: results, value: value)
+            case .aborted(let value):
+                outcome = .aborted(value)
+            case .turnedAway(let error):
+                try placement.follow(error)
+                outcome = nil
+            case .conflicted:
+                conflicts += 1
+                streak += 1
+                if let limit = policy.maxAttempts, attempts >= limit {
+                    outcome = .exhausted(.maxAttempts)
+                    break
+                }
+                let pause = policy.delay(
+                    afterConflictStreak: streak, window: &connection.contention, using: &connection.jitter)
+                if let deadline = policy.deadline, let start, clock.now + pause >= start + deadline {
+                    outcome = .exhausted(.deadline)
+                    break
+                }
+                if pause > .zero { RedisConnection.sleep(pause) }
+                outcome = nil
+            }
+            if let outcome {
+                return TransactionResult(
+                    outcome: outcome, attempts: attempts, conflicts: conflicts, redirects: placement.redirects)
+            }
+        }
+    }
+
+    /// One attempt on one connection: [preamble] WATCH and [preamble] the read in one round trip, the body, then
+    /// [preamble] MULTI, the commands and EXEC in one round trip.
+    private func attempt<Value>(
+        _ number: Int, on connection: RedisConnection, preamble: [RedisCommand], placement: some TransactionPlacement,
+        _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
+    ) throws -> AttemptEnd<Value> {
+        var head = preamble + [watch]
+        if let read { head += preamble + [read] }
+        let replies = try connection.pipeline(head)
+        let watched = replies[preamble.count]
+        let readReply = read == nil ? RedisReply.null : replies[replies.count - 1]
+        for (reply, name) in [(watched, "WATCH"), (readReply, read?.name ?? "")] {
+            guard let error = reply.errorReply else { continue }
+            // Every reply was read, so the connection is in step; drop the watch if it was taken.
+            if !watched.isError { try connection.send(Self.unwatch) }
+            if placement.turnsAway(error) { return .turnedAway(error) }
+            throw RedisError.server(error, command: name)
+        }
+        if let refusal = replies.first(where: \.isError)?.errorReply {
+            throw RedisError.server(refusal, command: preamble.first?.name ?? "")
+        }
+        let watchedOn = connection.contextGeneration
+        let decision: TransactionDecision<Value>
+        do {
+            decision = try body(TransactionAttempt(number: number, read: readReply, connection: connection))
+        } catch {
+            if connection.isConnected { _ = try? connection.send(Self.unwatch) }
+            throw error
+        }
+        switch decision {
+        case .abort(let value):
+            try connection.send(Self.unwatch)
+            return .aborted(value)
+        case .commit(let commands, let value):
+            do {
+                try placement.check(commands)
+            } catch {
+                _ = try? connection.send(Self.unwatch)
+                throw error
+            }
+            // If the connection broke while the body ran, its WATCH went with it; with `.onNextCommand` MULTI would
+            // open a new context and EXEC would commit unguarded. Nothing was sent: say so.
+            guard connection.isConnected, connection.contextGeneration == watchedOn else {
+                throw RedisError(
+                    .connectionLost,
+                    "the connection to \(connection.endpoint.addressDescription) broke while the transaction body ran, so its WATCH was lost; nothing was committed"
+                        + (connection.closingError.map { " (\($0.message))" } ?? ""))
+            }
+            return try commit(commands, value, on: connection, preamble: preamble, placement: placement)
+        }
+    }
+
+    /// [preamble] MULTI, the commands and EXEC in one round trip, and what their replies say.
+    private func commit<Value>(
+        _ commands: [RedisCommand], _ value: Value, on connection: RedisConnection, preamble: [RedisCommand],
+        placement: some TransactionPlacement
+    ) throws(RedisError) -> AttemptEnd<Value> {
+        let batch = preamble + [Self.multi] + commands
+        for command in batch { try connection.append(command) }
+        try connection.append(Self.exec)
+        // Once the batch is queued, any failure to read the replies leaves EXEC's fate unknown.
+        var queued: [RedisReply] = []
+        queued.reserveCapacity(batch.count)
+        let exec: RedisReply
+        do {
+            for _ in batch { queued.append(try connection.readReply()) }
+            exec = try connection.readReply()
+        } catch  where error.closesConnection {
+            throw RedisError(
+                .outcomeUnknown,
+                "the transaction's outcome is unknown: \(error.message) after EXEC was sent to \(connection.endpoint.addressDescription); check whether it committed before retrying",
+                errno: error.errno, cause: error.code)
+        }
+        switch exec {
+        case .array(let results):
+            return .committed(results, value)
+        case .null:
+            return .conflicted
+        case .error(let error):
+            // EXEC's own redirect, else the first queued one behind EXECABORT: the attempt was turned away.
+            if placement.turnsAway(error) { return .turnedAway(error) }
+            let refusals = zip(batch, queued).filter { $0.1.isError }
+            if let away = refusals.lazy.compactMap({ $0.1.errorReply }).first(where: placement.turnsAway) {
+                return .turnedAway(away)
+            }
+            // EXECABORT: a command was refused while queueing, so nothing ran. Name the first refusal.
+            let detail = refusals.first.map { " (\($0.0.name) was refused: \($0.1.errorReply?.description ?? ""))" }
+            throw RedisError(.serverError, "Redis discarded the transaction: \(error)\(detail ?? "")", reply: error)
+        default:
+            throw RedisError(.protocolError, "EXEC answered \(exec), which is not a transaction reply")
+        }
     }
 }

@@ -21,6 +21,7 @@ public enum RunSummary {
                     "\(master.address): groups \(master.groups.map(String.init).joined(separator: ",")), \(NumberText.count(master.sold, "unit")) sold\(cpu)"
                 ))
         }
+        lines += HostLines.lines(report, row: row)
         if let unreachable = report.unreachableGroups {
             lines.append(
                 row(
@@ -104,7 +105,11 @@ public enum RunSummary {
         lines.append(row("ended", EndReasonText.text(report)))
         if let reason = report.incompleteReason { lines.append(row("incomplete", reason)) }
         if report.interrupted { lines.append(row("interrupted", "stopped by a signal; figures cover the partial run")) }
-        let checked = report.audit.checked == "ledger" ? "ledger \(report.ledgerKey)" : "acknowledged sales only"
+        let keys = report.ledgerKeys ?? [report.ledgerKey]
+        let ledgers =
+            keys.count > 1
+            ? "\(keys.count) ledgers \(keys[0]) … \(keys[keys.count - 1])" : "ledger \(report.ledgerKey)"
+        let checked = report.audit.checked == "ledger" ? ledgers : "acknowledged sales only"
         let verdict =
             report.audit.checked == "not-performed"
             ? "NOT PERFORMED" : report.audit.passed ? "PASSED" : "FAILED"

@@ -55,8 +55,12 @@ public struct SweepChart: Sendable {
             max: (plotted.compactMap { $0.aggregate?.conflictRate }.max() ?? 0) * 100, floor: 1, ceiling: 100)
         let sales = Axis(top: Self.throughputPanel.top, bottom: Self.throughputPanel.bottom, range: salesTop)
         let conflicts = Axis(top: Self.conflictPanel.top, bottom: Self.conflictPanel.bottom, range: conflictTop)
-        let series = parameters.strategies.map { strategy in
-            plotted.filter { $0.strategy == strategy }.sorted { $0.workers < $1.workers }
+        // One series per strategy, and per master count when the sweep compares them.
+        let masterCounts: [Int?] = parameters.clusterMasters?.map(Optional.some) ?? [nil]
+        let keys = parameters.strategies.flatMap { strategy in masterCounts.map { (strategy: strategy, masters: $0) } }
+        let names = keys.map { key in key.strategy.rawValue + (key.masters.map { " (\($0) masters)" } ?? "") }
+        let series = keys.map { key in
+            plotted.filter { $0.strategy == key.strategy && $0.masters == key.masters }.sorted { $0.workers < $1.workers }
         }
         func vertices(_ value: (SweepAggregate) -> Double, _ axis: Axis) -> [[Vertex]] {
             series.map { points in
@@ -76,7 +80,7 @@ public struct SweepChart: Sendable {
             "<title>\(Self.escaped(partial.map { "StockSim sweep (partial: \($0)): " } ?? "StockSim sweep: "))sales per second and conflict rate by number of workers</title>",
             #"<rect width="100%" height="100%" fill="white"/>"#,
         ]
-        let server = result.embedded ? "embedded redis-server" : "redis \(result.redis)"
+        let server = result.target
         if let partial {
             svg.append(
                 text(
@@ -110,15 +114,17 @@ public struct SweepChart: Sendable {
             "conflict-rate", axis: conflicts, scale: scale, label: { Self.plainLabel($0) + "%" },
             title: "conflicts per attempt (%)")
 
-        // One series per strategy.
-        for (index, strategy) in parameters.strategies.enumerated() {
+        for (index, key) in keys.enumerated() {
+            let strategy = key.strategy
             let points = series[index]
             let colour = Self.colour(of: strategy)
+            let mastersAttribute = key.masters.map { #" data-masters="\#($0)""# } ?? ""
             svg.append(
-                #"<g class="series" data-strategy="\#(strategy.rawValue)" stroke="\#(colour)" fill="\#(colour)">"#)
+                #"<g class="series" data-strategy="\#(strategy.rawValue)"\#(mastersAttribute) stroke="\#(colour)" fill="\#(colour)">"#
+            )
             for (panel, overlaps) in [("throughput", throughput), ("conflict-rate", conflictRate)] {
                 let line = overlaps.vertices[index].map { "\(f($0.x)),\(f($0.y))" }
-                let others = overlaps.others(of: index).map { parameters.strategies[$0].rawValue }
+                let others = overlaps.others(of: index).map { names[$0] }
                 let overlapping = others.isEmpty ? "" : #" data-overlaps="\#(others.joined(separator: " "))""#
                 svg.append(
                     #"<polyline class="\#(panel)" points="\#(line.joined(separator: " "))" fill="none" stroke-width="\#(f(overlaps.width(of: index)))"\#(Self.dashes(of: strategy))\#(overlapping)/>"#
@@ -150,7 +156,7 @@ public struct SweepChart: Sendable {
                     )
                 }
             }
-            if let recommendation = result.recommendation(for: strategy),
+            if let recommendation = result.recommendation(for: strategy, masters: key.masters),
                 let figures = points.first(where: { $0.workers == recommendation.workers })?.aggregate
             {
                 let x = scale.x(recommendation.workers)
@@ -183,7 +189,7 @@ public struct SweepChart: Sendable {
         }
 
         svg += legend(
-            strategies: parameters.strategies,
+            strategies: parameters.strategies, seriesNames: names,
             overlaps: [("sales per second", throughput), ("conflict rate", conflictRate)])
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
@@ -239,7 +245,9 @@ public struct SweepChart: Sendable {
         return lines
     }
 
-    private func legend(strategies: [Strategy], overlaps panels: [(name: String, overlaps: Overlaps)]) -> [String] {
+    private func legend(
+        strategies: [Strategy], seriesNames: [String], overlaps panels: [(name: String, overlaps: Overlaps)]
+    ) -> [String] {
         var lines = [#"<g class="legend">"#]
         var y = Self.throughputPanel.top + 6
         let x = Self.legendLeft
@@ -282,7 +290,7 @@ public struct SweepChart: Sendable {
         for (name, overlaps) in panels {
             for group in overlaps.groups {
                 y += 30
-                let names = group.map { strategies[$0].rawValue }
+                let names = group.map { seriesNames[$0] }
                 lines.append(
                     text(
                         "\(Self.list(names)) overlap", x: x, y: y,

@@ -12,8 +12,9 @@ public struct SweepTable: Sendable {
     /// and the audit verdict.
     public func text() -> String {
         let p = result.parameters
-        let server = result.embedded ? "embedded redis-server \(result.redis)" : result.redis
-        let total = p.strategies.count * p.workerCounts.count * p.repeats
+        let server = result.target
+        let masterCounts = p.clusterMasters ?? []
+        let total = p.strategies.count * p.workerCounts.count * p.repeats * max(1, masterCounts.count)
         let workers = p.workerCounts.map(String.init).joined(separator: ", ")
         var lines = [
             "StockSim sweep: \(p.strategies.map(\.rawValue).joined(separator: ", ")) at \(workers) worker\(p.workerCounts == [1] ? "" : "s"), "
@@ -30,15 +31,19 @@ public struct SweepTable: Sendable {
             "strategy", "workers", "units/s", "min–max", "conflicts", "p99 latency", "p99 retries", "redis cpu",
             "audits", "",
         ]
+        // A comparison of master counts has a column for them, after the strategy.
+        let showsMasters = masterCounts.count > 1
         var rows: [[String]] = []
         for point in result.points {
             let audits = point.auditsPassed ? "passed" : "FAILED \(point.auditFailures)/\(point.runs.count)"
-            let marker = result.recommendation(for: point.strategy)?.workers == point.workers ? "← recommended" : ""
+            let recommended = result.recommendation(for: point.strategy, masters: point.masters)
+            let marker = recommended?.workers == point.workers ? "← recommended" : ""
             guard let figures = point.aggregate else {
                 var row = [
                     point.strategy.rawValue, "\(point.workers)", "–", "incomplete", "", "", "", "", audits, marker,
                 ]
                 if showsOrders { row.insert("", at: 4) }
+                if showsMasters { row.insert(point.masters.map(String.init) ?? "", at: 1) }
                 rows.append(row)
                 continue
             }
@@ -51,10 +56,12 @@ public struct SweepTable: Sendable {
                 figures.redisCpuPercent.map { String(format: "%.0f%%", $0) } ?? "?", audits, marker,
             ]
             if showsOrders { row.insert(figures.ordersPerSecond.map { NumberText.rate($0.median) } ?? "?", at: 4) }
+            if showsMasters { row.insert(point.masters.map(String.init) ?? "", at: 1) }
             rows.append(row)
         }
         if showsOrders { header.insert("orders/s", at: 4) }
-        let leftAligned: Set<Int> = showsOrders ? [0, 9, 10] : [0, 8, 9]
+        if showsMasters { header.insert("masters", at: 1) }
+        let leftAligned = Set(header.indices.filter { ["strategy", "audits", ""].contains(header[$0]) })
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
             let cells = row.indices.map { column in
@@ -72,17 +79,25 @@ public struct SweepTable: Sendable {
         )
         lines.append(
             "time over the run's time, as a share of one core: near 100% the single-threaded server is the bottleneck,")
-        lines.append("well below it the clients are.")
+        lines.append(
+            "well below it the clients are."
+                + (masterCounts.isEmpty
+                    ? "" : " On a cluster it is the busiest master's share (from each run's masters[])."))
         lines.append("")
         lines.append(
             "recommended (the smallest worker count within \(NumberText.percent(p.tolerance)) of the best median):")
         for strategy in p.strategies {
-            if let recommendation = result.recommendation(for: strategy) {
-                lines.append("  \(recommendation)")
-            } else if result.points.contains(where: { $0.strategy == strategy && $0.aggregate != nil }) {
-                lines.append("  \(strategy): none (every point failed its audit)")
-            } else {
-                lines.append("  \(strategy): none (no run completed)")
+            for masters in masterCounts.isEmpty ? [nil] : masterCounts.map(Optional.some) {
+                let on = masters.map { " on \(NumberText.count($0, "master"))" } ?? ""
+                if let recommendation = result.recommendation(for: strategy, masters: masters) {
+                    lines.append("  \(recommendation)")
+                } else if result.points.contains(where: {
+                    $0.strategy == strategy && $0.masters == masters && $0.aggregate != nil
+                }) {
+                    lines.append("  \(strategy)\(on): none (every point failed its audit)")
+                } else {
+                    lines.append("  \(strategy)\(on): none (no run completed)")
+                }
             }
         }
         let failed = result.points.filter { !$0.auditsPassed }
@@ -90,7 +105,7 @@ public struct SweepTable: Sendable {
             lines.append("audit: PASSED in every run")
         } else {
             let failures = failed.reduce(0) { $0 + $1.auditFailures }
-            let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
+            let places = failed.map(\.place).joined(separator: ", ")
             lines.append("audit: FAILED in \(failures) of \(NumberText.count(result.runCount, "run")) (\(places))")
         }
         if result.interrupted { lines.append("interrupted: stopped by a signal; the figures cover the runs before it") }

@@ -14,10 +14,10 @@ struct DriverOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help:
-            "Start an embedded Redis Cluster of N masters (instead of one redis-server) on free loopback ports, stopped at the end."
-    )
-    var clusterMasters: Int?
+        help: ArgumentHelp(
+            "Start an embedded Redis Cluster of N masters (instead of one redis-server) on free loopback ports, stopped at the end. sweep also takes a list (1,2,3): every point on a cluster of each count, one cluster per count.",
+            valueName: "n"))
+    var clusterMasters: String?
 
     @Option(name: .long, help: "Replicas per master of the embedded cluster (with --cluster-masters).")
     var clusterReplicas: Int = 0
@@ -32,16 +32,24 @@ struct DriverOptions: ParsableArguments {
     /// server.
     var target: RedisTarget {
         if let url = redis ?? ProcessInfo.processInfo.environment["STOCKSIM_REDIS_URL"] { return .url(url) }
-        if let masters = clusterMasters {
+        if let masters = clusterMasterCounts.first {
             return .embeddedCluster(masters: masters, replicas: clusterReplicas)
         }
         return .embedded
     }
 
+    /// The counts of `--cluster-masters`, ascending; empty without it (or when it does not parse: `validate()` says).
+    var clusterMasterCounts: [Int] {
+        guard let clusterMasters else { return [] }
+        return (try? SweepConfiguration.masterCounts(parsing: clusterMasters)) ?? []
+    }
+
     func validate() throws {
-        if let masters = clusterMasters {
-            guard (1...16).contains(masters) else {
-                throw ValidationError("--cluster-masters must be from 1 to 16, not \(masters)")
+        if let clusterMasters {
+            do {
+                _ = try SweepConfiguration.masterCounts(parsing: clusterMasters)
+            } catch {
+                throw ValidationError(error.message)
             }
             guard redis == nil else {
                 throw ValidationError(

@@ -30,6 +30,9 @@ extension Stocksim {
         @OptionGroup(title: "Sale")
         var sale: SaleOptions
 
+        @OptionGroup(title: "Hosts")
+        var hostOptions: HostOptions
+
         @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before the run.")
         var stock = 10_000
 
@@ -50,7 +53,7 @@ extension Stocksim {
         @Option(
             name: .long,
             help:
-                "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only)."
+                "Inject faults: kill-worker:N,client-kill:N,restart-redis:N,pause-redis:MS (restart-redis: embedded server only; with --hosts also kill-host:N)."
         )
         var chaos: String?
 
@@ -72,6 +75,11 @@ extension Stocksim {
         }
 
         func validate() throws {
+            if driver.clusterMasterCounts.count > 1 {
+                throw ValidationError(
+                    "run takes one --cluster-masters count; compare several with stocksim sweep --cluster-masters 1,2,3"
+                )
+            }
             do {
                 _ = try simulationConfiguration()
             } catch let error as ConfigurationError {
@@ -82,9 +90,10 @@ extension Stocksim {
         func run() throws {
             let logger = driver.startLogging()
             let configuration = try simulationConfiguration()
-            let simulation = Simulation(
+            var simulation = Simulation(
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
+            simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: driver.quiet))
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
             let report: SimulationReport
@@ -136,6 +145,17 @@ extension Stocksim {
                 throw ExitCode(1)
             }
             if let lostReport { throw lostReport }
+        }
+
+        /// Tells the other hosts' operators how to join the run that opened (stderr; stdout is the report's).
+        static func announcer(quiet: Bool) -> @Sendable (String) -> Void {
+            { run in
+                guard !quiet else { return }
+                StandardError.write(
+                    Data(
+                        "stocksim: run \(run) is open; on each other host: stocksim join --redis URL --run \(run) --host-name NAME\n"
+                            .utf8))
+            }
         }
 
         /// This binary's own path, for re-executing it as a worker.

@@ -18,7 +18,7 @@ struct Stocksim: ParsableCommand {
             130 or 143 stopped by SIGINT or SIGTERM (after printing the partial report).
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Sweep.self, Check.self, Worker.self]
+        subcommands: [Run.self, Sweep.self, Check.self, Join.self, Worker.self]
     )
 
     /// Parses, runs, and turns every error into one line on stderr and a documented exit status.
@@ -38,7 +38,7 @@ struct Stocksim: ParsableCommand {
             let message = self.message(for: error)
             if !message.isEmpty {
                 let named = CommandLine.arguments.dropFirst().first ?? ""
-                let subcommand = ["sweep", "check"].contains(named) ? named : "run"
+                let subcommand = ["sweep", "check", "join"].contains(named) ? named : "run"
                 let hint =
                     error is ValidationError || code == .validationFailure
                     ? " (see 'stocksim \(subcommand) --help')" : ""

@@ -80,9 +80,10 @@ extension Stocksim {
         func sweepConfiguration() throws -> SweepConfiguration {
             let base = try sale.configuration(initialStock: stock, seed: seed ?? UInt64.random(in: 0...UInt64.max))
             try base.validate()
-            let configuration = SweepConfiguration(
+            var configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
                 strategies: try SweepConfiguration.strategies(parsing: strategy), repeats: repeats, base: base)
+            if case .embeddedCluster = driver.target { configuration.clusterMasters = driver.clusterMasterCounts }
             try configuration.validate()
             return configuration
         }
@@ -140,7 +141,7 @@ extension Stocksim {
                 let failed = result.points.filter { !$0.auditsPassed }
                 let kinds = Set(failed.flatMap { $0.runs.flatMap { $0.report.audit.violations.map(\.kind.rawValue) } })
                     .sorted().joined(separator: ", ")
-                let places = failed.map { "\($0.strategy) at \($0.workers)" }.joined(separator: ", ")
+                let places = failed.map(\.place).joined(separator: ", ")
                 let violations = failed.flatMap { $0.runs.flatMap(\.report.audit.violations) }
                 // Only changes from outside the runs: status 3, as for `run`.
                 let outside = violations.allSatisfy(\.kind.isOutsideChange)

@@ -103,7 +103,8 @@ struct ClusterTransactionTests {
     @Test("TRYAGAIN for watched keys split by a migration is waited out; the MOVED after it is followed")
     func tryAgainThenMoved() throws {
         let cluster = try SharedCluster.cluster()
-        let client = try RedisClusterClient(endpoint: cluster.endpoint)
+        let client = try RedisClusterClient(
+            endpoint: cluster.endpoint, configuration: .init(retryDeadline: .seconds(60)))
         let tag = uniqueKey()
         let (a, b) = ("{\(tag)}:a", "{\(tag)}:b")
         try client.send(RedisCommand("MSET", key: a, 1, RedisArgument(b), 1))
@@ -111,7 +112,10 @@ struct ClusterTransactionTests {
         let source = try cluster.master(of: slot)
         let migration = try cluster.beginMigration(of: slot, to: try cluster.master(otherThan: source))
         #expect(try migration.moveKeys(limit: 1) == 1)
-        let finishing = DelayedAction(after: .milliseconds(300)) { try? migration.finish() }
+        // Finished once the source has turned the WATCH away (its errorstats say so), not after a guessed delay.
+        let turnedAway = cluster.errorReplies("TRYAGAIN", from: source)
+        let turnedAwayAgain: @Sendable () -> Bool = { cluster.errorReplies("TRYAGAIN", from: source) > turnedAway }
+        let finishing = DelayedAction(when: turnedAwayAgain, within: .seconds(30)) { try? migration.finish() }
         let result = try client.transaction(watching: [RedisArgument(a), RedisArgument(b)]) { _ in
             .commit([RedisCommand("INCR", key: a), RedisCommand("INCR", key: b)])
         }
@@ -159,6 +163,29 @@ struct ClusterTransactionTests {
         }
         #expect(error.code == .serverError && error.reply?.code == "EXECABORT")
         #expect(error.message.contains("SET was refused"))
+    }
+
+    @Test("inside the caller's open MULTI on the owner's connection: misuse, and nothing sent (EXEC answers [])")
+    func insideTheCallersMulti() throws {
+        let cluster = try SharedCluster.cluster()
+        let client = try RedisClusterClient(endpoint: cluster.endpoint)
+        let key = uniqueKey()
+        try client.send(RedisCommand("SET", key: key, 4))
+        let owner = try client.connection(for: HashSlot(key: key))
+        try owner.send("MULTI")
+        var ran = false
+        let error = try #require(throws: RedisError.self) {
+            try client.transaction(watching: [RedisArgument(key)], read: RedisCommand("GET", key: key)) { _ in
+                ran = true
+                return .abort
+            }
+        }
+        #expect(error.code == .misuse && !ran)
+        #expect(try owner.send("EXEC") == .array([]), "neither the read nor UNWATCH was queued into the caller's MULTI")
+        let result = try client.transaction(
+            watching: [RedisArgument(key)], read: RedisCommand("GET", key: key), sell(key))
+        #expect(result.attempts == 1 && result.redirects == 0)
+        #expect(try client.send(RedisCommand("GET", key: key)) == .bulkString("3"))
     }
 
     @Test("a lost EXEC reply is an unknown outcome, never retried")

@@ -26,11 +26,30 @@ extension RedisCommand {
 final class DelayedAction: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
-    init(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
+    convenience init(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
+        self.init(
+            waiting: {
+                Thread.sleep(
+                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            }, action)
+    }
+
+    /// Runs `action` as soon as `ready()` holds (polled every 2 ms), or after `limit` if it never does: a fault that
+    /// strikes at a point of the test thread's call that the servers show, not after a delay guessed to reach it.
+    convenience init(
+        when ready: @escaping @Sendable () -> Bool, within limit: Duration, _ action: @escaping @Sendable () -> Void
+    ) {
+        self.init(
+            waiting: {
+                let deadline = ContinuousClock.now + limit
+                while !ready() && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.002) }
+            }, action)
+    }
+
+    private init(waiting: @escaping @Sendable () -> Void, _ action: @escaping @Sendable () -> Void) {
         let finished = finished
         let thread = Thread {
-            Thread.sleep(
-                forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            waiting()
             action()
             finished.signal()
         }

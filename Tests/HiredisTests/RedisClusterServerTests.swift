@@ -14,9 +14,9 @@ struct RedisClusterServerTests {
         arguments: [(1, 0), (3, 0), (3, 1)])
     func startsHealthyAndStopsClean(masters: Int, replicas: Int) throws {
         let cluster = try RedisClusterServer(.init(masters: masters, replicasPerMaster: replicas))
-        let pids = cluster.nodes.compactMap(\.server.pid)
-        let watchdogs = cluster.nodes.compactMap(\.server.watchdogPID)
-        let directories = cluster.nodes.map(\.server.directory)
+        let pids = cluster.nodes.compactMap(\.server?.pid)
+        let watchdogs = cluster.nodes.compactMap(\.server?.watchdogPID)
+        let directories = cluster.nodes.compactMap(\.server?.directory)
         #expect(cluster.nodes.count == masters * (1 + replicas))
         #expect(pids.count == cluster.nodes.count && watchdogs.count == cluster.nodes.count)
         #expect(Set(cluster.nodes.map(\.port)).count == cluster.nodes.count)

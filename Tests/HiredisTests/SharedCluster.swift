@@ -46,6 +46,17 @@ extension RedisClusterServer {
         throw RedisClusterServer.OperationError(message: "no key found on \(node)")
     }
 
+    /// How many times `node` has answered with the error `code` (`INFO errorstats`), read on a connection of its
+    /// own, so that another thread can see a test's call meet that error.
+    func errorReplies(_ code: String, from node: Node) -> Int {
+        guard let info = try? connection(node).send("INFO", "errorstats").string else { return 0 }
+        let prefix = "errorstat_\(code):count="
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix(prefix) {
+            return Int(line.dropFirst(prefix.count)) ?? 0
+        }
+        return 0
+    }
+
     /// A running master other than `node`.
     func master(otherThan node: Node) throws -> Node {
         try #require(try masters().first { $0.id != node.id })

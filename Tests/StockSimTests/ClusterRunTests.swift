@@ -92,6 +92,28 @@ struct ClusterRunTests {
         #expect(try redisCLI(port: port, ["HGET", "{\(key)}:run", "ledger_writes"]) == String(report.orders))
     }
 
+    /// Salted groups on three masters: the report names the ledgers as they are in Redis, not an unsalted pattern.
+    @Test func everyKeyTheReportNamesExistsInTheClusterAfterTheRun() throws {
+        let key = SharedRedis.uniqueKey()
+        let report = try simulation(
+            SimulationConfiguration(key: key, initialStock: 20, strategy: .lua, workers: 2, skus: 6, groups: 3)
+        ).run()
+        #expect(report.audit.passed, "\(report.audit)")
+        let ledgers = try #require(report.ledgerKeys)
+        #expect(ledgers.count == 3)
+        #expect(report.ledgerKey == ledgers.joined(separator: ", "))
+        #expect(ledgers.allSatisfy { $0.hasPrefix("{\(key):g") && $0.contains(".") }, "salted tags: \(ledgers)")
+        let port = try SuiteCluster.cluster().nodes[0].port
+        let named = ledgers + (report.skus ?? []).map(\.key)
+        #expect(named.count == 3 + 6)
+        for name in named {
+            #expect(
+                try redisCLI(port: port, ["EXISTS", name]) == "1", "\(name), named by the report, is not in the cluster"
+            )
+        }
+        #expect(try redisCLI(port: port, ["EXISTS", "{\(key):g0}:ledger"]) == "0", "the unsalted name is not a key")
+    }
+
     @Test func aRedisURLThatReachesAClusterNodeRunsAsACluster() throws {
         let key = SharedRedis.uniqueKey()
         let port = try SuiteCluster.cluster().nodes[1].port
@@ -171,7 +193,46 @@ struct ClusterTargetTests {
         ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(result.stdout.contains("audit: PASSED in every run"), "\(result.stdout)")
+        #expect(result.stdout.contains("embedded cluster, 2 masters"), "\(result.stdout)")
+        #expect(!result.stdout.contains("redis-server"), "a cluster is not an embedded redis-server")
         #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    @Test func aSweepComparesMasterCountsEachOnAnEmbeddedClusterOfItsOwn() throws {
+        let files = try TemporaryDirectory()
+        let (csv, json) = (files.path + "/sweep.csv", files.path + "/sweep.json")
+        let result = try StocksimCLI.run([
+            "sweep", "--cluster-masters", "1,2", "--strategy", "lua", "--workers", "2", "--repeat", "1", "--stock",
+            "200", "--skus", "4", "--groups", "4", "--quiet", "--csv", csv, "--json", json,
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let table = result.stdout
+        #expect(table.contains("embedded clusters of 1, 2 masters"), "\(table)")
+        #expect(!table.contains("redis-server"))
+        #expect(table.contains("(2 of 2 runs)"), "\(table)")
+        let header = try #require(table.split(separator: "\n").first { $0.hasPrefix("strategy") })
+        #expect(header.hasPrefix("strategy  masters  workers"), "\(header)")
+        #expect(table.contains("lua on 1 master: 2 workers") && table.contains("lua on 2 masters: 2 workers"))
+
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.first?.hasSuffix(",masters") == true)
+        #expect(rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).last } == ["1", "2"])
+
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let parameters = try #require(document["parameters"] as? [String: Any])
+        #expect(parameters["cluster_masters"] as? [Int] == [1, 2])
+        let points = try #require(document["points"] as? [[String: Any]])
+        #expect(points.compactMap { $0["masters"] as? Int } == [1, 2])
+        // Each point's run was on a cluster of its master count.
+        let masters = points.compactMap {
+            (($0["runs"] as? [[String: Any]])?.first?["report"] as? [String: Any])?["masters"] as? [Any]
+        }
+        #expect(masters.map(\.count) == [1, 2])
+        #expect(StocksimCLI.leftovers(of: result).isEmpty)
+
+        let runList = try StocksimCLI.run(["run", "--cluster-masters", "1,2", "--stock", "10"])
+        #expect(runList.exitCode == 64 && runList.stderr.contains("stocksim sweep --cluster-masters"))
     }
 
     @Test func clusterFlagsAreCheckedBeforeAnythingStarts() throws {
@@ -245,6 +306,66 @@ struct ClusterChaosTests {
         #expect(report.audit.notes.contains { $0.contains("not audited") })
         #expect(report.incompleteReason?.contains("unreachable") == true)
         #expect(StocksimCLI.leftovers(of: result).isEmpty)
+    }
+
+    /// A cluster the test started, given by URL: StockSim attaches to it (CLUSTER NODES) for the cluster faults.
+    @Test func chaosOnAClusterGivenByURLMigratesAndFailsOverAndDecrCartsLoseNothing() throws {
+        let cluster = try RedisClusterServer(
+            .init(masters: 3, replicasPerMaster: 1, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+        defer { cluster.stop() }
+        let port = cluster.nodes[0].port
+        let watch = try StocksimCLI.run([
+            "run", "--redis", cluster.url, "--key", SharedRedis.uniqueKey(), "--stock", "1500", "--skus", "6",
+            "--groups", "3", "--cart-size", "2", "--workers", "3", "--strategy", "watch", "--chaos",
+            "migrate-slot:1,failover:1", "--seed", "7", "--json", "--quiet",
+        ])
+        #expect(watch.exitCode == 0, "\(watch.stderr)")
+        let report = try watch.report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(
+            report.faults.contains { $0.kind == "migrate-slot" && $0.detail.contains("moved from") }, "\(report.faults)"
+        )
+        #expect(report.faults.contains { $0.kind == "failover" && $0.detail.contains("took over") }, "\(report.faults)")
+        #expect(report.sold == 6 * 1500)
+        #expect(report.acknowledged + report.unresolvedUnits == 6 * 1500)
+        for sku in report.skus ?? [] { #expect(try redisCLI(port: port, ["GET", sku.key]) == "0") }
+
+        // decr carts: a slot that moves between two DECRBYs of one order resumes the order on the new owner rather
+        // than placing it again, so no unit is taken twice (what decr may lose — a ledger entry after a crash between
+        // decrement and ledger write — needs a dead connection, which a migration is not).
+        for seed in ["1", "2", "3"] {
+            let decr = try StocksimCLI.run([
+                "run", "--redis", cluster.url, "--key", SharedRedis.uniqueKey(), "--stock", "2000", "--skus", "4",
+                "--groups", "2", "--cart-size", "2", "--workers", "4", "--strategy", "decr", "--chaos",
+                "migrate-slot:3", "--seed", seed, "--json", "--quiet",
+            ])
+            #expect(decr.exitCode == 0, "\(decr.stderr)")
+            let carts = try decr.report()
+            #expect(carts.audit.passed, "seed \(seed): \(carts.audit)")
+            #expect(carts.faults.filter { $0.detail.contains("moved from") }.count == 3, "\(carts.faults)")
+            #expect(carts.redirects > 0)
+            #expect(carts.sold == 4 * 2000 && carts.acknowledged == 4 * 2000)
+            for sku in carts.skus ?? [] { #expect(try redisCLI(port: port, ["GET", sku.key]) == "0") }
+        }
+    }
+
+    @Test func aKilledMasterOfAClusterGivenByURLStopsTheRunWithExit2() throws {
+        let cluster = try RedisClusterServer(
+            .init(masters: 3, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+        defer { cluster.stop() }
+        let result = try StocksimCLI.run([
+            "run", "--redis", cluster.url, "--key", SharedRedis.uniqueKey(), "--stock", "3000", "--skus", "6",
+            "--groups", "3", "--workers", "3", "--strategy", "lua", "--chaos", "kill-master:1", "--reconnect-timeout",
+            "1500", "--json", "--quiet",
+        ])
+        #expect(result.exitCode == 2, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.faults.first?.detail.contains("SHUTDOWN NOSAVE") == true, "\(report.faults)")
+        #expect(try #require(report.unreachableGroups).count == 1)
+        #expect(report.audit.passed, "\(report.audit)")
+        // The test owns the processes, so it asks the nodes themselves: one of them was shut down.
+        let answering = cluster.nodes.filter { (try? RedisConnection(endpoint: $0.endpoint).send("PING")) != nil }
+        #expect(answering.count == 2, "one master was stopped")
     }
 
     @Test func clusterFaultsNeedTheEmbeddedClusterAndFailoverItsReplicas() throws {

@@ -19,6 +19,13 @@ public enum RedisTarget: Sendable {
         .embeddedCluster(RedisClusterServer.Configuration(masters: masters, replicasPerMaster: replicas))
     }
 
+    /// This embedded cluster with `masters` masters instead (its other settings kept); `nil` for another target.
+    func embeddedCluster(masters: Int) -> RedisTarget? {
+        guard case .embeddedCluster(var configuration) = self else { return nil }
+        configuration.masters = masters
+        return .embeddedCluster(configuration)
+    }
+
     /// An embedded server with the default configuration.
     public static let embedded = RedisTarget.embedded(RedisServer.Configuration())
 }

@@ -15,12 +15,14 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
     public var restartRedis = 0
     /// One `CLIENT PAUSE` of this many milliseconds.
     public var pauseRedisMilliseconds = 0
-    /// Embedded cluster: slots of busy groups moved to another master mid-run (IMPORTING, MIGRATING, MIGRATE, NODE).
+    /// A Redis Cluster: slots of busy groups moved to another master mid-run (IMPORTING, MIGRATING, MIGRATE, NODE).
     public var migrateSlot = 0
-    /// Embedded cluster with replicas: `CLUSTER FAILOVER` on a replica of a busy group's master.
+    /// A Redis Cluster with replicas: `CLUSTER FAILOVER` on a replica of a busy group's master.
     public var failover = 0
-    /// Embedded cluster: masters of busy groups killed with SIGKILL.
+    /// A Redis Cluster: masters of busy groups killed (SIGKILL; `SHUTDOWN NOSAVE` on a cluster given by URL).
     public var killMaster = 0
+    /// A run of several hosts: hosts (never the coordinator) whose driver and workers are killed with SIGKILL.
+    public var killHost = 0
 
     public init() {}
 
@@ -43,9 +45,10 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
             case "migrate-slot": migrateSlot = count
             case "failover": failover = count
             case "kill-master": killMaster = count
+            case "kill-host": killHost = count
             default:
                 throw ConfigurationError(
-                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on an embedded cluster also migrate-slot, failover, kill-master)"
+                    "unknown chaos fault '\(parts[0])'; use kill-worker, client-kill, restart-redis or pause-redis (on a Redis Cluster also migrate-slot, failover, kill-master; with --hosts kill-host)"
                 )
             }
         }
@@ -53,9 +56,10 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var isEmpty: Bool {
         killWorker == 0 && clientKill == 0 && restartRedis == 0 && pauseRedisMilliseconds == 0 && clusterFaults == 0
+            && killHost == 0
     }
 
-    /// Faults only an embedded Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
+    /// Faults only a Redis Cluster can take: `migrate-slot`, `failover`, `kill-master`.
     public var clusterFaults: Int { migrateSlot + failover + killMaster }
 
     public var description: String {
@@ -67,6 +71,7 @@ public struct ChaosPlan: Sendable, Hashable, Codable, CustomStringConvertible {
         if migrateSlot > 0 { items.append("migrate-slot:\(migrateSlot)") }
         if failover > 0 { items.append("failover:\(failover)") }
         if killMaster > 0 { items.append("kill-master:\(killMaster)") }
+        if killHost > 0 { items.append("kill-host:\(killHost)") }
         return items.isEmpty ? "none" : items.joined(separator: ",")
     }
 }

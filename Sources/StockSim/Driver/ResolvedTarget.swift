@@ -16,6 +16,9 @@ struct ResolvedTarget {
     let cluster: RedisClusterEndpoint?
     /// A note for the log and the summary, such as a `redis://` URL that reached a cluster node.
     let note: String?
+    /// The cluster the cluster faults act on, set by ``check(_:)`` when the plan has some: the embedded one, or the
+    /// one given by URL, attached.
+    private(set) var chaosCluster: RedisClusterServer?
 
     /// Starts the embedded server, or checks the URL.
     ///
@@ -98,20 +101,33 @@ struct ResolvedTarget {
         if let cluster, !SaleRouter.isClusterURL(url) { url = Self.clusterURL(url, cluster) }
     }
 
-    /// Cluster faults need the embedded cluster, and `failover` its replicas.
+    /// Cluster faults need a Redis Cluster — the embedded one, or one given by URL, which is then attached (its
+    /// nodes read with `CLUSTER NODES`) for ``chaosCluster`` — and `failover` needs replicas.
     ///
-    /// - Throws: `SimulationError(.invalidConfiguration)` saying what to add or drop.
-    func check(_ chaos: ChaosPlan) throws(SimulationError) {
+    /// - Throws: `SimulationError(.invalidConfiguration)` saying what to add or drop; `.redisUnavailable` when the
+    ///   cluster given by URL cannot be attached.
+    mutating func check(_ chaos: ChaosPlan) throws(SimulationError) {
         guard chaos.clusterFaults > 0 else { return }
-        guard let clusterServer else {
+        if let clusterServer {
+            chaosCluster = clusterServer
+        } else if let cluster {
+            do {
+                chaosCluster = try RedisClusterServer(attachingTo: cluster)
+            } catch {
+                throw SimulationError(.redisUnavailable, error.message)
+            }
+        } else {
             throw SimulationError(
                 .invalidConfiguration,
-                "--chaos migrate-slot, failover and kill-master work on the embedded cluster, which StockSim owns; start one with --cluster-masters N (and --cluster-replicas R for failover) instead of --redis"
+                "--chaos migrate-slot, failover and kill-master need a Redis Cluster: start one with --cluster-masters N (and --cluster-replicas R for failover), or give one with --redis redis+cluster://host:port"
             )
         }
-        if chaos.failover > 0, clusterServer.configuration.replicasPerMaster == 0 {
+        if chaos.failover > 0, let chaosCluster, chaosCluster.configuration.replicasPerMaster == 0 {
             throw SimulationError(
-                .invalidConfiguration, "--chaos failover promotes a replica; add --cluster-replicas 1")
+                .invalidConfiguration,
+                clusterServer == nil
+                    ? "--chaos failover promotes a replica, but a master of the cluster at \(cluster?.description ?? url) has none; give every master a replica"
+                    : "--chaos failover promotes a replica; add --cluster-replicas 1")
         }
     }
 

@@ -18,6 +18,8 @@ public struct Simulation: Sendable {
     public var workerArguments: [String]
     /// Where the driver logs its steps; nothing is logged unless the caller passes a logger.
     public var logger: Logger
+    /// This host's part in a run of several hosts (see `Hosts/`); `nil` for a run of this host alone.
+    public var hosts: HostPlan?
 
     /// - Parameters:
     ///   - configuration: the run.
@@ -50,10 +52,11 @@ public struct Simulation: Sendable {
     ) throws(SimulationError) -> SimulationReport {
         do {
             try configuration.validate()
+            try HostPlan.check(hosts, configuration)
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
-        let target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
+        var target = try ResolvedTarget(redis, restartsServer: configuration.chaos.restartRedis > 0, logger: logger)
         defer { target.stop() }
         try target.check(configuration.chaos)
         let connection = try target.connect(options: configuration.connectionOptions)
@@ -73,8 +76,13 @@ public struct Simulation: Sendable {
         shouldStop: () -> Bool
     ) throws(SimulationError) -> SimulationReport {
         let prepared = try prepare(on: topology)
+        // Several hosts: the coordinator's session (Hosts/HostSession.swift) gathers the others' workers into the sale.
+        let session = try openHostSession(prepared, target: target)
+        defer { session?.close() }
         let cpuBefore = topology.cpuSeconds()
-        let sale = try runPool(prepared, target: target, progress: progress, shouldStop: shouldStop)
+        let ownSale = try runPool(
+            prepared, target: target, session: session, progress: progress, shouldStop: shouldStop)
+        let sale = session?.gather(ownSale) ?? ownSale
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
         let readBack = ReadBack.read(
@@ -85,6 +93,7 @@ public struct Simulation: Sendable {
             redis: target.cluster?.description ?? target.endpoint.description,
             embedded: target.server != nil || target.clusterServer != nil)
         report.redirects = tally.redirects
+        session?.annotate(&report, own: ownSale, tally: tally)
         if topology.isCluster {
             report.clusterNote = target.note
             if case .success(let state) = readBack, !state.unreachableGroups.isEmpty {
@@ -113,15 +122,18 @@ public struct Simulation: Sendable {
         var faultsNotInjected: Int
     }
 
-    /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults.
-    private func runPool(
-        _ prepared: Preparation, target: ResolvedTarget, progress: (PoolProgress) -> Void, shouldStop: () -> Bool
+    /// Starts one worker per assignment, releases them together, and lets the nemesis inject its faults. With a host
+    /// session the release waits for the run's start instant, and progress, heartbeat and stop go through it.
+    func runPool(
+        _ prepared: Preparation, target: ResolvedTarget, session: HostSession? = nil,
+        progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> Sale {
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
                 index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
-                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers)
+                orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
+                host: session?.name)
         }
         let pool = WorkerPool()
         let clock = ContinuousClock()
@@ -134,6 +146,12 @@ public struct Simulation: Sendable {
             throw SimulationError(.workersFailedToStart, error.message)
         }
         let spawnSeconds = (clock.now - spawnStart) / .seconds(1)
+        do throws(SimulationError) {
+            try session?.awaitStart(workers: configuration.workers)
+        } catch {
+            pool.abort()
+            throw error
+        }
         logger.info(
             "workers ready", metadata: ["workers": "\(configuration.workers)", "spawn_seconds": "\(spawnSeconds)"])
         let initial = Int(prepared.initialStock)
@@ -144,17 +162,22 @@ public struct Simulation: Sendable {
             : Nemesis(
                 plan: configuration.chaos, seed: configuration.seed, demandUnits: demand ?? initial,
                 endpoint: target.endpoint, server: target.server, runID: prepared.runID)
-        if let nemesis, let server = target.clusterServer {
+        if let nemesis, let server = target.chaosCluster {
             let layout = configuration.layout
             nemesis.cluster = (server, (0..<layout.groups).map { HashSlot(key: layout.ledgerKey(group: $0)) })
         }
         var interrupted = false
         var timeLimit = TimeLimit(milliseconds: configuration.durationMilliseconds)
         let (outcomes, elapsed) = pool.run(
-            progress: progress, tick: { nemesis?.tick($0, liveWorkers: $1) },
+            progress: { progress(session?.merged($0) ?? $0) },
+            tick: {
+                nemesis?.tick($0, liveWorkers: $1)
+                session?.tick($0, liveWorkers: $1)
+            },
             shouldStop: {
                 if !interrupted, !timeLimit.reached, shouldStop() { interrupted = true }
-                return interrupted || timeLimit.check()
+                let stop = interrupted || timeLimit.check()
+                return session?.shouldStop(localStop: stop) ?? stop
             })
         return Sale(
             outcomes: outcomes, spawnSeconds: spawnSeconds, elapsedSeconds: elapsed, interrupted: interrupted,

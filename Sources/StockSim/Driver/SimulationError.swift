@@ -3,7 +3,7 @@ public struct SimulationError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is. New codes may be added, so switch with a `default`.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case invalidConfiguration, redisUnavailable, badServerState, workersFailedToStart
+            case invalidConfiguration, redisUnavailable, badServerState, workersFailedToStart, hostsDidNotJoin
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -16,6 +16,8 @@ public struct SimulationError: Error, Sendable, CustomStringConvertible {
         public static let badServerState = Code(.badServerState)
         /// The workers could not be started.
         public static let workersFailedToStart = Code(.workersFailedToStart)
+        /// A run of several hosts: the roster did not register, or the run did not open or start, in time.
+        public static let hostsDidNotJoin = Code(.hostsDidNotJoin)
 
         public var description: String { base.rawValue }
     }

@@ -71,8 +71,7 @@ extension SimulationReport {
         let elapsed = sale.elapsedSeconds
         self.init(
             runId: prepared.runID, redis: redis, embedded: embedded, key: configuration.key,
-            ledgerKey: layout.groups == 1
-                ? layout.ledgerKey(group: 0) : "{\(configuration.key):g0…g\(layout.groups - 1)}:ledger",
+            ledgerKey: (0..<layout.groups).map(layout.ledgerKey(group:)).joined(separator: ", "),
             workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.recordsLedger,
             quantity: configuration.quantity.description, ordersLimit: configuration.orders,
             backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
@@ -96,6 +95,7 @@ extension SimulationReport {
             faultsNotInjected: sale.faultsNotInjected, skuCount: configuration.skus,
             groups: configuration.groups, skew: configuration.skew.description, cartSize: configuration.cartSize,
             skus: skus, audit: audit)
+        ledgerKeys = (0..<layout.groups).map(layout.ledgerKey(group:))
         seedString = String(configuration.seed)
         unitsPerSecond = salesPerSecond
         ordersPerSecond = elapsed > 0 ? Double(orders) / elapsed : 0

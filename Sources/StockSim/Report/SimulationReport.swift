@@ -49,7 +49,12 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var redis: String
     public var embedded: Bool
     public var key: String
+    /// The ledger hash of a one-group run; with several groups, every group's ledger key, comma-separated (the
+    /// salted keys on a cluster), as in ``ledgerKeys``.
     public var ledgerKey: String
+    /// Every group's ledger hash, in group order: the keys as they are in Redis (salted tags on a cluster of several
+    /// masters).
+    public var ledgerKeys: [String]?
     public var workers: Int
     public var strategy: Strategy
     public var ledger: Bool
@@ -131,6 +136,14 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var clusterNote: String?
     /// On a Redis Cluster that lost a master: the groups that could not be read back (not audited); `nil` otherwise.
     public var unreachableGroups: [Int]?
+    /// A run of several hosts (`--hosts`): one row per host, coordinator first (`Hosts/HostRow.swift`); else `nil`.
+    public var hosts: [HostRow]?
+    /// The hosts whose heartbeat expired before they reported; `nil` when none was lost.
+    public var lostHosts: [String]?
+    /// A run of several hosts: what coordinating them cost.
+    public var coordination: Coordination?
+    /// A run of several hosts: every worker's latency histogram merged, as (microseconds, count) pairs.
+    public var latencyCounts: [[UInt64]]?
 
     /// One master of a Redis Cluster run: its groups and what they sold.
     public struct Master: Sendable, Codable, Hashable {

@@ -36,24 +36,40 @@ public struct Sweep: Sendable {
 
     /// The runs in the order they happen. Repeats are rounds over every point, not runs back to back, so that a
     /// passing slowdown of a shared machine spoils one repeat of several points, which the medians absorb, rather
-    /// than every repeat of one point.
+    /// than every repeat of one point. When master counts are compared, each count's runs come together, on its
+    /// cluster.
     public var steps: [SweepStep] {
         let counts = configuration.workerCounts
         let strategies = configuration.strategies
-        let total = configuration.repeats * strategies.count * counts.count
+        let masterCounts: [Int?] = configuration.clusterMasters.isEmpty ? [nil] : configuration.clusterMasters
+        let total = configuration.repeats * strategies.count * counts.count * masterCounts.count
         var steps: [SweepStep] = []
         guard configuration.repeats >= 1 else { return [] }
-        for repetition in 1...configuration.repeats {
-            for strategy in strategies {
-                for workers in counts {
-                    steps.append(
-                        SweepStep(
-                            index: steps.count + 1, count: total, strategy: strategy, workers: workers,
-                            repetition: repetition, repeats: configuration.repeats))
+        for masters in masterCounts {
+            for repetition in 1...configuration.repeats {
+                for strategy in strategies {
+                    for workers in counts {
+                        steps.append(
+                            SweepStep(
+                                index: steps.count + 1, count: total, strategy: strategy, workers: workers,
+                                repetition: repetition, repeats: configuration.repeats, masters: masters))
+                    }
                 }
             }
         }
         return steps
+    }
+
+    /// The target of each master count's runs: the driver's, or for a comparison of master counts an embedded
+    /// cluster of that many masters (with the driver's other cluster settings).
+    private func target(masters: Int?) throws(SimulationError) -> RedisTarget {
+        guard let masters else { return driver.redis }
+        guard let target = driver.redis.embeddedCluster(masters: masters) else {
+            throw SimulationError(
+                .invalidConfiguration,
+                "comparing master counts (--cluster-masters 1,2,3) starts an embedded cluster per count; drop --redis")
+        }
+        return target
     }
 
     /// Runs every step, each on freshly set stock, and aggregates the results.
@@ -75,99 +91,128 @@ public struct Sweep: Sendable {
         } catch {
             throw SimulationError(.invalidConfiguration, error.message)
         }
-        // One target for the whole sweep: an embedded server is started once and stopped at the end.
-        let target = try ResolvedTarget(driver.redis, logger: driver.logger)
-        defer { target.stop() }
-        let endpoint = target.endpoint
-        // The sweep's own connection reads INFO around every run; it reconnects by itself after a failure.
-        let monitor: RedisConnection
-        do {
-            monitor = try RedisConnection(
-                endpoint: endpoint,
-                options: .init(
-                    connectTimeout: .milliseconds(configuration.base.connectTimeoutMilliseconds),
-                    commandTimeout: .milliseconds(configuration.base.commandTimeoutMilliseconds),
-                    reconnect: .onNextCommand, clientName: "stocksim-sweep"))
-        } catch {
-            throw SimulationError(.redisUnavailable, error.message)
-        }
-
         let clock = ContinuousClock()
         let start = clock.now
         let layout = configuration.base.layout
         var runs: [SweepStep: SweepRun] = [:]
         var incompleteReason: String?
         var interrupted = false
-        for step in steps {
-            if shouldStop() {
-                interrupted = true
-                break
-            }
-            progress(SweepProgress(step: step, phase: .starting))
-            if step.index > 1 {
-                // Deleting the previous run's ledger here, outside the measured window, keeps its cost out of
-                // the next run's Redis CPU (the run would delete it itself after the first INFO).
-                for group in 0..<layout.groups {
-                    _ = try? monitor.send("DEL", RedisArgument(layout.ledgerKey(group: group)))
-                }
-            }
-            var simulation = driver
-            simulation.configuration = configuration.configuration(strategy: step.strategy, workers: step.workers)
-            simulation.redis = .url(target.url)
-            let cpuBefore = Self.redisCPUSeconds(monitor)
-            var report: SimulationReport
+        var redis = ""
+        var embedded = false
+        var steps = self.steps[...]
+        // One target per master count (one for the whole sweep without a comparison): an embedded server or cluster
+        // is started before its runs and stopped after them.
+        targets: while let first = steps.first, incompleteReason == nil, !interrupted {
+            let targetSteps = steps.prefix { $0.masters == first.masters }
+            steps = steps.dropFirst(targetSteps.count)
+            let target: ResolvedTarget
             do {
-                report = try simulation.run(
-                    progress: { progress(SweepProgress(step: step, phase: .selling($0))) }, shouldStop: shouldStop)
+                target = try ResolvedTarget(self.target(masters: first.masters), logger: driver.logger)
             } catch {
                 if runs.isEmpty { throw error }
-                incompleteReason = "run \(step.index) (\(Self.describe(step))) could not start: \(error.message)"
-                break
-            }
-            let cpuAfter = Self.redisCPUSeconds(monitor)
-            report.embedded = target.server != nil || target.clusterServer != nil
-            let run = SweepRun(
-                repetition: step.repetition,
-                redisCpuPercent: Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),
-                report: report)
-            runs[step] = run
-            driver.logger.info(
-                "run ended",
-                metadata: [
-                    "run": "\(step.index)/\(step.count)", "strategy": "\(step.strategy)", "workers": "\(step.workers)",
-                    "sales_per_second": "\(Int(report.salesPerSecond))",
-                    "redis_cpu_percent": "\(run.redisCpuPercent.map { "\(Int($0))" } ?? "unknown")",
-                ])
-            progress(SweepProgress(step: step, phase: .finished(run)))
-            if report.interrupted {
-                interrupted = true
-                break
-            }
-            if !report.completed {
                 incompleteReason =
-                    "run \(step.index) (\(Self.describe(step))) did not complete: \(report.incompleteReason ?? "unknown reason")"
+                    "the cluster for run \(first.index) (\(Self.describe(first))) could not start: \(error.message)"
                 break
+            }
+            defer { target.stop() }
+            if redis.isEmpty {
+                redis = target.cluster?.description ?? target.endpoint.description
+                embedded = target.server != nil || target.clusterServer != nil
+            }
+            // The sweep's own connection reads INFO around every run; it reconnects by itself after a failure.
+            let monitor: RedisConnection
+            do {
+                monitor = try RedisConnection(
+                    endpoint: target.endpoint,
+                    options: .init(
+                        connectTimeout: .milliseconds(configuration.base.connectTimeoutMilliseconds),
+                        commandTimeout: .milliseconds(configuration.base.commandTimeoutMilliseconds),
+                        reconnect: .onNextCommand, clientName: "stocksim-sweep"))
+            } catch {
+                throw SimulationError(.redisUnavailable, error.message)
+            }
+            for step in targetSteps {
+                if shouldStop() {
+                    interrupted = true
+                    break targets
+                }
+                progress(SweepProgress(step: step, phase: .starting))
+                if step.index > 1 {
+                    // Deleting the previous run's ledger here, outside the measured window, keeps its cost out of
+                    // the next run's Redis CPU (the run would delete it itself after the first INFO).
+                    for group in 0..<layout.groups {
+                        _ = try? monitor.send("DEL", RedisArgument(layout.ledgerKey(group: group)))
+                    }
+                }
+                var simulation = driver
+                simulation.configuration = configuration.configuration(strategy: step.strategy, workers: step.workers)
+                simulation.redis = .url(target.url)
+                let cpuBefore = Self.redisCPUSeconds(monitor)
+                var report: SimulationReport
+                do {
+                    report = try simulation.run(
+                        progress: { progress(SweepProgress(step: step, phase: .selling($0))) }, shouldStop: shouldStop)
+                } catch {
+                    if runs.isEmpty { throw error }
+                    incompleteReason = "run \(step.index) (\(Self.describe(step))) could not start: \(error.message)"
+                    break
+                }
+                let cpuAfter = Self.redisCPUSeconds(monitor)
+                report.embedded = target.server != nil || target.clusterServer != nil
+                // On a cluster, the busiest master's share of a core: the one that would be the bottleneck.
+                let busiest = report.masters?.compactMap(\.redisCpuSeconds).max()
+                let run = SweepRun(
+                    repetition: step.repetition,
+                    redisCpuPercent: busiest.map { report.elapsedSeconds > 0 ? 100 * $0 / report.elapsedSeconds : 0 }
+                        ?? Self.cpuPercent(before: cpuBefore, after: cpuAfter, elapsed: report.elapsedSeconds),
+                    report: report)
+                runs[step] = run
+                driver.logger.info(
+                    "run ended",
+                    metadata: [
+                        "run": "\(step.index)/\(step.count)", "strategy": "\(step.strategy)",
+                        "workers": "\(step.workers)",
+                        "sales_per_second": "\(Int(report.salesPerSecond))",
+                        "redis_cpu_percent": "\(run.redisCpuPercent.map { "\(Int($0))" } ?? "unknown")",
+                    ])
+                progress(SweepProgress(step: step, phase: .finished(run)))
+                if report.interrupted {
+                    interrupted = true
+                    break
+                }
+                if !report.completed {
+                    incompleteReason =
+                        "run \(step.index) (\(Self.describe(step))) did not complete: \(report.incompleteReason ?? "unknown reason")"
+                    break
+                }
             }
         }
 
         var points: [SweepPoint] = []
-        for strategy in configuration.strategies {
-            for workers in configuration.workerCounts {
-                let pointRuns = runs.filter { $0.key.strategy == strategy && $0.key.workers == workers }
+        for masters in configuration.clusterMasters.isEmpty ? [nil] : configuration.clusterMasters.map(Optional.some) {
+            for strategy in configuration.strategies {
+                for workers in configuration.workerCounts {
+                    let pointRuns = runs.filter {
+                        $0.key.strategy == strategy && $0.key.workers == workers && $0.key.masters == masters
+                    }
                     .sorted { $0.key.index < $1.key.index }.map(\.value)
-                if !pointRuns.isEmpty {
-                    points.append(SweepPoint(strategy: strategy, workers: workers, runs: pointRuns))
+                    if !pointRuns.isEmpty {
+                        points.append(
+                            SweepPoint(strategy: strategy, workers: workers, masters: masters, runs: pointRuns))
+                    }
                 }
             }
         }
         return SweepResult(
-            parameters: SweepParameters(configuration), redis: endpoint.description, embedded: target.server != nil,
+            parameters: SweepParameters(configuration), redis: redis, embedded: embedded,
             points: points, completed: incompleteReason == nil && !interrupted, incompleteReason: incompleteReason,
             interrupted: interrupted, elapsedSeconds: (clock.now - start) / .seconds(1))
     }
 
     static func describe(_ step: SweepStep) -> String {
-        "\(step.strategy), \(NumberText.count(step.workers, "worker")), repeat \(step.repetition) of \(step.repeats)"
+        "\(step.strategy), \(NumberText.count(step.workers, "worker"))"
+            + (step.masters.map { " on \(NumberText.count($0, "master"))" } ?? "")
+            + ", repeat \(step.repetition) of \(step.repeats)"
     }
 
     /// The server's CPU time so far, user plus system, or `nil` when INFO could not be read.

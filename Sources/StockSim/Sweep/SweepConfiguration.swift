@@ -13,6 +13,10 @@ public struct SweepConfiguration: Sendable, Hashable {
     /// Everything else about a run: key, stock, ledger, quantity, retries, timeouts, seed. Its `strategy` and
     /// `workers` are replaced point by point.
     public var base: SimulationConfiguration
+    /// Master counts to compare (`--cluster-masters 1,2,3`): every point runs on an embedded cluster of each count,
+    /// one cluster per count, started before its runs and stopped after them. Empty: every run on the sweep's one
+    /// target.
+    public var clusterMasters: [Int] = []
 
     public init(
         workerCounts: [Int], strategies: [Strategy], repeats: Int = 3,
@@ -50,7 +54,26 @@ public struct SweepConfiguration: Sendable, Hashable {
         guard base.initialStock != nil else {
             throw ConfigurationError("a sweep sets the stock before every run; give the initial stock (--stock N)")
         }
+        for masters in clusterMasters where !(1...16).contains(masters) {
+            throw ConfigurationError("--cluster-masters counts must be from 1 to 16, not \(masters)")
+        }
         try configuration(strategy: strategies[0], workers: workerCounts[0]).validate()
+    }
+
+    /// Parses master counts: a count (`3`) or a list (`1,2,3`), ascending and each once in the result.
+    ///
+    /// - Throws: `ConfigurationError` naming the item that is not a count from 1 to 16.
+    public static func masterCounts(parsing text: String) throws(ConfigurationError) -> [Int] {
+        var counts = Set<Int>()
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let count = Int(item.trimmingCharacters(in: .whitespaces)), (1...16).contains(count) else {
+                throw ConfigurationError(
+                    "--cluster-masters '\(text)': '\(item)' is not a master count from 1 to 16; write 3, or a list such as 1,2,3"
+                )
+            }
+            counts.insert(count)
+        }
+        return counts.sorted()
     }
 
     /// Parses worker counts: a count (`8`), a list (`1,2,4`), a range (`1-4`: 1, 2, 3, 4) or a geometric range

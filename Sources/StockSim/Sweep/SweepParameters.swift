@@ -20,6 +20,9 @@ public struct SweepParameters: Sendable, Codable, Hashable {
     public var seedString: String
     /// How close to the best median a recommended worker count must come (0.05: within 5%).
     public var tolerance: Double
+    /// The master counts compared, each on an embedded cluster of its own (`--cluster-masters 1,2,3`); `nil` when
+    /// the sweep ran on one target.
+    public var clusterMasters: [Int]?
 
     public init(_ configuration: SweepConfiguration, tolerance: Double = SweepRecommendation.defaultTolerance) {
         let base = configuration.base
@@ -37,5 +40,6 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         seed = base.seed
         seedString = String(base.seed)
         self.tolerance = tolerance
+        clusterMasters = configuration.clusterMasters.isEmpty ? nil : configuration.clusterMasters
     }
 }

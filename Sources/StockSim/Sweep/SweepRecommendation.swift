@@ -6,6 +6,8 @@ public struct SweepRecommendation: Sendable, Codable, Hashable, CustomStringConv
     public static let defaultTolerance = 0.05
 
     public var strategy: Strategy
+    /// The master count whose points this recommendation comes from, when the sweep compares master counts.
+    public var masters: Int?
     public var workers: Int
     /// The median sales per second at `workers`.
     public var salesPerSecond: Double
@@ -20,11 +22,12 @@ public struct SweepRecommendation: Sendable, Codable, Hashable, CustomStringConv
     ///
     /// - Parameters:
     ///   - strategy: whose figures these are.
+    ///   - masters: the master count they ran on, when the sweep compares master counts.
     ///   - medians: median sales per second by worker count.
     ///   - tolerance: how far below the best median a count may be and still be recommended (0.05: 5%).
     /// - Returns: the smallest worker count whose median is within `tolerance` of the best, or `nil` with no figures.
     public static func recommend(
-        strategy: Strategy, medians: [Int: Double], tolerance: Double = defaultTolerance
+        strategy: Strategy, masters: Int? = nil, medians: [Int: Double], tolerance: Double = defaultTolerance
     ) -> SweepRecommendation? {
         let counts = medians.keys.sorted()
         guard let first = counts.first, var best = medians[first] else { return nil }
@@ -49,12 +52,13 @@ public struct SweepRecommendation: Sendable, Codable, Hashable, CustomStringConv
                 "\(NumberText.rate(rate))/s, within \(percent) of the best \(NumberText.rate(best))/s at \(bestWorkers)"
         }
         return SweepRecommendation(
-            strategy: strategy, workers: chosen, salesPerSecond: rate, bestWorkers: bestWorkers,
+            strategy: strategy, masters: masters, workers: chosen, salesPerSecond: rate, bestWorkers: bestWorkers,
             bestSalesPerSecond: best, tolerance: tolerance, reason: reason)
     }
 
-    /// `lua: 8 workers (41.2k/s, within 5% of the best 42.0k/s at 32)`
+    /// `lua: 8 workers (41.2k/s, within 5% of the best 42.0k/s at 32)`, or `lua on 3 masters: …`
     public var description: String {
-        "\(strategy): \(NumberText.count(workers, "worker")) (\(reason))"
+        let on = masters.map { " on \(NumberText.count($0, "master"))" } ?? ""
+        return "\(strategy)\(on): \(NumberText.count(workers, "worker")) (\(reason))"
     }
 }

@@ -8,9 +8,10 @@ public struct SweepResult: Sendable, JSONDocument {
     /// The server, password masked; `embedded` says whether StockSim started it.
     public var redis: String
     public var embedded: Bool
-    /// One per strategy and worker count that ran, strategies in the order given, worker counts ascending.
+    /// One per strategy and worker count that ran, strategies in the order given, worker counts ascending (and, when
+    /// master counts are compared, per master count, ascending, strategy by strategy).
     public var points: [SweepPoint]
-    /// One per strategy with a point whose runs completed and passed their audits.
+    /// One per strategy (and master count) with a point whose runs completed and passed their audits.
     public var recommendations: [SweepRecommendation]
     /// True when every run's audit passed.
     public var auditsPassed: Bool
@@ -31,7 +32,8 @@ public struct SweepResult: Sendable, JSONDocument {
         self.embedded = embedded
         self.points = points
         self.recommendations = Self.recommendations(
-            points, strategies: parameters.strategies, tolerance: parameters.tolerance)
+            points, strategies: parameters.strategies, masters: parameters.clusterMasters,
+            tolerance: parameters.tolerance)
         self.auditsPassed = points.allSatisfy(\.auditsPassed)
         self.completed = completed
         self.incompleteReason = incompleteReason
@@ -41,13 +43,14 @@ public struct SweepResult: Sendable, JSONDocument {
 
     /// A recommendation per strategy, from the points whose runs passed their audits: a worker count that oversells
     /// is not worth running at any speed.
-    static func recommendations(_ points: [SweepPoint], strategies: [Strategy], tolerance: Double)
-        -> [SweepRecommendation]
-    {
-        strategies.compactMap { strategy in
+    static func recommendations(
+        _ points: [SweepPoint], strategies: [Strategy], masters: [Int]?, tolerance: Double
+    ) -> [SweepRecommendation] {
+        let counts: [Int?] = masters ?? [nil]
+        return strategies.flatMap { strategy in counts.map { (strategy, $0) } }.compactMap { strategy, masters in
             var medians: [Int: Double] = [:]
             var failed: [Int] = []
-            for point in points where point.strategy == strategy {
+            for point in points where point.strategy == strategy && point.masters == masters {
                 guard point.auditsPassed else {
                     failed.append(point.workers)
                     continue
@@ -55,7 +58,7 @@ public struct SweepResult: Sendable, JSONDocument {
                 if let aggregate = point.aggregate { medians[point.workers] = aggregate.salesPerSecond.median }
             }
             var recommendation = SweepRecommendation.recommend(
-                strategy: strategy, medians: medians, tolerance: tolerance)
+                strategy: strategy, masters: masters, medians: medians, tolerance: tolerance)
             if !failed.isEmpty {
                 let counts = failed.map(String.init).joined(separator: ", ")
                 recommendation?.reason += "; \(counts) failed the audit"
@@ -64,9 +67,20 @@ public struct SweepResult: Sendable, JSONDocument {
         }
     }
 
-    /// The recommendation for `strategy`, if there is one.
-    public func recommendation(for strategy: Strategy) -> SweepRecommendation? {
-        recommendations.first { $0.strategy == strategy }
+    /// The recommendation for `strategy` (on `masters` masters, when the sweep compares master counts), if there is
+    /// one.
+    public func recommendation(for strategy: Strategy, masters: Int? = nil) -> SweepRecommendation? {
+        recommendations.first { $0.strategy == strategy && $0.masters == masters }
+    }
+
+    /// Where the sweep ran, in words: `embedded redis-server redis://…`, `embedded cluster, 3 masters`,
+    /// `embedded clusters of 1, 2, 3 masters`, or the URL of a server StockSim did not start.
+    public var target: String {
+        if let counts = parameters.clusterMasters, embedded {
+            if counts.count == 1 { return "embedded cluster, \(NumberText.count(counts[0], "master"))" }
+            return "embedded clusters of \(counts.map(String.init).joined(separator: ", ")) masters"
+        }
+        return embedded ? "embedded redis-server \(redis)" : redis
     }
 
     /// Runs that ran, over every point.

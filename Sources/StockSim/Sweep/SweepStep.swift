@@ -13,4 +13,6 @@ public struct SweepStep: Sendable, Hashable {
     /// 1-based repeat of this point.
     public var repetition: Int
     public var repeats: Int
+    /// The masters of the embedded cluster the run is on, when the sweep compares master counts.
+    public var masters: Int? = nil
 }

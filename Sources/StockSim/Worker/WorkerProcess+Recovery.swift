@@ -15,6 +15,8 @@ extension WorkerProcess {
         var verify = false
         var failingSince: ContinuousClock.Instant?
         var redirectedSince: ContinuousClock.Instant?
+        // A decr cart turned away part-way resumes where it stopped, never from its first SKU again.
+        var resuming: DecrCartRedirected?
         while true {
             do {
                 let connection = try router.connection(for: order.group)
@@ -22,7 +24,15 @@ extension WorkerProcess {
                     try reconnect(
                         connection, since: failingSince ?? clock.now, configuration: configuration, report: &report)
                 }
+                if let resuming { return try resuming.resume(on: connection) }
                 return try sale.place(order, verify: verify, on: connection)
+            } catch let redirected as DecrCartRedirected {
+                resuming = redirected
+                report.redirects += 1
+                redirectedSince = redirectedSince ?? clock.now
+                try pauseWhileTransient(
+                    redirected.cause, since: redirectedSince ?? clock.now, configuration: configuration)
+                try? router.follow(redirected.cause)
             } catch let lost as DecrLedgerWriteLost {
                 // The units are taken; only the ledger entry is in doubt. Write it once, after reconnecting.
                 failingSince = failingSince ?? clock.now

@@ -39,6 +39,9 @@ struct WorkerReport: Codable, Sendable, Equatable {
     /// When its sales loop ended, in CLOCK_MONOTONIC nanoseconds (one clock for every process on the machine), so
     /// the driver can time the sale itself, without the reports and exits that follow it.
     var finishedNanoseconds: UInt64 = 0
+    /// When its first sale was acknowledged, in CLOCK_MONOTONIC nanoseconds (0: none), for the coordination figures
+    /// of a run of several hosts.
+    var firstSaleNanoseconds: UInt64 = 0
 
     /// What the report says so far, as a progress message carries it.
     var progress: WorkerProgress {
@@ -55,6 +58,7 @@ struct WorkerReport: Codable, Sendable, Equatable {
         switch outcome {
         case .sold(let attempts, let conflicts), .alreadyRecorded(let attempts, let conflicts):
             if case .alreadyRecorded = outcome { recovered += 1 }
+            if orders == 0 { firstSaleNanoseconds = monotonicNanoseconds() }
             units += order.totalUnits
             orders += 1
             for sku in order.skus { unitsBySKU[sku] += order.units }
