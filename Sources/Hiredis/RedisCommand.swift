@@ -56,6 +56,7 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
         }
         self.encoded = encoded
         self.spans = spans
+        transactionBoundary = Self.boundary(encoded, spans)
     }
 
     /// `RedisCommand("SET", "key", "value")`.
@@ -80,9 +81,11 @@ public struct RedisCommand: Sendable, Hashable, CustomStringConvertible {
     /// True when the command has no name (or an empty one): there is nothing to send.
     var isEmpty: Bool { spans.first.map { $0.isEmpty } ?? true }
 
-    /// `true` for MULTI, `false` for EXEC or DISCARD, `nil` for every other command; compares bytes, so that the hot
-    /// path pays a length check.
-    var transactionBoundary: Bool? {
+    /// `true` for MULTI, `false` for EXEC or DISCARD, `nil` for every other command. Found once when the command is
+    /// built, so that sending a prebuilt command (EVALSHA has DISCARD's length) compares no bytes.
+    let transactionBoundary: Bool?
+
+    private static func boundary(_ encoded: [UInt8], _ spans: [Range<Int>]) -> Bool? {
         guard let span = spans.first, span.count == 4 || span.count == 5 || span.count == 7 else { return nil }
         let name = encoded[span].lazy.map { $0 & 0xDF }  // ASCII upper case, without an array
         if name.elementsEqual("MULTI".utf8) { return true }

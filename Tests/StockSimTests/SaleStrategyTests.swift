@@ -74,4 +74,56 @@ struct SaleStrategyTests {
         #expect(contents.orders == 1)
         #expect(contents.partialOrders.isEmpty)
     }
+
+    /// Without a ledger `lua` sends only the order's stock keys and units (no ledger keys, no order id): the same
+    /// decision, and nothing written but the stock.
+    @Test(arguments: Strategy.allCases)
+    func withoutALedgerAnOrderSellsOrRefusesAndRecordsNothing(strategy: Strategy) throws {
+        let single = CatalogLayout(key: "bare:\(strategy)", skus: 1, groups: 1)
+        let cart = CatalogLayout(key: "barecart:\(strategy)", skus: 4, groups: 2)
+        for (layout, skus) in [(single, [0]), (cart, [2, 0])] {
+            let keys = SaleKeys(layout: layout, cartSize: skus.count, recordsLedger: false)
+            for sku in 0..<layout.skus { try connection.send("SET", RedisArgument(layout.stockKey(sku)), 5) }
+            let sale = try sale(strategy, keys)
+            #expect(!sale.canVerify)
+            let order = Order(id: "", units: 3, skus: skus, group: 0)
+            #expect(try sale.place(order, verify: false, on: connection) == .sold(attempts: 1, conflicts: 0))
+            let left = try skus.map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
+            #expect(left == skus.map { _ in 2 })
+            guard case .outOfStock(let remaining, _, _) = try sale.place(order, verify: false, on: connection) else {
+                Issue.record("\(strategy) sold 3 units of \(skus.count) SKUs that had 2 left")
+                continue
+            }
+            #expect(remaining.count == skus.count)
+            if strategy == .lua { #expect(remaining == skus.map { _ in 2 }) }
+            let after = try skus.map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
+            #expect(after == left, "a refused order took nothing")
+            for group in 0..<layout.groups {
+                #expect(try connection.send("EXISTS", RedisArgument(layout.ledgerKey(group: group))).int == 0)
+            }
+        }
+    }
+
+    /// The script checks every stock key before its first write: a cart whose second key is missing or not an
+    /// integer is refused with `StockKeyError` and takes nothing from the first, with a ledger or without.
+    @Test(arguments: [false, true])
+    func luaChecksEveryStockKeyBeforeItWrites(recordsLedger: Bool) throws {
+        let layout = CatalogLayout(key: "broken:\(recordsLedger)", skus: 2, groups: 1)
+        let keys = SaleKeys(layout: layout, cartSize: 2, recordsLedger: recordsLedger)
+        let sale = try sale(.lua, keys)
+        let order = Order(id: recordsLedger ? "r:0:1" : "", units: 1, skus: [0, 1], group: 0)
+        try connection.send("SET", RedisArgument(layout.stockKey(0)), 5)
+        for value in ["2.5", "plenty", "inf", nil] {
+            if let value {
+                try connection.send("SET", RedisArgument(layout.stockKey(1)), RedisArgument(value))
+            } else {
+                try connection.send("DEL", RedisArgument(layout.stockKey(1)))
+            }
+            #expect(throws: StockKeyError.self, "second stock key \(value ?? "missing")") {
+                try sale.place(order, verify: false, on: connection)
+            }
+            #expect(try connection.send("GET", RedisArgument(layout.stockKey(0))).int == 5)
+        }
+        #expect(try connection.send("EXISTS", RedisArgument(layout.ledgerKey(group: 0))).int == 0)
+    }
 }

@@ -48,7 +48,8 @@ enum Preflight {
             ]
         case .lua:
             let sha = RedisArgument(scriptSHA.count == 40 ? scriptSHA : String(repeating: "0", count: 40))
-            // As `LuaSale.evalsha` sends it: ledger, run hash, stock keys; units, order id, then a catalog's SKUs.
+            // As `LuaSale.evalsha` sends it with a ledger: ledger, run hash, stock keys; units, order id, then a
+            // catalog's SKUs. Without a ledger it sends the stock keys and units alone, which this covers.
             let evalsha =
                 catalog
                 ? RedisCommand("EVALSHA", sha, 3, ledger, run, stock, 1, orderID, "0")

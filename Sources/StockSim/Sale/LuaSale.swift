@@ -3,46 +3,55 @@ import Hiredis
 /// One EVALSHA of a check-and-decrement script that also writes the ledger. The script is loaded once per
 /// connection and reloaded on NOSCRIPT (after SCRIPT FLUSH or a server restart).
 struct LuaSale: SaleStrategy {
-    /// The decision of a `lua` sale, for 1…K SKUs. KEYS: the group's ledger, its run hash, then one stock key per SKU
-    /// of the order. ARGV: the units per SKU, the order id (empty without a ledger), then — in a catalog — the SKU
-    /// numbers that name the ledger fields `ORDER|SKU` (a single stock key's field is the order id itself).
+    /// The decision of a `lua` sale, for 1…K SKUs. Without a ledger: KEYS are the order's stock keys, ARGV its units
+    /// per SKU. With one: KEYS are the group's ledger, its run hash, then the stock keys; ARGV the units, the order id,
+    /// then — in a catalog — the SKU numbers that name the ledger fields `ORDER|SKU` (a single stock key's field is the
+    /// order id itself).
     ///
-    /// It answers `{1, left…}` with the stock left per SKU after a sale, `{0, have…}` with what each SKU has when
-    /// the order is refused, `{2}` when the order id is already in the ledger (so sending the same call again after a
-    /// lost reply is safe). Every check comes before the first write, and it declares no `allow-oom` flag: under
-    /// `maxmemory` Redis refuses it before it runs.
+    /// It answers the integer 1 after a sale, 2 when the order id is already in the ledger (so sending the same call
+    /// again after a lost reply is safe), and `{0, have…}` with what each SKU has when the order is refused: the reply
+    /// of the common case is the cheapest one, and nothing is built for it on either side. Every check comes before
+    /// the first write, and it declares no `allow-oom` flag: under `maxmemory` Redis refuses it before it runs.
     static let script = """
         #!lua
-        local n = #KEYS - 2
-        local q = tonumber(ARGV[1])
+        local call = redis.call
         local id = ARGV[2]
-        local function field(i)
-          if ARGV[i + 2] then return id .. '|' .. ARGV[i + 2] end
-          return id
+        local first = 1
+        if id then
+          first = 3
+          local field = id
+          if ARGV[3] then field = id .. '|' .. ARGV[3] end
+          if call('HEXISTS', KEYS[1], field) == 1 then return 2 end
         end
-        if id ~= '' and redis.call('HEXISTS', KEYS[1], field(1)) == 1 then return {2} end
-        local left = {0}
+        local last = #KEYS
+        local q = tonumber(ARGV[1])
         local short = false
-        for i = 1, n do
-          local v = redis.call('GET', KEYS[i + 2])
-          if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[i + 2] .. ' does not exist') end
+        for i = first, last do
+          local v = call('GET', KEYS[i])
+          if not v then return redis.error_reply('NOSTOCK the stock key ' .. KEYS[i] .. ' does not exist') end
           local c = tonumber(v)
-          if not c or c ~= math.floor(c) then
-            return redis.error_reply('NOTINT the stock key ' .. KEYS[i + 2] .. ' holds ' .. v .. ', not an integer')
+          if not c or c % 1 ~= 0 then
+            return redis.error_reply('NOTINT the stock key ' .. KEYS[i] .. ' holds ' .. v .. ', not an integer')
           end
-          left[i + 1] = c
           if c < q then short = true end
         end
-        if short then return left end
-        left[1] = 1
-        for i = 1, n do left[i + 1] = redis.call('DECRBY', KEYS[i + 2], q) end
-        if id ~= '' then
-          local value = q
-          if ARGV[3] then value = q .. '/' .. n end
-          for i = 1, n do redis.call('HSETNX', KEYS[1], field(i), value) end
-          redis.call('HINCRBY', KEYS[2], 'ledger_writes', n)
+        if short then
+          local have = {0}
+          for i = first, last do have[#have + 1] = tonumber(call('GET', KEYS[i])) end
+          return have
         end
-        return left
+        for i = first, last do call('DECRBY', KEYS[i], ARGV[1]) end
+        if id then
+          local value = ARGV[1]
+          if ARGV[3] then value = value .. '/' .. (last - 2) end
+          for i = 3, last do
+            local field = id
+            if ARGV[i] then field = id .. '|' .. ARGV[i] end
+            call('HSETNX', KEYS[1], field, value)
+          end
+          call('HINCRBY', KEYS[2], 'ledger_writes', last - 2)
+        end
+        return 1
         """
 
     let keys: SaleKeys
@@ -61,9 +70,7 @@ struct LuaSale: SaleStrategy {
             keys.recordsLedger || !keys.layout.isSingleKey || quantities.count > 1024
             ? []
             : quantities.map { units in
-                RedisCommand(
-                    "EVALSHA", RedisArgument(sha), 3, keys.ledger[0], keys.run[0], keys.stock[0], RedisArgument(units),
-                    "")
+                RedisCommand("EVALSHA", RedisArgument(sha), 1, keys.stock[0], RedisArgument(units))
             }
     }
 
@@ -81,9 +88,16 @@ struct LuaSale: SaleStrategy {
     /// The script refuses an order id already in the ledger, so sending the same call again is always safe.
     var canVerify: Bool { keys.recordsLedger }
 
-    /// The call of the script for one order.
+    /// The call of the script for one order: prebuilt for a single key without a ledger, otherwise built here.
     func evalsha(_ order: Order) -> RedisCommand {
         if unrecorded.indices.contains(order.units - smallest) { return unrecorded[order.units - smallest] }
+        guard keys.recordsLedger else {
+            var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(sha), RedisArgument(order.skus.count)]
+            arguments.reserveCapacity(4 + order.skus.count)
+            for sku in order.skus { arguments.append(keys.stock[sku]) }
+            arguments.append(RedisArgument(order.units))
+            return RedisCommand(arguments)
+        }
         var arguments: [RedisArgument] = [
             "EVALSHA", RedisArgument(sha), RedisArgument(order.skus.count + 2), keys.ledger[order.group],
             keys.run[order.group],
@@ -91,7 +105,7 @@ struct LuaSale: SaleStrategy {
         arguments.reserveCapacity(5 + 2 * order.skus.count + 2)
         for sku in order.skus { arguments.append(keys.stock[sku]) }
         arguments.append(RedisArgument(order.units))
-        arguments.append(keys.recordsLedger ? RedisArgument(order.id) : "")
+        arguments.append(RedisArgument(order.id))
         if !keys.layout.isSingleKey { for sku in order.skus { arguments.append(RedisArgument(sku)) } }
         return RedisCommand(arguments)
     }
@@ -108,13 +122,14 @@ struct LuaSale: SaleStrategy {
             if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
             throw RedisError.server(error, command: "EVALSHA")
         }
-        guard case .array(let parts) = reply, let status = parts.first?.int else {
-            throw RedisError(.protocolError, "the stock script answered \(reply), not a status and stock counts")
-        }
-        switch status {
-        case 1: return .sold(attempts: 1, conflicts: 0)
-        case 2: return .alreadyRecorded(attempts: 1, conflicts: 0)
-        default: return .outOfStock(remaining: parts.dropFirst().compactMap(\.int), attempts: 1, conflicts: 0)
+        switch reply {
+        case .integer(1): return .sold(attempts: 1, conflicts: 0)
+        case .integer(2): return .alreadyRecorded(attempts: 1, conflicts: 0)
+        case .array(let parts) where parts.first?.int == 0 && parts.count == order.skus.count + 1:
+            return .outOfStock(remaining: parts.dropFirst().compactMap(\.int), attempts: 1, conflicts: 0)
+        default:
+            throw RedisError(
+                .protocolError, "the stock script answered \(reply), not 1 (sold), 2 (recorded) or {0, stock counts…}")
         }
     }
 }

@@ -28,7 +28,7 @@ extension Strategy {
         -> any SaleStrategy
     {
         switch self {
-        case .watch: WatchSale(keys: keys, policy: policy)
+        case .watch: WatchSale(keys: keys, policy: policy, quantities: quantities)
         case .lua: LuaSale(keys: keys, sha: scriptSHA, quantities: quantities)
         case .decr: DecrSale(keys: keys)
         case .unsafe: UnsafeSale(keys: keys)

@@ -7,11 +7,20 @@ struct WatchSale: SaleStrategy {
     let policy: RetryPolicy
     /// Per SKU, for orders of one SKU (every order of a single-key run): its WATCH and GET, built once.
     private let oneKey: [OptimisticTransaction]
+    /// Per SKU, then per order size from `smallest`: the DECRBY of a one-SKU order, alone in its array (what a
+    /// transaction without a ledger queues), built once; empty when SKUs × sizes would be many.
+    private let oneKeyDecrement: [[[RedisCommand]]]
+    private let smallest: Int
 
-    init(keys: SaleKeys, policy: RetryPolicy) {
+    init(keys: SaleKeys, policy: RetryPolicy, quantities: ClosedRange<Int> = 1...1) {
         self.keys = keys
         self.policy = policy
         oneKey = keys.stock.map { OptimisticTransaction(watching: [$0], read: RedisCommand("GET", $0), policy: policy) }
+        smallest = quantities.lowerBound
+        oneKeyDecrement =
+            keys.stock.count * quantities.count > 4096
+            ? []
+            : keys.stock.map { stock in quantities.map { [RedisCommand("DECRBY", stock, RedisArgument($0))] } }
     }
 
     var canVerify: Bool { keys.recordsLedger }
@@ -22,9 +31,13 @@ struct WatchSale: SaleStrategy {
             ? oneKey[order.skus[0]]
             : OptimisticTransaction(
                 watching: order.skus.map { keys.stock[$0] }, read: keys.stockRead(order), policy: policy)
-        var commands: [RedisCommand] = []
-        commands.reserveCapacity(2 * order.skus.count + 1)
-        for sku in order.skus { commands.append(RedisCommand("DECRBY", keys.stock[sku], RedisArgument(order.units))) }
+        var commands = oneKeyDecrement(order) ?? []
+        if commands.isEmpty {
+            commands.reserveCapacity(2 * order.skus.count + 1)
+            for sku in order.skus {
+                commands.append(RedisCommand("DECRBY", keys.stock[sku], RedisArgument(order.units)))
+            }
+        }
         keys.appendRecordCommands(order, to: &commands)
         // Only a retry after a lost reply asks the ledger.
         let check = verify && keys.recordsLedger ? keys.recordedCheck(order) : nil
@@ -38,5 +51,12 @@ struct WatchSale: SaleStrategy {
             return .commit(commands, nil)
         }
         return try SaleOutcome(result)
+    }
+
+    /// The prebuilt DECRBY of a one-SKU order, if there is one for its size.
+    private func oneKeyDecrement(_ order: Order) -> [RedisCommand]? {
+        guard order.skus.count == 1, oneKeyDecrement.indices.contains(order.skus[0]) else { return nil }
+        let sizes = oneKeyDecrement[order.skus[0]]
+        return sizes.indices.contains(order.units - smallest) ? sizes[order.units - smallest] : nil
     }
 }
