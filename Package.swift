@@ -36,7 +36,7 @@ let package = Package(
             dependencies: ["CHiredis"],
             swiftSettings: swiftSettings
         ),
-        // The two libc calls Spawn needs that Glibc's Swift module does not export (pipe2, addclosefrom_np).
+        // The libc calls Spawn needs that Glibc's Swift module does not export, and the fork server's loop.
         .target(name: "CSpawn"),
         .target(
             name: "Spawn",

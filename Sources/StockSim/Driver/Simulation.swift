@@ -85,9 +85,12 @@ public struct Simulation: Sendable {
         let sale = session?.gather(ownSale) ?? ownSale
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
+        let clock = ContinuousClock()
+        let readStart = clock.now
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: topology.router,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
+        logger.info("read back", metadata: ["seconds": "\((clock.now - readStart) / .seconds(1))"])
         var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.cluster?.description ?? target.endpoint.description,
