@@ -58,9 +58,13 @@ public struct SweepChart: Sendable {
         // One series per strategy, and per master count when the sweep compares them.
         let masterCounts: [Int?] = parameters.clusterMasters?.map(Optional.some) ?? [nil]
         let keys = parameters.strategies.flatMap { strategy in masterCounts.map { (strategy: strategy, masters: $0) } }
-        let names = keys.map { key in key.strategy.rawValue + (key.masters.map { " (\(NumberText.count($0, "master")))" } ?? "") }
+        let names = keys.map { key in
+            key.strategy.rawValue + (key.masters.map { " (\(NumberText.count($0, "master")))" } ?? "")
+        }
         let series = keys.map { key in
-            plotted.filter { $0.strategy == key.strategy && $0.masters == key.masters }.sorted { $0.workers < $1.workers }
+            plotted.filter { $0.strategy == key.strategy && $0.masters == key.masters }.sorted {
+                $0.workers < $1.workers
+            }
         }
         func vertices(_ value: (SweepAggregate) -> Double, _ axis: Axis) -> [[Vertex]] {
             series.map { points in
