@@ -49,9 +49,13 @@ struct SmallTruthsTests {
         #expect(NumberText.count(2, "entry", plural: "entries") == "2 entries")
         let result = try StocksimCLI.run(["run", "--stock", "1", "--workers", "1", "--quiet"])
         #expect(result.exitCode == 0, "\(result.stderr)")
+        // A count of one, not the end of a larger number or a rate ("321 units/s").
         for wrong in ["1 units", "1 workers", "1 orders", "1 SKUs", "1 groups"] {
-            #expect(!result.stdout.contains(wrong), "'\(wrong)' in:\n\(result.stdout)")
+            let alone = try Regex(#"(?:^|[^\d.,])"# + wrong + #"\b(?!/s)"#)
+            #expect(!result.stdout.contains(alone), "'\(wrong)' in:\n\(result.stdout)")
         }
+        #expect(try "sold 1 units of 1".contains(Regex(#"(?:^|[^\d.,])1 units\b(?!/s)"#)))
+        #expect(try !"321 units/s, 21 units".contains(Regex(#"(?:^|[^\d.,])1 units\b(?!/s)"#)))
         #expect(result.stdout.contains("1 worker,"))
     }
 
