@@ -56,8 +56,7 @@ public final class ForkServer {
         close(ends[1])
         control = ends[0]
         var ready = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(
-            clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: Int((timeout / .milliseconds(1)).rounded(.up)))
         var record = cspawn_record()
         guard poll(&ready, 1, max(milliseconds, 1)) == 1, cspawn_read_record(control, &record) == 1,
             record.tag == Int32(CSPAWN_HELLO)

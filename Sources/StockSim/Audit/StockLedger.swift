@@ -56,14 +56,9 @@ struct StockLedger: Sendable {
             if page.fields > length {
                 page = try scan(ledgerKey, on: connection, remembering: true)
             }
-            for sku in 0..<layout.skus { result.unitsBySKU[sku] += page.unitsBySKU[sku] }
-            result.units += page.units
-            result.fields += page.fields
-            result.malformed += page.malformed
-            result.orders += page.orders
-            result.partialOrders += page.partialOrders
-            result.writes += Int(
+            page.writes = Int(
                 try connection.send("HGET", RedisArgument(layout.runKey(group: group)), "ledger_writes").int ?? 0)
+            result.add(page)
         }
         return result
     }
