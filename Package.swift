@@ -36,7 +36,7 @@ let package = Package(
             dependencies: ["CHiredis"],
             swiftSettings: swiftSettings
         ),
-        // The two libc calls Spawn needs that Glibc's Swift module does not export (pipe2, addclosefrom_np).
+        // The libc calls Spawn needs that Glibc's Swift module does not export, and the fork server's loop.
         .target(name: "CSpawn"),
         .target(
             name: "Spawn",
@@ -91,9 +91,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What several test targets share: the suite trait that starts one Redis Cluster for a suite.
+        .target(
+            name: "RedisTestSupport",
+            dependencies: ["EmbeddedRedis"],
+            path: "Tests/RedisTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HiredisTests",
-            dependencies: ["Hiredis", "EmbeddedRedis", "Spawn"],
+            dependencies: ["Hiredis", "EmbeddedRedis", "Spawn", "RedisTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -111,6 +118,7 @@ let package = Package(
             dependencies: [
                 // StockSimBenchmark: the benchmark's option parsing and target verdicts, tested with @testable.
                 "StockSim", "StockSimRendering", "Hiredis", "EmbeddedRedis", "Spawn", "StockSimBenchmark",
+                "RedisTestSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

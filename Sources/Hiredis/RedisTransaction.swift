@@ -152,7 +152,26 @@ public struct OptimisticTransaction: Sendable {
     static let unwatch = RedisCommand("UNWATCH")
 }
 
-extension RedisConnection {
+/// What runs optimistic transactions: one server's connection (`RedisConnection`) or a cluster's slot owners
+/// (`RedisClusterClient`).
+public protocol OptimisticTransactionRunner {
+    /// Runs `transaction`, retrying on conflicts as its policy says; see each runner's documentation.
+    func run<Value>(
+        _ transaction: OptimisticTransaction, _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
+    ) throws -> TransactionResult<Value>
+}
+
+extension OptimisticTransactionRunner {
+    /// Builds an `OptimisticTransaction` and runs it; see ``run(_:_:)``.
+    public func transaction<Value>(
+        watching keys: [RedisArgument], read: RedisCommand? = nil, policy: RetryPolicy = .immediate,
+        _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
+    ) throws -> TransactionResult<Value> {
+        try run(OptimisticTransaction(watching: keys, read: read, policy: policy), body)
+    }
+}
+
+extension RedisConnection: OptimisticTransactionRunner {
     /// Runs an optimistic transaction: WATCH (with the first read, in one round trip), let `body` decide, then MULTI,
     /// the commands and EXEC in one round trip; on a conflict, back off and try again as the policy says.
     ///
@@ -173,14 +192,6 @@ extension RedisConnection {
     ) throws -> TransactionResult<Value> {
         var placement = OneServer(connection: self)
         return try transaction.run(on: &placement, body)
-    }
-
-    /// Builds an `OptimisticTransaction` and runs it; see ``run(_:_:)``.
-    public func transaction<Value>(
-        watching keys: [RedisArgument], read: RedisCommand? = nil, policy: RetryPolicy = .immediate,
-        _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
-    ) throws -> TransactionResult<Value> {
-        try run(OptimisticTransaction(watching: keys, read: read, policy: policy), body)
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

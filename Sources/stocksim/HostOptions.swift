@@ -35,7 +35,8 @@ struct HostOptions: ParsableArguments {
         guard let hosts else { return nil }
         return HostPlan(
             role: .coordinator(try HostRoster(parsing: hosts)), name: hostName ?? Self.defaultName(),
-            joinTimeoutMilliseconds: try joinTimeout.map { try DurationText.milliseconds(parsing: $0) } ?? 30_000,
+            joinTimeoutMilliseconds: try joinTimeout.map { try DurationText.milliseconds(parsing: $0) }
+                ?? HostPlan.defaultJoinTimeoutMilliseconds,
             announce: announce)
     }
 

@@ -76,7 +76,8 @@ extension Stocksim {
                 redis: .url(url ?? ""), workerExecutable: Run.executablePath(), logger: logger)
             simulation.hosts = HostPlan(
                 role: .joiner(run: runID), name: hostName ?? HostOptions.defaultName(),
-                joinTimeoutMilliseconds: try joinTimeout.map { try DurationText.milliseconds(parsing: $0) } ?? 30_000)
+                joinTimeoutMilliseconds: try joinTimeout.map { try DurationText.milliseconds(parsing: $0) }
+                    ?? HostPlan.defaultJoinTimeoutMilliseconds)
             Run.installSignalHandlers()
             let display = ProgressDisplay(enabled: !quiet, total: nil)
             let row: SimulationReport.HostRow

@@ -62,14 +62,24 @@ struct Stocksim: ParsableCommand {
 }
 
 extension Stocksim {
-    /// The hidden worker mode: the driver re-executes this binary as `stocksim worker` for every worker process.
+    /// The hidden worker mode: the driver starts this binary once as `stocksim worker --fork-server`, which forks
+    /// every worker process (`ForkServer`); `stocksim worker` alone is one worker.
     struct Worker: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "worker", abstract: "Run as a worker of a simulation (internal).", shouldDisplay: false)
 
+        @Flag(name: .customLong("fork-server"), help: .hidden)
+        var forkServer = false
+
         func run() throws {
             StandardStreams.reopenClosedOnDevNull()
-            let status = WorkerProcess.main()
+            if forkServer { WorkerProcess.warmUp() }
+            let status =
+                forkServer
+                ? ForkServer.serve(
+                    name: "stocksim-pool", childName: "stocksim-worker", fallbackExecutable: "/proc/self/exe",
+                    fallbackArguments: ["worker"], worker: WorkerProcess.main)
+                : WorkerProcess.main()
             // Not `throw ExitCode(status)`: ArgumentParser would end stdout, the protocol's channel, with an empty line.
             Foundation.exit(status)
         }

@@ -1,6 +1,7 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import RedisTestSupport
 import Testing
 
 @Suite("RedisClusterClient: routing and redirects", .serialized, .sharedCluster(masters: 3, replicasPerMaster: 1))

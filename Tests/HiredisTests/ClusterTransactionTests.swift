@@ -1,6 +1,7 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import RedisTestSupport
 import Testing
 
 /// Decrements the stock key by one when it is positive; the shape of StockSim's `watch` strategy.

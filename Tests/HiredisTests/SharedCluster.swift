@@ -1,38 +1,9 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import RedisTestSupport
 import Spawn
 import Testing
-
-/// One private Redis Cluster for a whole `.serialized` suite: started before the suite's first test, stopped (every
-/// node, every temp dir) after its last, failed or not. Tests read it from ``SharedCluster/current``.
-struct SharedCluster: SuiteTrait, TestScoping {
-    let configuration: RedisClusterServer.Configuration
-
-    @TaskLocal static var current: RedisClusterServer?
-
-    var isRecursive: Bool { false }
-
-    func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        let cluster = try RedisClusterServer(configuration)
-        defer { cluster.stop() }
-        try await Self.$current.withValue(cluster) { try await function() }
-    }
-
-    /// The suite's cluster.
-    static func cluster() throws -> RedisClusterServer {
-        try #require(current, "the suite has the .sharedCluster trait")
-    }
-}
-
-extension Trait where Self == SharedCluster {
-    /// Starts one cluster for the suite; see ``SharedCluster``.
-    static func sharedCluster(masters: Int = 3, replicasPerMaster: Int = 0) -> SharedCluster {
-        SharedCluster(configuration: .init(masters: masters, replicasPerMaster: replicasPerMaster))
-    }
-}
 
 extension RedisClusterServer {
     /// A key of this test that hashes to a slot `node` serves now (found by trying suffixes), so a test can place its

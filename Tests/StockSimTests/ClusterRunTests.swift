@@ -1,38 +1,12 @@
 import EmbeddedRedis
 import Foundation
 import Hiredis
+import RedisTestSupport
 import Spawn
 import Synchronization
 import Testing
 
 @testable import StockSim
-
-/// One private Redis Cluster for a whole `.serialized` suite, stopped after its last test, failed or not.
-struct SuiteCluster: SuiteTrait, TestScoping {
-    let configuration: RedisClusterServer.Configuration
-
-    @TaskLocal static var current: RedisClusterServer?
-
-    var isRecursive: Bool { false }
-
-    func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        let cluster = try RedisClusterServer(configuration)
-        defer { cluster.stop() }
-        try await Self.$current.withValue(cluster) { try await function() }
-    }
-
-    static func cluster() throws -> RedisClusterServer {
-        try #require(current, "the suite has the .suiteCluster trait")
-    }
-}
-
-extension Trait where Self == SuiteCluster {
-    static func suiteCluster(masters: Int = 3, replicasPerMaster: Int = 0) -> SuiteCluster {
-        SuiteCluster(configuration: .init(masters: masters, replicasPerMaster: replicasPerMaster))
-    }
-}
 
 /// `redis-cli -c -p PORT ARGUMENTS…`: an independent cluster client (it follows MOVED itself).
 func redisCLI(port: Int, _ arguments: [String]) throws -> String {
@@ -45,11 +19,11 @@ func redisCLI(port: Int, _ arguments: [String]) throws -> String {
     return (try? String(contentsOfFile: out, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
 }
 
-@Suite("runs on a Redis Cluster", .serialized, .suiteCluster(masters: 3))
+@Suite("runs on a Redis Cluster", .serialized, .sharedCluster(masters: 3))
 struct ClusterRunTests {
     func simulation(_ configuration: SimulationConfiguration) throws -> Simulation {
         Simulation(
-            configuration: configuration, redis: .url(try SuiteCluster.cluster().url),
+            configuration: configuration, redis: .url(try SharedCluster.cluster().url),
             workerExecutable: StocksimCLI.executable)
     }
 
@@ -69,7 +43,7 @@ struct ClusterRunTests {
         #expect(masters.map(\.groups.count) == [2, 2, 2])
         #expect(masters.allSatisfy { $0.sold == 4 * 60 })
         #expect(Set(masters.flatMap(\.groups)) == Set(0..<6))
-        let cluster = try SuiteCluster.cluster()
+        let cluster = try SharedCluster.cluster()
         let map = try cluster.slotMap()
         // Every SKU's key lives on the master the report names for its group.
         for sku in try #require(report.skus) {
@@ -88,7 +62,7 @@ struct ClusterRunTests {
         let masters = try #require(report.masters)
         #expect(masters.count == 1)
         #expect(masters.first?.groups == [0])
-        let port = try SuiteCluster.cluster().nodes[0].port
+        let port = try SharedCluster.cluster().nodes[0].port
         #expect(try redisCLI(port: port, ["GET", key]) == "0")
         #expect(try redisCLI(port: port, ["HLEN", "{\(key)}:ledger"]) == String(report.orders))
         #expect(try redisCLI(port: port, ["HGET", "{\(key)}:run", "ledger_writes"]) == String(report.orders))
@@ -105,7 +79,7 @@ struct ClusterRunTests {
         #expect(ledgers.count == 3)
         #expect(report.ledgerKey == ledgers.joined(separator: ", "))
         #expect(ledgers.allSatisfy { $0.hasPrefix("{\(key):g") && $0.contains(".") }, "salted tags: \(ledgers)")
-        let port = try SuiteCluster.cluster().nodes[0].port
+        let port = try SharedCluster.cluster().nodes[0].port
         let named = ledgers + (report.skus ?? []).map(\.key)
         #expect(named.count == 3 + 6)
         for name in named {
@@ -118,7 +92,7 @@ struct ClusterRunTests {
 
     @Test func aRedisURLThatReachesAClusterNodeRunsAsACluster() throws {
         let key = SharedRedis.uniqueKey()
-        let port = try SuiteCluster.cluster().nodes[1].port
+        let port = try SharedCluster.cluster().nodes[1].port
         let result = try StocksimCLI.run([
             "run", "--redis", "redis://127.0.0.1:\(port)", "--key", key, "--stock", "20", "--skus", "6", "--groups",
             "3", "--workers", "2", "--strategy", "watch", "--json", "--quiet",
@@ -162,7 +136,7 @@ struct ClusterRunTests {
 
     @Test func ordersMeetASlotMigrationAndAreRedirectedWithNothingLostOrDuplicated() throws {
         let key = SharedRedis.uniqueKey()
-        let cluster = try SuiteCluster.cluster()
+        let cluster = try SharedCluster.cluster()
         let slot = HashSlot(key: key)
         let source = try cluster.master(of: slot)
         let target = try #require(try cluster.masters().first { $0.id != source.id })

@@ -1,3 +1,4 @@
+import EmbeddedRedis
 import Foundation
 import Hiredis
 import Histogram
@@ -22,6 +23,31 @@ struct MultiHostTests {
         let fields = try connection.send("HKEYS", "{stock:count}:ledger").array?.compactMap(\.string) ?? []
         let writes = try connection.send("HGET", "{stock:count}:run", "ledger_writes").int ?? -1
         return (fields, Int(writes))
+    }
+
+    @Test("2 hosts on a 3-master Redis Cluster: control keys in one slot, the catalog's groups on every master")
+    func twoHostsOnACluster() throws {
+        let cluster = try RedisClusterServer(.init(masters: 3))
+        defer { cluster.stop() }
+        let coordinator = try StocksimCLI.start([
+            "run", "--redis", cluster.url, "--hosts", "c0,c1", "--host-name", "c0", "--workers", "2", "--stock",
+            "500", "--skus", "6", "--groups", "3", "--strategy", "lua", "--join-timeout", "60s", "--json",
+            "--quiet",
+        ])
+        let joiner = try StocksimCLI.start([
+            "join", "--redis", cluster.url, "--host-name", "c1", "--workers", "2", "--join-timeout", "60s", "--quiet",
+        ])
+        let results = finish([coordinator, joiner])
+        for result in results { #expect(result.exitCode == 0, "\(result.stderr)") }
+        let report = try results[0].report()
+        #expect(report.audit.passed, "\(report.audit)")
+        #expect(report.sold == 6 * 500)
+        #expect(Set(report.hosts?.map(\.name) ?? []) == ["c0", "c1"])
+        #expect(report.hosts?.allSatisfy { $0.acknowledged > 0 } == true, "\(report.hosts ?? [])")
+        #expect((report.masters ?? []).count == 3)
+        // An independent client follows the redirects: the run's control hash is there, in the slot of its tag.
+        let control = try redisCLI(port: cluster.nodes[0].port, ["EXISTS", "{stocksim:run}:\(report.runId):control"])
+        #expect(control.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(control)")
     }
 
     @Test("3 hosts × 4 workers sell the stock: one audit, order ids unique across hosts, histograms merged exactly")
@@ -93,7 +119,7 @@ struct MultiHostTests {
         #expect((coordination.lastRegistrationToFirstSaleMs ?? -1) >= coordination.lastRegistrationToStartMs - 5)
         // The run's control keys expire after the run.
         let connection = try network.connection()
-        let ttl = try connection.send("TTL", RedisArgument("{stocksim:run:\(report.runId)}:control")).int ?? -2
+        let ttl = try connection.send("TTL", RedisArgument("{stocksim:run}:\(report.runId):control")).int ?? -2
         #expect((1...RunControlKeys.retentionSeconds).contains(Int(ttl)))
         for result in results { #expect(StocksimCLI.leftovers(of: result).isEmpty) }
     }
@@ -199,7 +225,7 @@ struct MultiHostTests {
     func joinerRefusesAnotherSchema() throws {
         let network = try HostNetwork(hosts: 1)
         let connection = try network.connection()
-        _ = try connection.send("HSET", "{stocksim:run:0badc0de}:control", "schema", "99", "run", "{}")
+        _ = try connection.send("HSET", "{stocksim:run}:0badc0de:control", "schema", "99", "run", "{}")
         let joiner = try network.start(
             host: 0,
             ["join", "--redis", network.url(host: 0), "--run", "0badc0de", "--host-name", "h1", "--join-timeout", "5s"])
@@ -207,7 +233,7 @@ struct MultiHostTests {
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("control schema 99"), "\(result.stderr)")
         #expect(result.stderr.contains("refused"))
-        #expect(try connection.send("EXISTS", "{stocksim:run:0badc0de}:hosts").int == 0, "it never registered")
+        #expect(try connection.send("EXISTS", "{stocksim:run}:0badc0de:hosts").int == 0, "it never registered")
     }
 
     @Test("the coordinator refuses a registration of another control schema and names it")
@@ -227,13 +253,13 @@ struct MultiHostTests {
         }
         let runID = try #require(run)
         _ = try connection.send(
-            "HSETNX", RedisArgument("{stocksim:run:\(runID)}:hosts"), "future",
+            "HSETNX", RedisArgument("{stocksim:run}:\(runID):hosts"), "future",
             #"{"name":"future","workers":1,"schema":99,"version":"9.9.9","registeredAtMicroseconds":0}"#)
         let result = coordinator.finish(timeout: .seconds(60))
         #expect(result.exitCode == 2)
         #expect(result.stderr.contains("refused: future (it speaks control schema 99"), "\(result.stderr)")
         #expect(
-            try connection.send("HGET", RedisArgument("{stocksim:run:\(runID)}:control"), "refused:future").string?
+            try connection.send("HGET", RedisArgument("{stocksim:run}:\(runID):control"), "refused:future").string?
                 .contains("schema 99") == true)
     }
 }

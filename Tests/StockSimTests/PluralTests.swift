@@ -115,6 +115,7 @@ struct PluralTests {
             "knows \\(lines.count) of \\(nodes.count) nodes",  // "1 of 3 nodes": the noun belongs to the whole
             "\\(host):\\(port) runs in",  // a verb
             "joined(separator: \", \")) masters",  // a list of two or more counts (one is NumberText.count's)
+            "embedded clusters of \\(counts.map",  // a list of several master counts (one count reads "cluster, N")
         ]
         var found: [String] = []
         let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String } ?? []

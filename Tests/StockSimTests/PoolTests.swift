@@ -31,7 +31,7 @@ struct PoolTests {
         let deadline = clock.now + .seconds(30)
         while victim == nil, clock.now < deadline {
             Thread.sleep(forTimeInterval: 0.2)
-            victim = StocksimCLI.leftovers(tmpdir: tmpdir).first { $0.hasSuffix("worker ") }
+            victim = StocksimCLI.leftovers(tmpdir: tmpdir).first { $0.hasSuffix("[stocksim-worker]") }
                 .flatMap { Int32($0.prefix { $0 != ":" }) }
         }
         let pid = try #require(victim)

@@ -202,16 +202,18 @@ struct LeftoverCheckTests {
         var found: [String] = []
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)
-        while found.count < 5, clock.now < deadline {  // driver, redis-server, its watchdog, two workers
+        // The driver, redis-server, its watchdog, the fork server, two workers.
+        while found.count < 6, clock.now < deadline {
             Thread.sleep(forTimeInterval: 0.05)
             found = StocksimCLI.leftovers(tmpdir: tmpdir)
         }
         child.signal(SIGINT)
         #expect(child.wait() == .exited(130))
-        #expect(found.count == 5, "found: \(found)")
+        #expect(found.count == 6, "found: \(found)")
+        #expect(found.filter { $0.hasSuffix("[stocksim-pool]") }.count == 1)
         #expect(found.contains { $0.contains("redis-server") })
         #expect(found.contains { $0.contains("stocksim-redis-watchdog") })
-        #expect(found.filter { $0.hasSuffix("worker ") }.count == 2)
+        #expect(found.filter { $0.hasSuffix("[stocksim-worker]") }.count == 2)
         #expect(StocksimCLI.leftovers(tmpdir: tmpdir).isEmpty)
     }
 }

@@ -136,8 +136,11 @@ struct StocksimCLI {
             let directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
             if environ.split(separator: "\0").contains(where: { $0 == marker }) || directory.hasPrefix(tmpdir + "/") {
                 let command = TextFile.read("/proc/\(pid)/cmdline").replacingOccurrences(of: "\0", with: " ")
+                // The name tells a worker (`stocksim-worker`) from the fork server (`stocksim-pool`) that forked it
+                // and whose command line it shares.
+                let name = TextFile.read("/proc/\(pid)/comm").trimmingCharacters(in: .whitespacesAndNewlines)
                 // A zombie has no environ to read, so anything found here is alive.
-                found.append("\(pid): \(command.isEmpty ? "?" : command)")
+                found.append("\(pid): \(command.isEmpty ? "?" : command)[\(name)]")
             }
         }
         return found

@@ -188,7 +188,8 @@ struct SweepEndToEndTests {
         // Wait until both workers sell, then interrupt.
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)
-        while StocksimCLI.leftovers(tmpdir: tmpdir).filter({ $0.hasSuffix("worker ") }).count < 2, clock.now < deadline
+        while StocksimCLI.leftovers(tmpdir: tmpdir).filter({ $0.hasSuffix("[stocksim-worker]") }).count < 2,
+            clock.now < deadline
         {
             Thread.sleep(forTimeInterval: 0.05)
         }

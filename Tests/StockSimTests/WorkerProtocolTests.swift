@@ -96,7 +96,7 @@ struct WorkerProtocolTests {
         let pool = WorkerPool()
         #expect {
             try pool.start(
-                executable: "/bin/sh", arguments: ["-c", "echo 'hello, driver'; sleep 5"],
+                executable: "/bin/sh", arguments: ["-c", "echo 'hello, driver'; sleep 5"], forkServer: false,
                 assignments: [Self.assignment], readyTimeout: .seconds(5))
         } throws: { error in
             let message = (error as? PoolStartError)?.message ?? ""

@@ -24,7 +24,7 @@
 // `maxRedirects` of them the transaction throws `.tooManyRedirects`. A connection that breaks after EXEC was sent
 // leaves the outcome unknown (`.outcomeUnknown`), and that is never retried here.
 
-extension RedisClusterClient {
+extension RedisClusterClient: OptimisticTransactionRunner {
     /// Runs an optimistic transaction on the master of its slot: the loop of ``RedisConnection/run(_:_:)``, with the
     /// cluster's redirects followed between attempts (see the comment at the top of this file for every reply
     /// sequence).
@@ -48,14 +48,6 @@ extension RedisClusterClient {
         let keys = Array(transaction.watch.arguments.dropFirst()) + (transaction.read?.clusterKeys ?? [])
         var placement = SlotOwner(client: self, slot: try HashSlot.common(of: keys, in: "this transaction"))
         return try transaction.run(on: &placement, body)
-    }
-
-    /// Builds an `OptimisticTransaction` and runs it on the cluster; see ``run(_:_:)``.
-    public func transaction<Value>(
-        watching keys: [RedisArgument], read: RedisCommand? = nil, policy: RetryPolicy = .immediate,
-        _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
-    ) throws -> TransactionResult<Value> {
-        try run(OptimisticTransaction(watching: keys, read: read, policy: policy), body)
     }
 }
 

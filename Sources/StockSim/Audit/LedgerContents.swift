@@ -32,4 +32,15 @@ public struct LedgerContents: Sendable, Hashable, Codable {
         self.partialOrders = partialOrders
         self.malformed = malformed
     }
+
+    /// Adds another group's contents (the same catalog's SKUs).
+    mutating func add(_ other: LedgerContents) {
+        for sku in unitsBySKU.indices where sku < other.unitsBySKU.count { unitsBySKU[sku] += other.unitsBySKU[sku] }
+        units += other.units
+        orders += other.orders
+        fields += other.fields
+        writes += other.writes
+        malformed += other.malformed
+        partialOrders += other.partialOrders
+    }
 }

@@ -34,6 +34,11 @@ struct StockLedger: Sendable {
 
     /// Reads every group's ledger from the connection `route` gives for the group (its slot's owner on a cluster).
     ///
+    /// Memory stays flat in the number of orders: entries are counted as they stream by, page after page, and not
+    /// kept. HSCAN may return an entry twice only while the hash is rehashed, which after a run needs a write by
+    /// another client; a scan that counts more entries than HLEN said is therefore read again, remembering every
+    /// field. Carts are the one thing remembered per order (to find partial ones).
+    ///
     /// - Throws: `RedisError` when Redis cannot be read.
     ///
     /// - Parameter skipped: groups not read (their owner is unreachable).
@@ -47,44 +52,64 @@ struct StockLedger: Sendable {
         for group in 0..<layout.groups where !skipped.contains(group) {
             let connection = try route(group)
             let ledgerKey = layout.ledgerKey(group: group)
-            var cursor = "0"
-            // HSCAN may return an entry twice while the hash is rehashed: count each field once.
-            var seen = Set<String>()
-            var carts: [String: (expected: Int, found: Int)] = [:]
-            repeat {
-                let reply = try connection.send(
-                    RedisCommand("HSCAN", RedisArgument(ledgerKey), RedisArgument(cursor), "COUNT", 1000))
-                guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array
-                else {
-                    throw RedisError(.protocolError, "HSCAN \(ledgerKey) answered \(reply), not a cursor and a page")
-                }
-                cursor = next
-                var index = 0
-                while index + 1 < entries.count {
-                    defer { index += 2 }
-                    guard let field = entries[index].string, seen.insert(field).inserted else { continue }
-                    result.fields += 1
-                    guard
-                        let entry = Entry(
-                            field: field, value: entries[index + 1].string ?? "", layout: layout, skuOfKey: skuOfKey)
-                    else {
-                        result.malformed += 1
-                        continue
-                    }
-                    result.unitsBySKU[entry.sku] += entry.units
-                    result.units += entry.units
-                    if entry.cartSize == 1 {
-                        result.orders += 1
-                    } else {
-                        carts[entry.order, default: (entry.cartSize, 0)].found += 1
-                    }
-                }
-            } while cursor != "0"
-            result.orders += carts.count
-            result.partialOrders += carts.filter { $0.value.found < $0.value.expected }.map(\.key).sorted()
-            result.writes += Int(
+            let length = try connection.send("HLEN", RedisArgument(ledgerKey)).int ?? 0
+            var page = try scan(ledgerKey, on: connection, remembering: false, skuOfKey: skuOfKey)
+            if page.fields > length {
+                page = try scan(ledgerKey, on: connection, remembering: true, skuOfKey: skuOfKey)
+            }
+            page.writes = Int(
                 try connection.send("HGET", RedisArgument(layout.runKey(group: group)), "ledger_writes").int ?? 0)
+            result.add(page)
         }
+        return result
+    }
+
+    /// One group's ledger, scanned with HSCAN in pages of bounded size.
+    ///
+    /// - Parameter remembering: keep every field seen and count each once (for a hash being rehashed).
+    private func scan(
+        _ ledgerKey: String, on connection: RedisConnection, remembering: Bool, skuOfKey: [String: Int]
+    ) throws(RedisError)
+        -> LedgerContents
+    {
+        var result = LedgerContents(
+            unitsBySKU: Array(repeating: 0, count: layout.skus), orders: 0, fields: 0, writes: 0, partialOrders: [],
+            malformed: 0)
+        var seen = Set<String>()
+        var carts: [String: (expected: Int, found: Int)] = [:]
+        var cursor = "0"
+        repeat {
+            let reply = try connection.send(
+                RedisCommand("HSCAN", RedisArgument(ledgerKey), RedisArgument(cursor), "COUNT", 5000))
+            guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array
+            else {
+                throw RedisError(.protocolError, "HSCAN \(ledgerKey) answered \(reply), not a cursor and a page")
+            }
+            cursor = next
+            var index = 0
+            while index + 1 < entries.count {
+                defer { index += 2 }
+                guard let field = entries[index].string else { continue }
+                if remembering, !seen.insert(field).inserted { continue }
+                result.fields += 1
+                guard
+                    let entry = Entry(
+                        field: field, value: entries[index + 1].string ?? "", layout: layout, skuOfKey: skuOfKey)
+                else {
+                    result.malformed += 1
+                    continue
+                }
+                result.unitsBySKU[entry.sku] += entry.units
+                result.units += entry.units
+                if entry.cartSize == 1 {
+                    result.orders += 1
+                } else {
+                    carts[entry.order, default: (entry.cartSize, 0)].found += 1
+                }
+            }
+        } while cursor != "0"
+        result.orders += carts.count
+        result.partialOrders = carts.filter { $0.value.found < $0.value.expected }.map(\.key).sorted()
         return result
     }
 

@@ -111,9 +111,12 @@ public struct Simulation: Sendable {
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
         if let afterSale, let connection = try? topology.router.connection(for: 0) { try? afterSale(connection) }
+        let clock = ContinuousClock()
+        let readStart = clock.now
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: topology.router,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
+        logger.info("read back", metadata: ["seconds": "\((clock.now - readStart) / .seconds(1))"])
         var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.cluster?.description ?? target.endpoint.description,

@@ -27,33 +27,63 @@ final class WorkerPool {
     }
 
     private var workers: [Worker] = []
-    private var processGroup: Int32?
+    /// Forks the workers and reports how each ended.
+    private var server: ForkServer?
 
     /// Spawns one worker per assignment and waits until all are connected.
+    ///
+    /// Workers are forked by one fork server (`executable arguments --fork-server`, see `ForkServer`), which
+    /// spares each worker the cost of an exec; the server reaps them and reports how each ended. A worker program
+    /// that is no fork server (a test's stand-in) is spawned once per worker instead.
     ///
     /// - Parameters:
     ///   - executable: the `stocksim` binary.
     ///   - arguments: the arguments that put it into worker mode.
+    ///   - forkServer: false when `executable` cannot serve as a fork server.
     ///   - assignments: one per worker.
     ///   - readyTimeout: time allowed for all workers to connect.
     /// - Throws: `PoolStartError` naming the first worker that failed; every worker is stopped and reaped first.
-    func start(executable: String, arguments: [String], assignments: [WorkerAssignment], readyTimeout: Duration)
-        throws(PoolStartError)
-    {
+    func start(
+        executable: String, arguments: [String], forkServer: Bool = true, assignments: [WorkerAssignment],
+        readyTimeout: Duration
+    ) throws(PoolStartError) {
         // Writing to the stdin of a worker that died must be an EPIPE, not a SIGPIPE that kills the driver.
         signal(SIGPIPE, SIG_IGN)
+        do {
+            // The server and every worker share one process group of their own, so a Ctrl-C at the terminal
+            // reaches only the driver, which then stops its workers in order.
+            server =
+                forkServer
+                ? try ForkServer(
+                    executable: executable, arguments: arguments + ["--fork-server"], processGroup: 0,
+                    timeout: readyTimeout) : nil
+        } catch {
+            throw PoolStartError(message: "cannot start the workers: \(error.message)")
+        }
         for assignment in assignments {
-            do {
+            do throws(ChildProcess.SpawnError) {
                 let input = try PipeDescriptors()
                 let output = try PipeDescriptors()
-                // All workers share one process group, so the driver can signal (and in the worst case kill) them
-                // all at once, and a Ctrl-C at the terminal reaches only the driver.
-                let process = try ChildProcess.spawn(
-                    executable, arguments: arguments, stdin: .descriptor(input.readEnd),
-                    stdout: .descriptor(output.writeEnd), stderr: .inherit, processGroup: processGroup ?? 0)
-                if processGroup == nil { processGroup = process.pid }
-                close(input.readEnd)
-                close(output.writeEnd)
+                // The children's ends are theirs once the server has them; the driver keeps the other two.
+                defer {
+                    close(input.readEnd)
+                    close(output.writeEnd)
+                }
+                let process: ChildProcess
+                do throws(ChildProcess.SpawnError) {
+                    if let server {
+                        process = try server.spawn(stdin: input.readEnd, stdout: output.writeEnd)
+                    } else {
+                        process = try ChildProcess.spawn(
+                            executable, arguments: arguments, stdin: .descriptor(input.readEnd),
+                            stdout: .descriptor(output.writeEnd), stderr: .inherit,
+                            processGroup: workers.first?.process.pid ?? 0)
+                    }
+                } catch {
+                    close(input.writeEnd)
+                    close(output.readEnd)
+                    throw error
+                }
                 let channel = LineChannel(input: output.readEnd, output: input.writeEnd)
                 workers.append(Worker(index: assignment.index, process: process, channel: channel))
                 channel.send(DriverMessage.assignment(assignment))
@@ -62,6 +92,7 @@ final class WorkerPool {
                 throw PoolStartError(message: "cannot start worker \(assignment.index): \(error.message)")
             }
         }
+        server?.finishSpawning()
         let clock = ContinuousClock()
         let deadline = clock.now + readyTimeout
         while workers.contains(where: { $0.open && !$0.ready }) {
@@ -158,16 +189,19 @@ final class WorkerPool {
             workers[index].channel.closeOutput()
             workers[index].open = false
             let worker = workers[index]
-            var status: Int32 = 0
-            var usage = rusage()
-            while wait4(worker.process.pid, &status, 0, &usage) == -1 && errno == EINTR {}
+            // A server killed from outside cannot report its children any more: their end is unknown.
+            let ending: (termination: ChildProcess.Termination, usage: ResourceUsage)? =
+                if let server { server.waitForExit(of: worker.process.pid) } else { worker.process.waitWithUsage() }
             outcomes.append(
                 WorkerOutcome(
                     index: worker.index, pid: worker.process.pid, report: worker.report,
-                    termination: ChildProcess.termination(status), peakRSSBytes: Int(usage.ru_maxrss) * 1024,
-                    lastProgress: worker.lastProgress, failure: worker.failure))
+                    termination: ending?.termination ?? .exited(-1),
+                    peakRSSBytes: ending?.usage.maxResidentBytes ?? 0, lastProgress: worker.lastProgress,
+                    failure: worker.failure))
         }
         workers.removeAll()
+        server?.wait()
+        server = nil
         return outcomes
     }
 

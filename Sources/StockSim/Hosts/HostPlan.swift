@@ -21,6 +21,9 @@ public struct HostPlan: Sendable {
     /// Called once with the run's id when the coordinator opened it (the CLI prints how to join).
     public var announce: @Sendable (String) -> Void
 
+    /// The join timeout when none is given: 30 s.
+    public static let defaultJoinTimeoutMilliseconds = 30_000
+
     /// - Parameters:
     ///   - role: coordinator with its roster, or joiner.
     ///   - name: this host's name (letters, digits, `.`, `_`, `-`; up to 32).
@@ -29,7 +32,8 @@ public struct HostPlan: Sendable {
     ///   - heartbeatMilliseconds: the heartbeat key's time to live.
     ///   - announce: told the run's id once it is open.
     public init(
-        role: Role, name: String, joinTimeoutMilliseconds: Int = 30_000, startMarginMilliseconds: Int = 500,
+        role: Role, name: String, joinTimeoutMilliseconds: Int = defaultJoinTimeoutMilliseconds,
+        startMarginMilliseconds: Int = 500,
         heartbeatMilliseconds: Int = 3_000, announce: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.role = role

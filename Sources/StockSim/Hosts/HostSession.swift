@@ -57,11 +57,16 @@ final class HostSession {
         self.logger = logger
     }
 
-    private static func connect(_ endpoint: RedisEndpoint) throws(SimulationError) -> RedisConnection {
+    /// The connection for the control keys: to the server, or on a Redis Cluster to the master of their one slot.
+    private static func connect(_ endpoint: RedisEndpoint, cluster: RedisClusterEndpoint?) throws(SimulationError)
+        -> RedisConnection
+    {
+        let options = RedisConnection.Options(
+            connectTimeout: .seconds(2), commandTimeout: .seconds(2), reconnect: .onNextCommand)
         do {
-            return try RedisConnection(
-                endpoint: endpoint,
-                options: .init(connectTimeout: .seconds(2), commandTimeout: .seconds(2), reconnect: .onNextCommand))
+            guard let cluster else { return try RedisConnection(endpoint: endpoint, options: options) }
+            return try RedisClusterClient(endpoint: cluster, options: options)
+                .connection(for: HashSlot(key: RunControlKeys.open))
         } catch {
             throw SimulationError(.redisUnavailable, error.message)
         }
@@ -74,9 +79,9 @@ final class HostSession {
     /// - Throws: `SimulationError` when Redis refuses.
     static func open(
         _ plan: HostPlan, roster: HostRoster, prepared: Preparation, configuration: SimulationConfiguration,
-        endpoint: RedisEndpoint, logger: Logger
+        endpoint: RedisEndpoint, cluster: RedisClusterEndpoint?, logger: Logger
     ) throws(SimulationError) -> HostSession {
-        let connection = try connect(endpoint)
+        let connection = try connect(endpoint, cluster: cluster)
         let control = RunControl(
             schema: RunControl.schemaVersion, runID: prepared.runID, coordinator: plan.name, roster: roster,
             configuration: configuration, stockPerSKU: prepared.stockPerSKU, initialStock: prepared.initialStock,
@@ -105,10 +110,10 @@ final class HostSession {
     /// checks that it speaks this schema and has not started.
     ///
     /// - Throws: `SimulationError` naming the run, the schema, or what did not come in time.
-    static func join(_ plan: HostPlan, run: String?, endpoint: RedisEndpoint, logger: Logger)
-        throws(SimulationError) -> HostSession
-    {
-        let connection = try connect(endpoint)
+    static func join(
+        _ plan: HostPlan, run: String?, endpoint: RedisEndpoint, cluster: RedisClusterEndpoint?, logger: Logger
+    ) throws(SimulationError) -> HostSession {
+        let connection = try connect(endpoint, cluster: cluster)
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(plan.joinTimeoutMilliseconds)
         while true {

@@ -1,25 +1,29 @@
 import Foundation
 
-/// The keys of one run of several hosts, all under the run's own hash tag (one slot on a Redis Cluster), apart from
-/// the stock's keys. None holds credentials: every host reaches Redis by its own URL.
+/// The keys of runs of several hosts, apart from the stock's keys: all under one hash tag of their own,
+/// `{stocksim:run}`, so that on a Redis Cluster every one of them, the pointer to the open run included, lives in one
+/// slot, and each host talks to that slot's master over one connection. None holds credentials: every host reaches
+/// Redis by its own URL.
 ///
-/// - `{stocksim:run:RUN}:control` (hash): `schema`, `run` (the `RunControl`), `start` (the `StartSignal`, set once),
+/// - `{stocksim:run}:RUN:control` (hash): `schema`, `run` (the `RunControl`), `start` (the `StartSignal`, set once),
 ///   `stop` (set when the coordinator was stopped), `refused:HOST` (why a registration was refused).
-/// - `{stocksim:run:RUN}:hosts` (hash): host name → its `HostRegistration`.
-/// - `{stocksim:run:RUN}:stream` (stream, `MAXLEN ~ 2000`): `HostMessage`s, one field `message`, one `host`.
-/// - `{stocksim:run:RUN}:alive:HOST`: the host's heartbeat, a key with a short time to live.
+/// - `{stocksim:run}:RUN:hosts` (hash): host name → its `HostRegistration`.
+/// - `{stocksim:run}:RUN:stream` (stream, `MAXLEN ~ 2000`): `HostMessage`s, one field `message`, one `host`.
+/// - `{stocksim:run}:RUN:alive:HOST`: the host's heartbeat, a key with a short time to live.
 ///
 /// `{stocksim:run}:open` names the run a coordinator has open for registrations, for `stocksim join` without `--run`.
 struct RunControlKeys: Sendable, Hashable {
     let runID: String
 
-    var tag: String { "{stocksim:run:\(runID)}" }
-    var control: String { tag + ":control" }
-    var hosts: String { tag + ":hosts" }
-    var stream: String { tag + ":stream" }
-    func alive(_ host: String) -> String { tag + ":alive:" + host }
+    /// The hash tag of every control key.
+    static let tag = "{stocksim:run}"
+    var prefix: String { Self.tag + ":" + runID }
+    var control: String { prefix + ":control" }
+    var hosts: String { prefix + ":hosts" }
+    var stream: String { prefix + ":stream" }
+    func alive(_ host: String) -> String { prefix + ":alive:" + host }
 
-    static let open = "{stocksim:run}:open"
+    static let open = tag + ":open"
     /// Control keys outlive a run by this much, for a late reader (and a coordinator that died mid-run).
     static let retentionSeconds = 600
     /// While a run is open or running its keys expire this long after they were written, should every host die.

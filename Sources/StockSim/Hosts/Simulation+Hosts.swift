@@ -9,14 +9,9 @@ extension Simulation {
         guard case .coordinator(let roster) = hosts.role else {
             throw SimulationError(.invalidConfiguration, "a joining host runs with Simulation.join(), not run()")
         }
-        guard !target.isCluster else {
-            throw SimulationError(
-                .invalidConfiguration,
-                "--hosts runs on a single Redis node for now; drop --hosts or point --redis at one node")
-        }
         return try HostSession.open(
             hosts, roster: roster, prepared: prepared, configuration: configuration, endpoint: target.endpoint,
-            logger: logger)
+            cluster: target.cluster, logger: logger)
     }
 
     /// Joins a run of several hosts (`stocksim join`): reads the run's configuration from Redis (this host's own
@@ -43,10 +38,8 @@ extension Simulation {
         }
         let target = try ResolvedTarget(redis, logger: logger)
         defer { target.stop() }
-        guard !target.isCluster else {
-            throw SimulationError(.invalidConfiguration, "stocksim join runs on a single Redis node for now")
-        }
-        let session = try HostSession.join(hosts, run: run, endpoint: target.endpoint, logger: logger)
+        let session = try HostSession.join(
+            hosts, run: run, endpoint: target.endpoint, cluster: target.cluster, logger: logger)
         defer { session.close() }
         let control = session.control
         var simulation = self
