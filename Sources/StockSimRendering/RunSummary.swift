@@ -89,6 +89,19 @@ public enum RunSummary {
                 "latency/sale",
                 "p50 \(NumberText.micros(Double(l.p50))), p90 \(NumberText.micros(Double(l.p90))), p99 \(NumberText.micros(Double(l.p99))), p99.9 \(NumberText.micros(Double(l.p999))), max \(NumberText.micros(Double(l.max)))"
             ))
+        if let open = report.openLoop {
+            let c = open.latencyUsCorrected
+            lines.append(
+                row(
+                    "open loop",
+                    "\(open.arrival.rawValue) at \(NumberText.rate(open.targetRate))/s asked, \(NumberText.rate(open.achievedRate))/s placed; behind schedule at most \(NumberText.micros(open.maxBehindMs * 1_000)), at the end \(NumberText.micros(open.finalBehindMs * 1_000))"
+                ))
+            lines.append(
+                row(
+                    "corrected",
+                    "from the due time: p50 \(NumberText.micros(Double(c.p50))), p90 \(NumberText.micros(Double(c.p90))), p99 \(NumberText.micros(Double(c.p99))), p99.9 \(NumberText.micros(Double(c.p999))), max \(NumberText.micros(Double(c.max)))"
+                ))
+        }
         let w = report.perWorkerSold
         lines.append(row("per worker", "min \(w.min), median \(w.median), max \(NumberText.count(w.max, "unit"))"))
         lines.append(

@@ -95,6 +95,41 @@ extension Stocksim {
         )
         var workerCommand: String?
 
+        @Option(
+            name: .long,
+            help:
+                "An open loop: R orders per second over the whole run, split across the workers; needs --duration or --orders."
+        )
+        var rate: String?
+
+        @Option(
+            name: .long,
+            help:
+                "With --rate: how one worker's orders are spaced: constant (even gaps) or poisson (default: constant).")
+        var arrival: String?
+
+        /// The open loop `rate` and `--arrival` describe, or `nil` for the closed loop.
+        ///
+        /// - Throws: `ConfigurationError` for an unknown arrival, or `--arrival` without a rate.
+        func openLoop(rate: Double?) throws -> Arrival? {
+            let process = try arrival.map { try Arrival.process(parsing: $0) }
+            guard let rate else {
+                if process != nil {
+                    throw ConfigurationError(
+                        "--arrival spaces the orders of an open loop; add --rate R or drop --arrival")
+                }
+                return nil
+            }
+            return Arrival(rate: rate, process: process ?? .constant)
+        }
+
+        @Option(
+            name: .long,
+            help:
+                "Write the latency histograms as PREFIX.hgrm (and PREFIX.corrected.hgrm with --rate), HdrHistogram's text format.",
+            completion: .file())
+        var hdrOut: String?
+
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
             var configuration = try sale.configuration(
@@ -111,6 +146,7 @@ extension Stocksim {
             }
             configuration.workerCommand = workerCommand
             configuration.checksWitness = !noWitness
+            configuration.arrival = try openLoop(rate: try rate.map { try Arrival.rate(parsing: $0) })
             try configuration.validate()
             return configuration
         }
@@ -122,6 +158,10 @@ extension Stocksim {
                 )
             }
             if history != nil, hostOptions.hosts != nil { throw ValidationError(Simulation.severalHostsNoHistory) }
+            if rate != nil, hostOptions.hosts != nil { throw ValidationError(HostPlan.severalHostsNoRate) }
+            if let hdrOut, hdrOut.isEmpty {
+                throw ValidationError("--hdr-out needs a path prefix, such as --hdr-out run1")
+            }
             do {
                 _ = try simulationConfiguration()
             } catch let error as ConfigurationError {
@@ -136,6 +176,7 @@ extension Stocksim {
                 configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
             simulation.historyPath = history
+            simulation.hdrOutPrefix = hdrOut
             simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: driver.quiet))
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
@@ -158,8 +199,8 @@ extension Stocksim {
             } catch let status as ExitCode {
                 lostReport = status
             }
-            if let historyError = report.historyError {
-                StandardError.write(Data("stocksim: \(historyError)\n".utf8))
+            for error in [report.historyError, report.hdrError].compactMap({ $0 }) {
+                StandardError.write(Data("stocksim: \(error)\n".utf8))
                 lostReport = lostReport ?? ExitCode(74)
             }
             let signal = stopSignal.load(ordering: .relaxed)

@@ -48,6 +48,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// The per-sale witness: workers record each sale's stock left and the driver checks the chains (`--no-witness`
     /// turns it off, to measure what it costs; a run with `--history` records anyway, and is checked).
     public var checksWitness = true
+    /// An open loop (`--rate R --arrival constant|poisson`): orders are due on a schedule; `nil`: the closed loop,
+    /// where each worker places its next order when the last one ended.
+    public var arrival: Arrival? = nil
 
     public init(
         key: String = "stock:count", initialStock: Int? = 10_000, recordsLedger: Bool = true, orders: Int? = nil,
@@ -136,6 +139,10 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
         if strategy != .script, script != nil {
             throw ConfigurationError(
                 "--script FILE.lua is the script of --strategy script; add --strategy script or drop --script")
+        }
+        if arrival != nil, orders == nil, durationMilliseconds == nil {
+            throw ConfigurationError(
+                "--rate needs a bound: add --duration (such as 10s) or --orders N, so that the schedule ends")
         }
         guard connectTimeoutMilliseconds > 0, commandTimeoutMilliseconds > 0, reconnectTimeoutMilliseconds >= 0 else {
             throw ConfigurationError("timeouts must be positive")

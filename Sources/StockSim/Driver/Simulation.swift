@@ -20,6 +20,8 @@ public struct Simulation: Sendable {
     public var logger: Logger
     /// Where to write the run's history (`--history FILE`), or `nil` for none.
     public var historyPath: String?
+    /// `--hdr-out PREFIX`: where to write the latency histograms (`PREFIX.hgrm`, `PREFIX.corrected.hgrm`), or `nil`.
+    public var hdrOutPrefix: String?
     /// Tests only: runs after the sale, before Redis is read back, on group 0's owner (a write the totals cannot
     /// see, for instance).
     var afterSale: (@Sendable (RedisConnection) throws -> Void)?
@@ -136,6 +138,14 @@ public struct Simulation: Sendable {
             report.masters = SimulationReport.Master.figures(
                 topology, layout: configuration.layout, readBack: readBack, tally: tally, cpuBefore: cpuBefore,
                 cpuAfter: cpuAfter)
+        }
+        if let hdrOutPrefix {
+            do {
+                report.hdrFiles = try HdrOutput.write(
+                    prefix: hdrOutPrefix, tally: tally, openLoop: configuration.arrival != nil)
+            } catch {
+                report.hdrError = error.message
+            }
         }
         if let history {
             do {

@@ -28,6 +28,24 @@ struct WorkerTally {
     var latency = Histogram<UInt64>.saleLatency()
     var retries = Histogram<UInt64>.saleRetries()
     var peakRSSBytes = 0
+    /// Open loop: per sale, from its due time to the commit.
+    var correctedLatency = Histogram<UInt64>.saleLatency()
+    /// Orders the reporting workers placed.
+    var placedOrders = 0
+    /// Open loop: the furthest behind schedule any worker fell, and the furthest behind any worker was at its end.
+    var maxBehindNanoseconds: UInt64 = 0
+    var finalBehindNanoseconds: UInt64 = 0
+    /// The workers' seconds added up, by second.
+    var intervals: [Int: IntervalTotal] = [:]
+
+    /// One second of the run, every worker's orders that ended in it.
+    struct IntervalTotal {
+        var orders = 0
+        var units = 0
+        var conflicts = 0
+        var refusals = 0
+        var latency = Histogram<UInt64>.saleLatency()
+    }
 
     init(_ outcomes: [WorkerOutcome], skus: Int) {
         acknowledgedBySKU = Array(repeating: 0, count: skus)
@@ -65,6 +83,19 @@ struct WorkerTally {
             perWorker.append(report.units)
             report.latency.add(to: &latency)
             report.retries.add(to: &retries)
+            report.correctedLatency.add(to: &correctedLatency)
+            placedOrders += report.placedOrders
+            maxBehindNanoseconds = max(maxBehindNanoseconds, report.maxBehindNanoseconds)
+            finalBehindNanoseconds = max(finalBehindNanoseconds, report.finalBehindNanoseconds)
+            for interval in report.intervals {
+                var total = intervals[interval.second] ?? IntervalTotal()
+                total.orders += interval.orders
+                total.units += interval.units
+                total.conflicts += interval.conflicts
+                total.refusals += interval.refusals
+                interval.latency.add(to: &total.latency)
+                intervals[interval.second] = total
+            }
             if let error = report.error ?? outcome.failure {
                 failures.append(
                     .init(

@@ -65,6 +65,9 @@ public struct HostPlan: Sendable {
                 )
             }
         }
+        if configuration.arrival != nil {
+            throw ConfigurationError(Self.severalHostsNoRate)
+        }
         if configuration.orders != nil {
             throw ConfigurationError(
                 "--orders splits orders over one host's workers; with --hosts give --stock (and --duration) instead")
@@ -88,6 +91,10 @@ public struct HostPlan: Sendable {
     /// `--chaos kill-host:N` without `--hosts` has no host to kill.
     ///
     /// - Throws: `ConfigurationError`.
+    /// Why a run of several hosts takes no `--rate` (yet): the schedule is split over one host's workers.
+    public static let severalHostsNoRate =
+        "--rate splits its schedule over one host's workers; drop --hosts to run an open loop"
+
     static func check(_ plan: HostPlan?, _ configuration: SimulationConfiguration) throws(ConfigurationError) {
         if let plan { return try plan.validate(configuration) }
         if configuration.chaos.killHost > 0 {

@@ -111,6 +111,30 @@ extension SimulationReport {
         seedString = String(configuration.seed)
         unitsPerSecond = salesPerSecond
         ordersPerSecond = elapsed > 0 ? Double(orders) / elapsed : 0
+        intervals = Interval.rows(tally.intervals)
+        openLoop = configuration.arrival.map { arrival in
+            OpenLoop(
+                arrival: arrival.process, targetRate: arrival.rate,
+                achievedRate: elapsed > 0 ? Double(tally.placedOrders) / elapsed : 0,
+                ordersPlaced: tally.placedOrders, latencyUsCorrected: Percentiles(tally.correctedLatency),
+                latencyUsUncorrected: latencyUs, maxBehindMs: Double(tally.maxBehindNanoseconds) / 1e6,
+                finalBehindMs: Double(tally.finalBehindNanoseconds) / 1e6)
+        }
+    }
+}
+
+extension SimulationReport.Interval {
+    /// The report's rows from the workers' seconds added up: every second from 0 to the last, zeros where nothing
+    /// ended.
+    static func rows(_ totals: [Int: WorkerTally.IntervalTotal]) -> [Self] {
+        guard let last = totals.keys.max() else { return [] }
+        return (0...last).map { second in
+            let total = totals[second] ?? WorkerTally.IntervalTotal()
+            let percentiles = SimulationReport.Percentiles(total.latency)
+            return Self(
+                second: second, orders: total.orders, units: total.units, conflicts: total.conflicts,
+                refusals: total.refusals, p50Us: percentiles.p50, p99Us: percentiles.p99)
+        }
     }
 }
 

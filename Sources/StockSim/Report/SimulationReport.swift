@@ -158,4 +158,52 @@ public struct SimulationReport: Sendable, JSONDocument {
     }
     /// Why the history (`--history FILE`) could not be written, when it could not: the run's history is incomplete.
     public var historyError: String?
+    /// The sale second by second, closed loop or open: every worker's orders counted in the second (since its sales
+    /// loop started) in which they ended; a second in which nothing ended has a row of zeros.
+    public var intervals: [Interval]?
+    /// An open loop (`--rate`): its schedule, how well the workers kept to it and the corrected latency; `nil` for
+    /// the closed loop.
+    public var openLoop: OpenLoop?
+    /// The latency histograms written by `--hdr-out PREFIX`, in HdrHistogram's percentile text format (`.hgrm`).
+    public var hdrFiles: [String]?
+    /// Why `--hdr-out` could not write its files, when it could not.
+    public var hdrError: String?
+
+    /// One second of the sale.
+    public struct Interval: Sendable, Codable, Hashable {
+        /// Seconds since the start (0: the first second).
+        public var second: Int
+        /// Orders sold in this second, and their units.
+        public var orders: Int
+        public var units: Int
+        public var conflicts: Int
+        /// Orders refused as out of stock.
+        public var refusals: Int
+        /// The latency percentiles of this second's sales, in microseconds: the corrected latency (from the time the
+        /// order was due) in an open loop, from the first attempt in a closed one.
+        public var p50Us: UInt64
+        public var p99Us: UInt64
+    }
+
+    /// What an open loop asked for and got.
+    public struct OpenLoop: Sendable, Codable, Hashable {
+        /// `constant` or `poisson`.
+        public var arrival: Arrival.Process
+        /// Orders per second the schedule asked for (`--rate`), over all workers.
+        public var targetRate: Double
+        /// Orders placed per second: `orders_placed` / `elapsed_seconds`.
+        public var achievedRate: Double
+        /// Orders the workers sent (sold, refused, given up or unresolved).
+        public var ordersPlaced: Int
+        /// Per sale, from the time it was due to the commit: the latency a buyer on the schedule saw, with the
+        /// queueing behind a slow Redis in it.
+        public var latencyUsCorrected: Percentiles
+        /// Per sale, from the first attempt to the commit (the same figures as `latency_us`): Redis's service time,
+        /// blind to the orders that waited to be sent.
+        public var latencyUsUncorrected: Percentiles
+        /// How far behind its schedule a worker sent an order, at worst, in milliseconds.
+        public var maxBehindMs: Double
+        /// How far behind its schedule a worker was with its last order (the most behind worker), in milliseconds.
+        public var finalBehindMs: Double
+    }
 }

@@ -77,8 +77,8 @@ public enum WorkerProcess {
         program: UserProgram? = nil
     ) -> WorkerReport {
         var report = WorkerReport(index: assignment.index)
-        var latency = Histogram<UInt64>.saleLatency()
-        var retries = Histogram<UInt64>.saleRetries()
+        let start = monotonicNanoseconds()
+        var histograms = SaleHistograms(openLoop: assignment.configuration.arrival != nil, start: start)
         var recorder: SaleRecorder?
         if let path = assignment.recordPath {
             do {
@@ -92,19 +92,21 @@ public enum WorkerProcess {
         }
         sell(
             assignment, on: router, channel: channel, recorder: recorder, program: program, into: &report,
-            latency: &latency, retries: &retries)
+            histograms: &histograms, start: start)
         recorder?.flush()
         if let failure = recorder?.failure { report.error = report.error ?? failure }
         report.finishedNanoseconds = monotonicNanoseconds()
-        report.latency = HistogramCounts(latency)
-        report.retries = HistogramCounts(retries)
+        report.latency = HistogramCounts(histograms.latency)
+        report.retries = HistogramCounts(histograms.retries)
+        if histograms.openLoop { report.correctedLatency = HistogramCounts(histograms.corrected) }
+        report.intervals = histograms.intervals.finish()
         return report
     }
 
     private static func sell(
         _ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel,
         recorder: SaleRecorder?, program: UserProgram?, into report: inout WorkerReport,
-        latency: inout Histogram<UInt64>, retries: inout Histogram<UInt64>
+        histograms: inout SaleHistograms, start: UInt64
     ) {
         let configuration = assignment.configuration
         let layout = configuration.layout
@@ -119,12 +121,21 @@ public enum WorkerProcess {
             sizes: configuration.quantity.range)
         report.unitsBySKU = Array(repeating: 0, count: layout.skus)
         var random = assignment.random
+        // An open loop: each order is due on the schedule; one that is late goes at once, never skipped.
+        var schedule = configuration.arrival.map {
+            ArrivalSchedule(
+                $0, worker: assignment.index, of: configuration.workers, seed: configuration.seed, start: start)
+        }
         let clock = ContinuousClock()
         var nextProgress = clock.now
         var sequence = 0
         let orderPrefix = assignment.orderPrefix
         defer { report.quotaReached = assignment.orderQuota.map { sequence >= $0 } ?? false }
         while assignment.orderQuota.map({ sequence < $0 }) ?? true {
+            let due = schedule?.next()
+            if let due {
+                ArrivalSchedule.sleep(until: due) { stopRequested.load(ordering: .relaxed) }
+            }
             if stopRequested.load(ordering: .relaxed) {
                 report.stopped = true
                 return
@@ -137,7 +148,8 @@ public enum WorkerProcess {
                 id: configuration.recordsLedger ? orderPrefix + String(sequence) : "",
                 units: demand.units(for: skus, using: &random), skus: skus, group: group)
             recorder?.invoke(order, sequence: sequence)
-            let started = clock.now
+            let sent = monotonicNanoseconds()
+            report.sent(behind: due.map { sent - min($0, sent) } ?? 0)
             let outcome: SaleOutcome?
             do {
                 outcome = try placeSurvivingFaults(
@@ -155,9 +167,8 @@ public enum WorkerProcess {
             recorder?.complete(order, sequence: sequence, outcome: outcome)
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
             let now = clock.now
-            if let remaining = report.record(
-                outcome, of: order, took: now - started, latency: &latency, retries: &retries)
-            {
+            let timing = OrderTiming(due: due ?? sent, sent: sent, ended: monotonicNanoseconds())
+            if let remaining = report.record(outcome, of: order, timing: timing, into: &histograms) {
                 // No larger order fits again: sizes are drawn below what was left, and an SKU below the smallest
                 // order size is asked for no more.
                 demand.refused(order.skus, remaining: remaining)

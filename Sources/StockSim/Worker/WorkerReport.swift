@@ -16,6 +16,15 @@ struct WorkerReport: Codable, Sendable, Equatable {
     var latency = HistogramCounts()
     /// Per sale, attempts − 1.
     var retries = HistogramCounts()
+    /// Open loop only: per sale, from the time it was due to the commit, in microseconds (the corrected latency).
+    var correctedLatency = HistogramCounts()
+    /// Orders placed (sold, refused, given up or unresolved): the achieved rate's numerator.
+    var placedOrders = 0
+    /// Open loop only: how far behind its schedule the worker sent an order, at worst and for its last order.
+    var maxBehindNanoseconds: UInt64 = 0
+    var finalBehindNanoseconds: UInt64 = 0
+    /// Its sale second by second (by when each order ended), from the start of its sales loop.
+    var intervals: [WorkerInterval] = []
     /// Replies lost after a write was sent (EXEC, EVALSHA, DECRBY): outcomes that had to be found out.
     var unknownOutcomes: Int = 0
     /// Unknown outcomes the ledger showed to be commits (counted in `units`).
@@ -48,13 +57,18 @@ struct WorkerReport: Codable, Sendable, Equatable {
         WorkerProgress(units: units, orders: orders, attempts: attempts, conflicts: conflicts)
     }
 
-    /// Counts one order's outcome, and for a sale its latency (first attempt to commit) and retries.
+    /// Counts one order's outcome, and for a sale its latencies (from the first attempt, and in an open loop from
+    /// the time it was due) and retries; every outcome goes into its second's interval.
     ///
     /// - Returns: what the stock had left when the order was refused as out of stock; otherwise `nil`.
     mutating func record(
-        _ outcome: SaleOutcome, of order: Order, took elapsed: Duration, latency: inout Histogram<UInt64>,
-        retries: inout Histogram<UInt64>
+        _ outcome: SaleOutcome, of order: Order, timing: OrderTiming, into histograms: inout SaleHistograms
     ) -> [Int64]? {
+        let latency = (timing.ended - min(timing.sent, timing.ended)) / 1_000
+        let corrected = (timing.ended - min(timing.due, timing.ended)) / 1_000
+        histograms.intervals.record(
+            outcome, units: order.totalUnits, latencyMicroseconds: histograms.openLoop ? corrected : latency,
+            end: timing.ended)
         switch outcome {
         case .sold(let attempts, let conflicts, _), .alreadyRecorded(let attempts, let conflicts):
             if case .alreadyRecorded = outcome { recovered += 1 }
@@ -63,8 +77,9 @@ struct WorkerReport: Codable, Sendable, Equatable {
             orders += 1
             for sku in order.skus { unitsBySKU[sku] += order.units }
             count(attempts: attempts, conflicts: conflicts)
-            latency.record(UInt64(elapsed / .microseconds(1)))
-            retries.record(UInt64(attempts - 1))
+            histograms.latency.record(latency)
+            if histograms.openLoop { histograms.corrected.record(corrected) }
+            histograms.retries.record(UInt64(attempts - 1))
             return nil
         case .outOfStock(let remaining, let attempts, let conflicts):
             rejected += 1
@@ -77,8 +92,37 @@ struct WorkerReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// Notes how far behind its schedule the worker sent an order (0 in a closed loop, or on time).
+    mutating func sent(behind nanoseconds: UInt64) {
+        placedOrders += 1
+        maxBehindNanoseconds = max(maxBehindNanoseconds, nanoseconds)
+        finalBehindNanoseconds = nanoseconds
+    }
+
     private mutating func count(attempts: Int, conflicts: Int) {
         self.attempts += attempts
         self.conflicts += conflicts
+    }
+}
+
+/// When one order was due, sent and ended, in CLOCK_MONOTONIC nanoseconds; in a closed loop it is due when sent.
+struct OrderTiming {
+    var due: UInt64
+    var sent: UInt64
+    var ended: UInt64
+}
+
+/// What a worker measures of its sales as it sells; the report carries them as `HistogramCounts` at the end.
+struct SaleHistograms {
+    /// An open loop (`--rate`): latencies are measured from the due time too.
+    var openLoop: Bool
+    var latency = Histogram<UInt64>.saleLatency()
+    var corrected = Histogram<UInt64>.saleLatency()
+    var retries = Histogram<UInt64>.saleRetries()
+    var intervals: IntervalRecorder
+
+    init(openLoop: Bool, start: UInt64) {
+        self.openLoop = openLoop
+        intervals = IntervalRecorder(start: start)
     }
 }

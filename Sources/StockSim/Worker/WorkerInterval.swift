@@ -1,0 +1,63 @@
+import Histogram
+
+/// One second of one worker's sale, counted by when each order ended: what `intervals[]` of the report is made of.
+struct WorkerInterval: Codable, Sendable, Equatable {
+    /// Seconds since the worker's sales loop started (0: the first second).
+    var second: Int
+    /// Orders sold, and their units.
+    var orders = 0
+    var units = 0
+    var conflicts = 0
+    /// Orders refused as out of stock.
+    var refusals = 0
+    /// The latencies of its sales, in microseconds: from the due time in an open loop, else from the first attempt.
+    var latency = HistogramCounts()
+}
+
+/// A worker's intervals as it sells: the current second's counts and histogram, closed into a `WorkerInterval` when
+/// an order ends in a later second.
+struct IntervalRecorder {
+    private let start: UInt64
+    private(set) var closed: [WorkerInterval] = []
+    private var current = WorkerInterval(second: 0)
+    private var latency = Histogram<UInt64>.saleLatency()
+    private var touched = false
+
+    init(start: UInt64) { self.start = start }
+
+    /// Counts an order that ended at `end` (CLOCK_MONOTONIC nanoseconds).
+    mutating func record(_ outcome: SaleOutcome, units: Int, latencyMicroseconds: UInt64, end: UInt64) {
+        let second = end > start ? Int((end - start) / 1_000_000_000) : 0
+        if second != current.second {
+            close()
+            current = WorkerInterval(second: second)
+        }
+        touched = true
+        switch outcome {
+        case .sold(_, let conflicts, _), .alreadyRecorded(_, let conflicts):
+            current.orders += 1
+            current.units += units
+            current.conflicts += conflicts
+            latency.record(latencyMicroseconds)
+        case .outOfStock(_, _, let conflicts):
+            current.refusals += 1
+            current.conflicts += conflicts
+        case .gaveUp(_, let conflicts):
+            current.conflicts += conflicts
+        }
+    }
+
+    /// Every interval, the current one closed.
+    mutating func finish() -> [WorkerInterval] {
+        close()
+        return closed
+    }
+
+    private mutating func close() {
+        guard touched else { return }
+        current.latency = HistogramCounts(latency)
+        closed.append(current)
+        latency.reset()
+        touched = false
+    }
+}
