@@ -25,6 +25,21 @@ static inline int chiredis_get_reply(redisContext *c, redisReply **reply, int *s
     return rc;
 }
 
+/* Write every queued command now, without reading a reply, so the server works while the client does. Captures errno
+   as above. */
+static inline int chiredis_flush(redisContext *c, int *saved_errno) {
+    int done = 0;
+    errno = 0;
+    do {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            *saved_errno = errno;
+            return REDIS_ERR;
+        }
+    } while (!done);
+    *saved_errno = 0;
+    return REDIS_OK;
+}
+
 /* Connect with a timeout; a zero timeout means block without limit. Captures errno as above. */
 static inline redisContext *chiredis_connect_tcp(const char *host, int port, long timeout_usec, int *saved_errno) {
     errno = 0;

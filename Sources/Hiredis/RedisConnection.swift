@@ -183,6 +183,14 @@ public final class RedisConnection {
 
     /// Reads the next reply, flushing queued commands first. Copies the reply into Swift and frees it at once.
     func readReply() throws(RedisError) -> RedisReply {
+        try withNextReply { raw throws(RedisError) in Self.copy(raw) }
+    }
+
+    /// Reads the next reply, flushing queued commands first, and hands hiredis's reply tree to `body`, then frees
+    /// it: the tree is valid only during the call, and no pointer into it may outlive it.
+    func withNextReply<Value>(_ body: (UnsafeMutablePointer<redisReply>) throws(RedisError) -> Value)
+        throws(RedisError) -> Value
+    {
         guard let context else { throw closedError() }
         var raw: UnsafeMutablePointer<redisReply>?
         var savedErrno: Int32 = 0
@@ -193,14 +201,22 @@ public final class RedisConnection {
         defer { freeReplyObject(raw) }
         pendingReplies -= 1
         repliesRead += 1
-        let reply = Self.copy(raw)
         if let mark = transactionMarks.first, mark.reply == repliesRead {
             transactionMarks.removeFirst()
             // MULTI opens only when accepted (a nested one is refused and leaves the first open); EXEC and DISCARD
             // close whatever they answer (EXECABORT included).
-            isInTransaction = mark.opens ? isInTransaction || !reply.isError : false
+            isInTransaction = mark.opens ? isInTransaction || raw.pointee.type != REDIS_REPLY_ERROR : false
         }
-        return reply
+        return try body(raw)
+    }
+
+    /// Writes the queued commands now, without waiting for a reply, so that the server works while the caller does.
+    func flush() throws(RedisError) {
+        let context = try liveContext()
+        var savedErrno: Int32 = 0
+        guard chiredis_flush(context, &savedErrno) == REDIS_OK else {
+            throw fail(context, errno: savedErrno, during: "writing commands")
+        }
     }
 
     // MARK: Connection state
@@ -351,7 +367,7 @@ public final class RedisConnection {
     // MARK: Helpers
 
     /// Copies a hiredis reply tree into a `RedisReply`. The caller frees the tree.
-    private static func copy(_ raw: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    static func copy(_ raw: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let reply = raw.pointee
         switch reply.type {
         case REDIS_REPLY_STRING:

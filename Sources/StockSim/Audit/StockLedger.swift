@@ -77,40 +77,64 @@ struct StockLedger: Sendable {
             malformed: 0)
         var seen = Set<String>()
         var carts: [String: (expected: Int, found: Int)] = [:]
-        var cursor = "0"
-        repeat {
-            let reply = try connection.send(
-                RedisCommand("HSCAN", RedisArgument(ledgerKey), RedisArgument(cursor), "COUNT", 5000))
-            guard let page = reply.array, page.count == 2, let next = page[0].string, let entries = page[1].array
-            else {
-                throw RedisError(.protocolError, "HSCAN \(ledgerKey) answered \(reply), not a cursor and a page")
-            }
-            cursor = next
-            var index = 0
-            while index + 1 < entries.count {
-                defer { index += 2 }
-                guard let field = entries[index].string else { continue }
-                if remembering, !seen.insert(field).inserted { continue }
+        try connection.scanHash(ledgerKey, count: 5000) { fieldBytes, valueBytes in
+            guard let fieldBytes else { return }
+            // A single key's own entry, ORDER → UNITS, read from the bytes: no String per entry. A field with a bar
+            // (perhaps a user script's ORDER|KEY) or beyond ASCII takes the general path below.
+            if !remembering, layout.isSingleKey, Self.isPlainOrder(fieldBytes) {
                 result.fields += 1
-                guard
-                    let entry = Entry(
-                        field: field, value: entries[index + 1].string ?? "", layout: layout, skuOfKey: skuOfKey)
-                else {
+                guard let units = Self.positiveInteger(valueBytes) else {
                     result.malformed += 1
-                    continue
+                    return
                 }
-                result.unitsBySKU[entry.sku] += entry.units
-                result.units += entry.units
-                if entry.cartSize == 1 {
-                    result.orders += 1
-                } else {
-                    carts[entry.order, default: (entry.cartSize, 0)].found += 1
-                }
+                result.unitsBySKU[0] += units
+                result.units += units
+                result.orders += 1
+                return
             }
-        } while cursor != "0"
+            guard let field = String(validating: fieldBytes, as: UTF8.self) else { return }
+            if remembering, !seen.insert(field).inserted { return }
+            result.fields += 1
+            let value = valueBytes.flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+            guard let entry = Entry(field: field, value: value, layout: layout, skuOfKey: skuOfKey) else {
+                result.malformed += 1
+                return
+            }
+            result.unitsBySKU[entry.sku] += entry.units
+            result.units += entry.units
+            if entry.cartSize == 1 {
+                result.orders += 1
+            } else {
+                carts[entry.order, default: (entry.cartSize, 0)].found += 1
+            }
+        }
         result.orders += carts.count
         result.partialOrders = carts.filter { $0.value.found < $0.value.expected }.map(\.key).sorted()
         return result
+    }
+
+    /// An ASCII field without a bar: an order id, never a user script's `ORDER|KEY`.
+    private static func isPlainOrder(_ field: UnsafeRawBufferPointer) -> Bool {
+        for byte in field where byte == UInt8(ascii: "|") || byte >= 0x80 { return false }
+        return true
+    }
+
+    /// A value that `Int(_:)` reads as a positive integer (an optional `+`, then decimal digits), from its bytes.
+    static func positiveInteger(_ bytes: UnsafeRawBufferPointer?) -> Int? {
+        guard let bytes, let first = bytes.first else { return nil }
+        var index = first == UInt8(ascii: "+") ? 1 : 0
+        guard index < bytes.count else { return nil }
+        var value = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowedAgain) = times10.addingReportingOverflow(Int(digit))
+            guard !overflowed, !overflowedAgain else { return nil }
+            value = next
+            index += 1
+        }
+        return value > 0 ? value : nil
     }
 
     /// One ledger entry, parsed.

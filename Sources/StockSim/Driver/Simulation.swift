@@ -96,7 +96,9 @@ public struct Simulation: Sendable {
         on target: ResolvedTarget, topology: ClusterTopology, history: HistoryWriter?,
         progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> SimulationReport {
+        let prepareStart = ContinuousClock.now
         let prepared = try prepare(on: topology)
+        logger.info("prepared", metadata: ["seconds": "\((ContinuousClock.now - prepareStart) / .seconds(1))"])
         if let afterPrepare {
             for owner in topology.owners { try? afterPrepare(topology.connection(owner)) }
         }
@@ -115,15 +117,23 @@ public struct Simulation: Sendable {
         if let afterSale, let connection = try? topology.router.connection(for: 0) { try? afterSale(connection) }
         let clock = ContinuousClock()
         let readStart = clock.now
+        let readCPUStart = Self.processCPUSeconds()
         let readBack = ReadBack.read(
             configuration.layout, recordsLedger: configuration.recordsLedger, on: topology.router,
             within: .milliseconds(max(configuration.reconnectTimeoutMilliseconds, 1_000)))
-        logger.info("read back", metadata: ["seconds": "\((clock.now - readStart) / .seconds(1))"])
+        logger.info(
+            "read back",
+            metadata: [
+                "seconds": "\((clock.now - readStart) / .seconds(1))",
+                "driver_cpu_seconds": "\(Self.processCPUSeconds() - readCPUStart)",
+            ])
+        let witnessStart = clock.now
+        let witnessed = witness(records, sale: sale, prepared: prepared, readBack: readBack)
+        logger.info("witness checked", metadata: ["seconds": "\((clock.now - witnessStart) / .seconds(1))"])
         var report = SimulationReport(
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.cluster?.description ?? target.endpoint.description,
-            embedded: target.server != nil || target.clusterServer != nil,
-            witness: witness(records, sale: sale, prepared: prepared, readBack: readBack))
+            embedded: target.server != nil || target.clusterServer != nil, witness: witnessed)
         report.redirects = tally.redirects
         session?.annotate(&report, own: ownSale, tally: tally)
         if topology.isCluster {
@@ -174,6 +184,13 @@ public struct Simulation: Sendable {
         return records.witness(
             outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
             final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
+    }
+
+    /// The driver's CPU time so far (user and system): what a step cost the driver, whatever else the machine runs.
+    private static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// Whether the workers record their sales: for the witness, or for the history; never in a run of several hosts,
