@@ -203,14 +203,18 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     public static let percentEncodingAdvice =
         "if the user name or password holds @, %, :, /, ?, # or a space, percent-encode it (%40, %25, %3A, %2F, %3F, %23, %20)"
 
+    /// The `user:***@` part of a URL, the password masked; empty without credentials.
+    static func maskedCredentials(user: String?, password: String?) -> String {
+        switch (user, password) {
+        case (nil, nil): ""
+        case (let u?, nil): "\(u)@"
+        case (let u, _?): "\(u ?? ""):***@"
+        }
+    }
+
     /// The endpoint as a URL with the password masked, for messages and logs.
     public var description: String {
-        let credentials: String
-        switch (user, password) {
-        case (nil, nil): credentials = ""
-        case (let u?, nil): credentials = "\(u)@"
-        case (let u, _?): credentials = "\(u ?? ""):***@"
-        }
+        let credentials = Self.maskedCredentials(user: user, password: password)
         switch address {
         case .tcp(let host, let port):
             let h = host.contains(":") ? "[\(host)]" : host

@@ -80,14 +80,9 @@ extension Stocksim {
                     ?? HostPlan.defaultJoinTimeoutMilliseconds)
             Run.installSignalHandlers()
             let display = ProgressDisplay(enabled: !quiet, total: nil)
-            let row: SimulationReport.HostRow
-            do {
-                row = try simulation.join(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
-            } catch {
-                display.finish()
-                throw Stocksim.exit(for: error)
+            let row = try Stocksim.showingProgress(finish: display.finish) {
+                try simulation.join(progress: display.update, shouldStop: Stocksim.stopRequested)
             }
-            display.finish()
             if json {
                 try StandardOutput.write(try HostRowDocument(row).json() + Data("\n".utf8), what: "the host's row")
             } else {

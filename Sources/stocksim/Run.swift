@@ -180,14 +180,9 @@ extension Stocksim {
             simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: driver.quiet))
             Self.installSignalHandlers()
             let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
-            let report: SimulationReport
-            do {
-                report = try simulation.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
-            } catch {
-                display.finish()
-                throw Stocksim.exit(for: error)
+            let report = try Stocksim.showingProgress(finish: display.finish) {
+                try simulation.run(progress: display.update, shouldStop: Stocksim.stopRequested)
             }
-            display.finish()
             // A report that could not be written is status 74, unless the run has a status of its own to report.
             var lostReport: ExitCode?
             do {

@@ -55,6 +55,24 @@ struct Stocksim: ParsableCommand {
         return error.code == .invalidConfiguration ? .validationFailure : ExitCode(2)
     }
 
+    /// Runs `body` while a progress display is up and takes the display down (`finish`) when it ends, before anything
+    /// else is printed; a library failure becomes an exit status, its message written once the display is gone.
+    static func showingProgress<Value>(
+        finish: () -> Void, _ body: () throws(SimulationError) -> Value
+    ) throws(ExitCode) -> Value {
+        do {
+            let value = try body()
+            finish()
+            return value
+        } catch {
+            finish()
+            throw exit(for: error)
+        }
+    }
+
+    /// Whether SIGINT or SIGTERM has asked the run to stop (see `Run.installSignalHandlers()`).
+    static func stopRequested() -> Bool { stopSignal.load(ordering: .relaxed) != 0 }
+
     /// `stocksim` alone prints help.
     func run() throws {
         print(Self.helpMessage())

@@ -111,14 +111,9 @@ extension Stocksim {
                 logger: logger)
             Run.installSignalHandlers()
             let display = SweepProgressDisplay(enabled: !driver.quiet, stock: configuration.base.totalStock ?? stock)
-            let result: SweepResult
-            do {
-                result = try sweep.run(progress: display.update) { stopSignal.load(ordering: .relaxed) != 0 }
-            } catch {
-                display.finish()
-                throw Stocksim.exit(for: error)
+            let result = try Stocksim.showingProgress(finish: display.finish) {
+                try sweep.run(progress: display.update, shouldStop: Stocksim.stopRequested)
             }
-            display.finish()
             // Output that could not be written is status 74, unless the sweep has a status of its own to report.
             var lostOutput: ExitCode?
             do throws(ExitCode) {

@@ -80,13 +80,8 @@ public struct RedisClusterEndpoint: Sendable, Hashable, CustomStringConvertible 
 
     /// The URL with the password masked, for messages and logs.
     public var description: String {
-        let credentials: String
-        switch (user, password) {
-        case (nil, nil): credentials = ""
-        case (let u?, nil): credentials = "\(u)@"
-        case (let u, _?): credentials = "\(u ?? ""):***@"
-        }
-        return "redis+cluster://\(credentials)" + seeds.map(\.description).joined(separator: ",")
+        "redis+cluster://\(RedisEndpoint.maskedCredentials(user: user, password: password))"
+            + seeds.map(\.description).joined(separator: ",")
     }
 
     /// The URL with everything between `://` and the last `@` replaced, so no password reaches a message.

@@ -153,6 +153,10 @@ public struct Witness: Sendable {
         }
         var pool = UnknownPool(chain.unknown)
         var previous: Link?
+        func record(_ kind: WitnessViolation.Kind, later: Link?, _ detail: String) {
+            violations.append(
+                WitnessViolation(kind, key: key, earlier: previous.map(sale), later: later.map(sale), detail: detail))
+        }
         for link in links {
             if link.stockLeft < 0 {
                 violations.append(
@@ -162,37 +166,29 @@ public struct Witness: Sendable {
             }
             let from = link.stockLeft + link.units
             let above = previous?.stockLeft ?? initial
+            let what = sale(link)
             if from > above {
                 if let previous {
-                    violations.append(
-                        WitnessViolation(
-                            .staleRead, key: key, earlier: sale(previous), later: sale(link),
-                            detail:
-                                "\(sale(link)) sold from a stock of \(from), but \(sale(previous)) had already left only \(above): \(units(from - above)) sold twice"
-                        ))
+                    record(
+                        .staleRead, later: link,
+                        "\(what) sold from a stock of \(from), but \(sale(previous)) had already left only \(above): \(units(from - above)) sold twice"
+                    )
                 } else {
-                    violations.append(
-                        WitnessViolation(
-                            .chainStart, key: key, earlier: nil, later: sale(link),
-                            detail:
-                                "the first sale, \(sale(link)), sold from a stock of \(from), above the initial stock of \(initial)"
-                        ))
+                    record(
+                        .chainStart, later: link,
+                        "the first sale, \(what), sold from a stock of \(from), above the initial stock of \(initial)")
                 }
             } else if from < above, !pool.explain(above - from) {
+                let taken = units(above - from)
                 if let previous {
-                    violations.append(
-                        WitnessViolation(
-                            .gap, key: key, earlier: sale(previous), later: sale(link),
-                            detail:
-                                "\(units(above - from)) taken between \(sale(previous)) and \(sale(link)) that no sale accounts for\(pool.summary)"
-                        ))
+                    record(
+                        .gap, later: link,
+                        "\(taken) taken between \(sale(previous)) and \(what) that no sale accounts for\(pool.summary)")
                 } else {
-                    violations.append(
-                        WitnessViolation(
-                            .chainStart, key: key, earlier: nil, later: sale(link),
-                            detail:
-                                "\(units(above - from)) taken from the initial stock of \(initial) before the first sale, \(sale(link)), that no sale accounts for\(pool.summary)"
-                        ))
+                    record(
+                        .chainStart, later: link,
+                        "\(taken) taken from the initial stock of \(initial) before the first sale, \(what), that no sale accounts for\(pool.summary)"
+                    )
                 }
             }
             previous = link
@@ -201,19 +197,15 @@ public struct Witness: Sendable {
             let bottom = previous?.stockLeft ?? initial
             let last = previous.map { "the last sale, \(sale($0))" } ?? "no sale"
             if final > bottom {
-                violations.append(
-                    WitnessViolation(
-                        .chainEnd, key: key, earlier: previous.map(sale), later: nil,
-                        detail:
-                            "\(last), but the final stock is \(final): \(units(final - bottom)) came back from outside the sales"
-                    ))
+                record(
+                    .chainEnd, later: nil,
+                    "\(last), but the final stock is \(final): \(units(final - bottom)) came back from outside the sales"
+                )
             } else if final < bottom, !pool.explain(bottom - final) {
-                violations.append(
-                    WitnessViolation(
-                        .chainEnd, key: key, earlier: previous.map(sale), later: nil,
-                        detail:
-                            "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) taken that no sale accounts for\(pool.summary)"
-                    ))
+                record(
+                    .chainEnd, later: nil,
+                    "\(last) (initial stock \(initial)), but the final stock is \(final): \(units(bottom - final)) taken that no sale accounts for\(pool.summary)"
+                )
             }
         }
         result.unknownOrdersSold = pool.used

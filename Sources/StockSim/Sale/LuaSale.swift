@@ -134,17 +134,8 @@ struct LuaSale: SaleStrategy {
     }
 
     func place(_ order: Order, verify: Bool, on connection: RedisConnection) throws -> SaleOutcome {
-        let call = evalsha(order)
-        var reply = try connection.request(call)
-        // NOSCRIPT means the script did not run: load it again and send the same call once more.
-        if case .error(let error) = reply, error.code == "NOSCRIPT" {
-            _ = try Self.load(on: connection)
-            reply = try connection.request(call)
-        }
-        if case .error(let error) = reply {
-            if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
-            throw RedisError.server(error, command: "EVALSHA")
-        }
+        let reply = try connection.evalsha(evalsha(order)) { _ = try Self.load(on: $0) }
+        if case .error(let error) = reply { throw RedisError.server(error, command: "EVALSHA") }
         let skus = order.skus.count
         switch reply {
         case .integer(1) where !reportsLeft: return .sold(attempts: 1, conflicts: 0)

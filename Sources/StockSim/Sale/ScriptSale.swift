@@ -32,15 +32,8 @@ struct ScriptSale: SaleStrategy {
     }
 
     func place(_ order: Order, verify: Bool, on connection: RedisConnection) throws -> SaleOutcome {
-        let call = evalsha(order)
-        var reply = try connection.request(call)
-        // NOSCRIPT means the script did not run (SCRIPT FLUSH, a restarted server): load it again, send it once more.
-        if case .error(let error) = reply, error.code == "NOSCRIPT" {
-            _ = try script.load(on: connection)
-            reply = try connection.request(call)
-        }
+        let reply = try connection.evalsha(evalsha(order)) { _ = try script.load(on: $0) }
         if case .error(let error) = reply {
-            if error.code == "NOSTOCK" || error.code == "NOTINT" { throw StockKeyError(description: error.message) }
             if error.code == "BUSY" || error.code == "LOADING" { throw RedisError.server(error, command: "EVALSHA") }
             throw UserScriptError(
                 "the script \(script.path) failed at run time: \(error.code) \(error.message); the contract expects {\"sold\", left…}, {\"refused\", left…} or {\"recorded\"}"
