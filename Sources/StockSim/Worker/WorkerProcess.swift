@@ -11,8 +11,8 @@ import Glibc
 private let stopRequested = Atomic<Bool>(false)
 
 /// The worker process: `stocksim worker` (hidden) runs this. It reads its assignment on stdin, connects, says
-/// `ready`, waits for `go`, sells, streams `progress` messages about ten times a second and ends with `done` and its
-/// report. When its stdin closes (the driver died) it exits at once.
+/// `ready`, waits for `go`, sells, streams `progress` messages (ten a second, fewer beyond 8 workers) and ends with
+/// `done` and its report. When its stdin closes (the driver died) it exits at once.
 public enum WorkerProcess {
     /// Runs the worker protocol on stdin and stdout; returns the process exit status.
     public static func main() -> Int32 {
@@ -174,7 +174,7 @@ public enum WorkerProcess {
                 demand.refused(order.skus, remaining: remaining)
             }
             if now >= nextProgress {
-                nextProgress = now + .milliseconds(100)
+                nextProgress = now + assignment.progressInterval
                 channel.send(WorkerMessage.progress(report.progress))
             }
         }
