@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Spawn
 import StockSim
+import Synchronization
 
 /// The `stocksim` command: a thin layer over the StockSim library.
 @main
@@ -58,15 +59,18 @@ struct Stocksim: ParsableCommand {
     /// Runs `body` while a progress display is up and takes the display down (`finish`) when it ends, before anything
     /// else is printed; a library failure becomes an exit status, its message written once the display is gone.
     static func showingProgress<Value>(
-        finish: () -> Void, _ body: () throws(SimulationError) -> Value
-    ) throws(ExitCode) -> Value {
+        finish: () -> Void, _ body: () throws -> Value
+    ) throws -> Value {
         do {
             let value = try body()
             finish()
             return value
-        } catch {
+        } catch let error as SimulationError {
             finish()
             throw exit(for: error)
+        } catch {
+            finish()
+            throw error
         }
     }
 
