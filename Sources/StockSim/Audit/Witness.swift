@@ -31,16 +31,13 @@ public struct Witness: Sendable {
         var unplaced = 0
     }
 
-    /// An order's id: as given, or for StockSim's own records the sequence of `RUN:WORKER:SEQUENCE`, written out only
-    /// when a violation names the sale (most runs name none, so the driver formats no id per sale).
-    private enum OrderName: Sendable {
-        case text(String)
-        case sequence(Int64)
-    }
-
     private var chains: [String: Chain] = [:]
     private var keys: [String] = []
-    private var orders: [OrderName] = []
+    /// Each order's id, 8 bytes a sale: for StockSim's own records (`recordSales`) the sequence of
+    /// `RUN:WORKER:SEQUENCE`, written out only when a violation names the sale (most runs name none, so the driver
+    /// formats no id per sale); for an id as given, `-1 - i` for `texts[i]`. Sequences are never negative.
+    private var orders: [Int64] = []
+    private var texts: [String] = []
     /// The run of the `.sequence` names.
     private var runID = ""
 
@@ -92,17 +89,17 @@ public struct Witness: Sendable {
         guard !sales.isEmpty else { return }
         self.runID = runID
         let first = orders.count
-        orders.reserveCapacity(first + sales.count)
-        for sale in sales { orders.append(.sequence(sale.sequence)) }
+        // append(contentsOf:) grows the arrays geometrically; reserving the exact size per call would copy them whole
+        // for every worker.
+        orders.append(contentsOf: sales.lazy.map { max(0, $0.sequence) })
         let workerIndex = Int32(clamping: worker)
         update(key) { chain in
-            chain.links.reserveCapacity(chain.links.count + sales.count)
-            for (offset, sale) in sales.enumerated() {
-                chain.links.append(
+            chain.links.append(
+                contentsOf: sales.indices.lazy.map { offset in
                     Link(
-                        stockLeft: sale.stockLeft, units: sale.units, worker: workerIndex,
-                        order: Int32(clamping: first + offset)))
-            }
+                        stockLeft: sales[offset].stockLeft, units: sales[offset].units, worker: workerIndex,
+                        order: Int32(clamping: first + offset))
+                })
         }
     }
 
@@ -117,12 +114,16 @@ public struct Witness: Sendable {
     /// Checks every key's chain.
     /// - Parameter violationLimit: How many violations to list; all are counted.
     /// - Returns: The verdict per key and the violations.
-    public func check(violationLimit: Int = 100) -> WitnessResult {
+    public consuming func check(violationLimit: Int = 100) -> WitnessResult {
         var violations: [WitnessViolation] = []
         var count = 0
         var results: [WitnessKeyResult] = []
         for key in keys {
-            guard let chain = chains[key] else { continue }
+            // Taken out of the consumed witness, so the links are sorted in place, not copied (millions of them).
+            guard var chain = chains.removeValue(forKey: key) else { continue }
+            chain.links.sort {
+                $0.stockLeft != $1.stockLeft ? $0.stockLeft > $1.stockLeft : $0.order < $1.order
+            }
             var found: [WitnessViolation] = []
             let result = check(key: key, chain: chain, into: &found)
             count += found.count
@@ -132,6 +133,7 @@ public struct Witness: Sendable {
         return WitnessResult(passed: count == 0, keys: results, violations: violations, violationCount: count)
     }
 
+    /// - Parameter chain: its links sorted by the stock they left, highest first (ties in the order recorded).
     private func check(key: String, chain: Chain, into violations: inout [WitnessViolation]) -> WitnessKeyResult {
         var result = WitnessKeyResult(
             key: key, initial: chain.initial, final: chain.final, sales: chain.links.count + chain.unplaced,
@@ -148,9 +150,7 @@ public struct Witness: Sendable {
         }
         result.checked = true
         if chain.final == nil { result.note = "no final stock given: the chain's end was not checked" }
-        let links = chain.links.sorted {
-            $0.stockLeft != $1.stockLeft ? $0.stockLeft > $1.stockLeft : $0.order < $1.order
-        }
+        let links = chain.links
         var pool = UnknownPool(chain.unknown)
         var previous: Link?
         func record(_ kind: WitnessViolation.Kind, later: Link?, _ detail: String) {
@@ -215,16 +215,14 @@ public struct Witness: Sendable {
     private func units(_ count: Int64) -> String { NumberText.count(count, "unit") }
 
     private func sale(_ link: Link) -> WitnessSale {
-        let order =
-            switch orders[Int(link.order)] {
-            case .text(let text): text
-            case .sequence(let sequence): "\(runID):\(link.worker):\(sequence)"
-            }
+        let name = orders[Int(link.order)]
+        let order = name < 0 ? texts[Int(-1 - name)] : "\(runID):\(link.worker):\(name)"
         return WitnessSale(order: order, worker: Int(link.worker), stockLeft: link.stockLeft, units: link.units)
     }
 
     private mutating func intern(_ order: String) -> Int32 {
-        orders.append(.text(order))
+        texts.append(order)
+        orders.append(-Int64(texts.count))
         return Int32(clamping: orders.count - 1)
     }
 

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The workers' `SaleRecord` files of one run, in a temporary directory the driver creates before the pool starts
 /// and removes after the audit.
 struct SaleRecords {
@@ -27,12 +31,32 @@ struct SaleRecords {
     }
 
     /// One worker's records, in the order it wrote them; `nil` when its file cannot be read.
+    ///
+    /// read(2) straight into the array's storage: a worker of a long run leaves tens of MB, and reading them into a
+    /// `Data` first would fault in and copy every page twice.
     func read(worker: Int) -> [SaleRecord]? {
-        guard let data = FileManager.default.contents(atPath: "\(directory)/w\(worker).records") else { return nil }
+        let descriptor = open("\(directory)/w\(worker).records", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
         let stride = MemoryLayout<SaleRecord>.stride
-        return data.withUnsafeBytes { raw in
-            (0..<(raw.count / stride)).map { raw.loadUnaligned(fromByteOffset: $0 * stride, as: SaleRecord.self) }
+        let capacity = Int(status.st_size) / stride
+        var failed = false
+        let records = [SaleRecord](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var filled = 0
+            while filled < capacity * stride, let start = raw.baseAddress {
+                let count = Glibc.read(descriptor, start + filled, capacity * stride - filled)
+                if count < 0, errno == EINTR { continue }
+                if count < 0 { failed = true }
+                if count <= 0 { break }
+                filled += count
+            }
+            // A torn last record (a worker killed mid-write) is not a record.
+            initialized = filled / stride
         }
+        return failed ? nil : records
     }
 
     /// Feeds every worker's records to the per-sale witness and checks the chains.
@@ -50,6 +74,8 @@ struct SaleRecords {
         everyOrderFlushed: Bool
     ) -> Result<WitnessResult, WitnessNotChecked> {
         var witness = Witness()
+        // Per SKU, one worker's sales at a time; kept between workers so their pages are faulted in once.
+        var sales = [[(sequence: Int64, units: Int64, stockLeft: Int64)]](repeating: [], count: layout.skus)
         for sku in 0..<layout.skus {
             witness.setInitial(initial, for: layout.stockKey(sku))
             if let stock = final[sku] { witness.setFinal(stock, for: layout.stockKey(sku)) }
@@ -65,20 +91,23 @@ struct SaleRecords {
             guard let records = read(worker: outcome.index) else {
                 return .failure(WitnessNotChecked(reason: "worker \(outcome.index) left no sale records"))
             }
-            feed(records, worker: outcome.index, layout: layout, runID: runID, into: &witness)
+            feed(records, worker: outcome.index, layout: layout, runID: runID, into: &witness, sales: &sales)
         }
         return .success(witness.check())
     }
 
     /// Sales go into the chains; unknown outcomes, sales nobody saw the stock of and `invoke`s with no completion
     /// (a worker killed mid-order) go in as unknown, so a gap they explain is not a violation.
+    ///
+    /// - Parameter sales: per SKU, its sales in record order, handed to the witness in one call per SKU; emptied,
+    ///   capacity kept.
     private func feed(
-        _ records: [SaleRecord], worker: Int, layout: CatalogLayout, runID: String, into witness: inout Witness
+        _ records: [SaleRecord], worker: Int, layout: CatalogLayout, runID: String, into witness: inout Witness,
+        sales: inout [[(sequence: Int64, units: Int64, stockLeft: Int64)]]
     ) {
         var pending: [Int64: [OrderLine]] = [:]
         let keys = (0..<layout.skus).map { layout.stockKey($0) }
-        // Per SKU, its sales in record order, handed to the witness in one call per SKU.
-        var sales = [[(sequence: Int64, units: Int64, stockLeft: Int64)]](repeating: [], count: layout.skus)
+        for sku in sales.indices { sales[sku].removeAll(keepingCapacity: true) }
         for record in records {
             let sku = Int(record.sku)
             switch record.kind {
