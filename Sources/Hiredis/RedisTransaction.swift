@@ -18,6 +18,13 @@ public struct RetryPolicy: Sendable, Hashable {
         /// random time in `0 ..< window`. Many clients on one hot key thus settle where about one attempt in eight
         /// conflicts, instead of collapsing into retries.
         case adaptive(base: Duration, cap: Duration)
+        /// Conflict-rate tracking backoff, the default: the connection keeps a smoothed share of its attempts that
+        /// conflicted and a smoothed attempt round trip. While that share stays at or below `conflictRate`, conflicts
+        /// are retried at once, as fast as `.none`; above it, the window opens at one round trip and doubles on each
+        /// further conflict (up to `cap`), and once the share falls below the target again it shrinks by a quarter
+        /// per commit, closing entirely under half a round trip. After a conflict, sleep a uniform random time in
+        /// `0 ..< window`.
+        case tracking(conflictRate: Double, cap: Duration)
     }
 
     /// Attempts allowed in all (the first included); `nil` for no limit.
@@ -38,6 +45,15 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Adaptive backoff from 1 ms up to 200 ms, without an attempt limit: the policy that holds up under contention.
     public static let adaptive = RetryPolicy(backoff: .adaptive(base: .milliseconds(1), cap: .milliseconds(200)))
 
+    /// The default: conflict-rate tracking that keeps about one conflict per sale (half of the attempts), up to 100 ms.
+    public static let tracking = RetryPolicy(backoff: .tracking(conflictRate: 0.5, cap: .milliseconds(100)))
+
+    /// Whether the loop should time each attempt for the policy (only tracking backoff uses the round trip).
+    var measuresRoundTrip: Bool {
+        if case .tracking = backoff { return true }
+        return false
+    }
+
     /// The sleep before the attempt that follows the `streak`-th conflict in a row.
     func delay(
         afterConflictStreak streak: Int, window: inout ContentionWindow,
@@ -52,6 +68,9 @@ public struct RetryPolicy: Sendable, Hashable {
         case .adaptive(let base, let cap):
             window.conflicted(base: base, cap: cap)
             ceiling = window.current
+        case .tracking(let target, let cap):
+            window.conflicted(target: target, cap: cap)
+            ceiling = window.current
         }
         let ceilingNanos = RedisConnection.nanoseconds(ceiling)
         guard ceilingNanos > 0 else { return .zero }
@@ -60,14 +79,50 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// Tells an adaptive policy that a transaction committed.
     func committed(window: inout ContentionWindow) {
-        if case .adaptive(let base, _) = backoff { window.committed(base: base) }
+        switch backoff {
+        case .adaptive(let base, _): window.committed(base: base)
+        case .tracking(let target, _): window.committed(target: target)
+        case .none, .exponential: break
+        }
     }
 }
 
-/// The adaptive backoff's window, kept per connection so that it carries what one transaction learned about
-/// contention into the next.
+/// The adaptive and tracking backoffs' window, kept per connection so that it carries what one transaction learned
+/// about contention into the next.
 struct ContentionWindow: Sendable {
+    /// The ceiling of the next sleep; zero means retry at once.
     private(set) var current: Duration = .zero
+    /// Tracking: the smoothed share of attempts that ended in a conflict, 0 to 1.
+    private(set) var conflictRate: Double = 0
+    /// Tracking: the smoothed time of one attempt (its two round trips), in nanoseconds; 0 until one was measured.
+    private(set) var roundTripNanoseconds: Double = 0
+    /// The weight of the newest observation in the smoothed figures: about the last sixteen attempts count.
+    static let smoothing = 1.0 / 16
+
+    /// Tracking: the smoothed attempt round trip.
+    var roundTrip: Duration { .nanoseconds(Int64(roundTripNanoseconds)) }
+
+    /// Tracking: one attempt took `duration`, from WATCH to the reply of EXEC (or UNWATCH).
+    mutating func measured(_ duration: Duration) {
+        let nanos = Double(RedisConnection.nanoseconds(duration))
+        roundTripNanoseconds =
+            roundTripNanoseconds == 0 ? nanos : roundTripNanoseconds + (nanos - roundTripNanoseconds) * Self.smoothing
+    }
+
+    /// Tracking: an attempt conflicted. Above the target rate the window opens at a round trip, then doubles.
+    mutating func conflicted(target: Double, cap: Duration) {
+        conflictRate += (1 - conflictRate) * Self.smoothing
+        guard conflictRate > target else { return }
+        current = min(cap, max(roundTrip, current * 2))
+    }
+
+    /// Tracking: an attempt committed. Below the target rate the window shrinks, and closes under half a round trip.
+    mutating func committed(target: Double) {
+        conflictRate -= conflictRate * Self.smoothing
+        guard target > conflictRate, current > .zero else { return }
+        current = current * 3 / 4
+        if current * 2 < roundTrip { current = .zero }
+    }
 
     mutating func conflicted(base: Duration, cap: Duration) {
         current = min(cap, max(base, current * 2))
@@ -274,12 +329,14 @@ extension OptimisticTransaction {
             }
             attempts += 1
             let end: AttemptEnd<Value>
+            let began = policy.measuresRoundTrip ? clock.now : nil
             do {
                 end = try attempt(attempts, on: connection, preamble: preamble, placement: placement, body)
             } catch let error as RedisError {
                 placement.failed(error)
                 throw error
             }
+            if let began { connection.contention.measured(clock.now - began) }
             let outcome: TransactionResult<Value>.Outcome?
             switch end {
             case .committed(let results, let value):

@@ -102,7 +102,7 @@ struct Benchmark {
                 + "; \(NumberText.count(options.repeats, "round")), each figure the median of the rounds")
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
         print(
-            "StockSim: \(stocksim) run --json, default adaptive backoff, 1 unit per order; each run's process tree"
+            "StockSim: \(stocksim) run --json, default tracking backoff, 1 unit per order; each run's process tree"
                 + " measured with wait4")
         let (cLoop, redisPy) = findReferences(in: referenceDirectory, scratch: scratch)
         print("")

@@ -3,7 +3,7 @@ import StockSim
 
 /// One thing measured at every worker count.
 enum Contender: Hashable, CustomStringConvertible {
-    /// StockSim with a strategy, with or without the ledger (default adaptive backoff).
+    /// StockSim with a strategy, with or without the ledger (default tracking backoff).
     case stocksim(Strategy, ledger: Bool)
     /// `c_watch_decr.c` in one of its modes.
     case cLoop(CLoopMode)

@@ -34,7 +34,7 @@ struct Report {
                 count <= 64 ? times(share) : "",
             ])
         }
-        text += "watch (the default: ledger on, adaptive backoff); ÷ best: share of its best median at 1–64 workers\n"
+        text += "watch (the default: ledger on, tracking backoff); ÷ best: share of its best median at 1–64 workers\n"
         text += watch.rendered + "\n\n"
 
         var headers = ["workers", "sales/s median (min–max)", "conflicts"]
@@ -64,7 +64,7 @@ struct Report {
             }
             plain.rows.append(row)
         }
-        text += "watch --no-ledger (adaptive backoff)"
+        text += "watch --no-ledger (tracking backoff)"
         text +=
             hasCLoop || hasRedisPy
             ? " vs the C watch loop (plain, and with full-jitter backoff) and the redis-py snippet, same stock and"

@@ -21,9 +21,10 @@ struct SaleOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "watch: backoff after a conflict: adaptive (contention-aware), exponential, none, or NAME:BASE_US,CAP_US."
+        help:
+            "watch: backoff after a conflict: tracking (retry at once below a 50% conflict rate, else a window from one round trip up to 100 ms), adaptive (1-200 ms), exponential, none, tracking:PERCENT,CAP_US or NAME:BASE_US,CAP_US."
     )
-    var backoff = "adaptive"
+    var backoff = "tracking"
 
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
     var connectTimeout = 2_000

@@ -67,3 +67,122 @@ struct AdaptiveBackoffTests {
         #expect(try connection.send(RedisCommand("GET", key: stock)).int == 100 - 5 - 2)
     }
 }
+
+/// The default policy: immediate retries while the conflict rate is at or below its target, a window from one round
+/// trip up to the cap above it, closing again when conflicts stop.
+@Suite("tracking backoff")
+struct TrackingBackoffTests {
+    static let cap = Duration.milliseconds(2)
+    static let target = 0.5
+
+    /// A window that has measured a steady 100 µs attempt.
+    static func measuredWindow() -> ContentionWindow {
+        var window = ContentionWindow()
+        for _ in 0..<4 { window.measured(.microseconds(100)) }
+        return window
+    }
+
+    @Test("it starts closed, and a conflict now and then (below the target rate) keeps it closed")
+    func startsClosedAtLowConflictRates() {
+        var window = Self.measuredWindow()
+        #expect(window.current == .zero)
+        #expect(window.roundTrip == .microseconds(100))
+        // One conflict in four attempts: a 25% rate, below the 50% target.
+        for _ in 0..<50 {
+            window.conflicted(target: Self.target, cap: Self.cap)
+            for _ in 0..<3 { window.committed(target: Self.target) }
+            #expect(window.current == .zero, "below the target rate conflicts are retried at once")
+        }
+        #expect(window.conflictRate < Self.target)
+    }
+
+    @Test("above the target rate it opens at the measured round trip, doubles, and stops at the cap")
+    func opensAtTheRoundTripAndIsBounded() {
+        var window = Self.measuredWindow()
+        var opened: Duration?
+        for _ in 0..<40 {
+            window.conflicted(target: Self.target, cap: Self.cap)
+            if window.current > .zero, opened == nil { opened = window.current }
+        }
+        #expect(opened == .microseconds(100), "the first window is one round trip")
+        #expect(window.conflictRate > Self.target)
+        #expect(window.current == Self.cap)
+        window.conflicted(target: Self.target, cap: Self.cap)
+        #expect(window.current == Self.cap, "never past the cap")
+    }
+
+    @Test("when conflicts stop, commits shrink the window until it closes")
+    func closesWhenConflictsStop() {
+        var window = Self.measuredWindow()
+        for _ in 0..<40 { window.conflicted(target: Self.target, cap: Self.cap) }
+        #expect(window.current == Self.cap)
+        var commits = 0
+        var previous = window.current
+        while window.current > .zero, commits < 1_000 {
+            window.committed(target: Self.target)
+            commits += 1
+            #expect(window.current <= previous)
+            previous = window.current
+        }
+        #expect(window.current == .zero)
+        #expect(commits < 100, "it closes within tens of commits once the rate is below the target")
+        #expect(window.conflictRate < Self.target)
+    }
+
+    @Test("commits above the target rate do not shrink the window")
+    func holdsWhileTheRateStaysHigh() {
+        var window = Self.measuredWindow()
+        for _ in 0..<40 { window.conflicted(target: Self.target, cap: Self.cap) }
+        // Three conflicts per commit: a 75% rate.
+        for _ in 0..<20 {
+            window.committed(target: Self.target)
+            for _ in 0..<3 { window.conflicted(target: Self.target, cap: Self.cap) }
+        }
+        #expect(window.current == Self.cap)
+    }
+
+    @Test("the sleep after a conflict is zero while closed and drawn below the window when open")
+    func delayFollowsTheWindow() {
+        let policy = RetryPolicy(backoff: .tracking(conflictRate: Self.target, cap: Self.cap))
+        var window = Self.measuredWindow()
+        var generator = SplitMix64(seed: 1)
+        #expect(policy.delay(afterConflictStreak: 1, window: &window, using: &generator) == .zero)
+        for streak in 2...30 {
+            let pause = policy.delay(afterConflictStreak: streak, window: &window, using: &generator)
+            #expect(pause == .zero || pause < window.current)
+        }
+        #expect(window.current == Self.cap)
+        policy.committed(window: &window)
+        #expect(window.current == Self.cap, "still above the target rate")
+    }
+
+    @Test("the default policy tracks a 50% conflict rate up to 100 ms, and times its attempts")
+    func defaultPolicy() {
+        #expect(RetryPolicy.tracking.backoff == .tracking(conflictRate: 0.5, cap: .milliseconds(100)))
+        #expect(RetryPolicy.tracking.measuresRoundTrip)
+        #expect(!RetryPolicy.adaptive.measuresRoundTrip)
+    }
+
+    @Test("a connection measures its round trip and opens its window under forced conflicts")
+    func learnsOnAConnection() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(endpoint: server.endpoint)
+        let rival = try RedisConnection(endpoint: server.endpoint)
+        let stock = uniqueKey()
+        try connection.send(RedisCommand("SET", key: stock, 1_000))
+        let sale = OptimisticTransaction(
+            watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock), policy: .tracking)
+        let first = try connection.run(sale) { attempt -> TransactionDecision<Void> in
+            if attempt.number <= 30 { try rival.send(RedisCommand("DECR", key: stock)) }
+            return .commit([RedisCommand("DECR", key: stock)])
+        }
+        #expect(first.conflicts == 30)
+        #expect(connection.contention.roundTrip > .zero)
+        #expect(connection.contention.conflictRate > 0.5)
+        #expect(connection.contention.current > .zero, "thirty conflicts in a row opened the window")
+        for _ in 0..<100 { _ = try connection.run(sale) { _ in .commit([RedisCommand("DECR", key: stock)]) } }
+        #expect(connection.contention.current == .zero, "a hundred clean commits closed it")
+        #expect(try connection.send(RedisCommand("GET", key: stock)).int == 1_000 - 30 - 1 - 100)
+    }
+}

@@ -111,9 +111,16 @@ struct ConfigurationTests {
 
     @Test func backoffParsing() throws {
         #expect(try BackoffSetting(parsing: "none") == .none)
-        #expect(try BackoffSetting(parsing: "adaptive") == .standard)
+        #expect(try BackoffSetting(parsing: "adaptive") == .adaptive(baseMicroseconds: 1_000, capMicroseconds: 200_000))
         #expect(try BackoffSetting(parsing: "adaptive:10,900") == .adaptive(baseMicroseconds: 10, capMicroseconds: 900))
-        #expect(SimulationConfiguration().backoff == .standard, "watch backs off adaptively by default")
+        #expect(try BackoffSetting(parsing: "tracking") == .standard)
+        #expect(BackoffSetting.standard == .tracking(conflictPercent: 50, capMicroseconds: 100_000))
+        #expect(
+            try BackoffSetting(parsing: "tracking:30,5000") == .tracking(conflictPercent: 30, capMicroseconds: 5_000))
+        #expect(BackoffSetting.standard.description == "tracking:50,100000")
+        #expect(SimulationConfiguration().backoff == .standard, "watch tracks the conflict rate by default")
+        #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "tracking:100,5000") }
+        #expect(throws: ConfigurationError.self) { try BackoffSetting(parsing: "tracking:50") }
         #expect(
             try BackoffSetting(parsing: "exponential:10,500")
                 == .exponential(baseMicroseconds: 10, capMicroseconds: 500))
