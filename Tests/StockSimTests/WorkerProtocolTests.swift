@@ -38,6 +38,19 @@ struct WorkerProtocolTests {
         return LineChannel(input: pipe.readEnd, output: pipe.writeEnd)
     }
 
+    @Test("progress comes ten times a second up to 8 workers, then as often in sum: about 80 lines a second")
+    func progressIntervalScalesWithWorkers() {
+        func interval(_ workers: Int) -> Duration {
+            var assignment = Self.assignment
+            assignment.configuration.workers = workers
+            return assignment.progressInterval
+        }
+        #expect(interval(1) == .milliseconds(100))
+        #expect(interval(8) == .milliseconds(100))
+        #expect(interval(16) == .milliseconds(200))
+        #expect(interval(64) == .milliseconds(800), "64 workers × 1.25 lines a second: 80 lines, not 640")
+    }
+
     @Test(arguments: [
         DriverMessage.assignment(WorkerProtocolTests.assignment), .go, .stop,
     ])
