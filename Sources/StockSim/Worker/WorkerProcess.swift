@@ -126,8 +126,9 @@ public enum WorkerProcess {
             ArrivalSchedule(
                 $0, worker: assignment.index, of: configuration.workers, seed: configuration.seed, start: start)
         }
-        let clock = ContinuousClock()
-        var nextProgress = clock.now
+        // Progress is timed on the clock each order's end is read from: one clock read per order, not two.
+        let progressEvery = UInt64(assignment.progressInterval / .nanoseconds(1))
+        var nextProgress = start
         var sequence = 0
         let orderPrefix = assignment.orderPrefix
         defer { report.quotaReached = assignment.orderQuota.map { sequence >= $0 } ?? false }
@@ -166,15 +167,14 @@ public enum WorkerProcess {
             }
             recorder?.complete(order, sequence: sequence, outcome: outcome)
             guard let outcome else { continue }  // Unresolvable: counted in the report, not sold again.
-            let now = clock.now
             let timing = OrderTiming(due: due ?? sent, sent: sent, ended: monotonicNanoseconds())
             if let remaining = report.record(outcome, of: order, timing: timing, into: &histograms) {
                 // No larger order fits again: sizes are drawn below what was left, and an SKU below the smallest
                 // order size is asked for no more.
                 demand.refused(order.skus, remaining: remaining)
             }
-            if now >= nextProgress {
-                nextProgress = now + assignment.progressInterval
+            if timing.ended >= nextProgress {
+                nextProgress = timing.ended + progressEvery
                 channel.send(WorkerMessage.progress(report.progress))
             }
         }
