@@ -19,11 +19,11 @@ public struct SweepChart: Sendable {
         self.result = result
     }
 
-    private static let width = 900.0
+    static let width = 900.0
     private static let height = 650.0
-    private static let plotLeft = 90.0
-    private static let plotRight = 660.0
-    private static let legendLeft = 690.0
+    static let plotLeft = 90.0
+    static let plotRight = 660.0
+    static let legendLeft = 690.0
     private static let throughputPanel = (top: 86.0, bottom: 326.0)
     private static let conflictPanel = (top: 416.0, bottom: 596.0)
     /// How far apart sideways the markers of overlapping series are set, centre to centre.
@@ -44,8 +44,9 @@ public struct SweepChart: Sendable {
         }
     }
 
-    /// The SVG document.
+    /// The SVG document: with `--rate LIST`, the corrected p99 against the rate (``rateSVG()``).
     public func svg() -> String {
+        if result.parameters.rates != nil { return rateSVG() }
         let parameters = result.parameters
         let plotted = result.points.filter { $0.aggregate != nil }
         let workerCounts = Set(plotted.map(\.workers)).sorted()
@@ -206,7 +207,9 @@ public struct SweepChart: Sendable {
     /// What the sweep did not measure, when it did not measure every point: `3 of 8 points, interrupted`.
     var partial: String? {
         let parameters = result.parameters
-        let planned = parameters.strategies.count * parameters.workerCounts.count
+        let planned =
+            parameters.strategies.count * parameters.workerCounts.count * max(1, parameters.rates?.count ?? 0)
+            * max(1, parameters.clusterMasters?.count ?? 0)
         let measured = result.points.filter { $0.aggregate != nil }.count
         guard result.interrupted || !result.completed || measured < planned else { return nil }
         let why = result.interrupted ? "interrupted" : result.completed ? nil : "a run failed"
@@ -311,7 +314,7 @@ public struct SweepChart: Sendable {
 
     /// A marker shape per strategy (circle, square, triangle, diamond), for readers who cannot tell the colours
     /// apart.
-    private func marker(_ strategy: Strategy, x: Double, y: Double, attributes: String) -> String {
+    func marker(_ strategy: Strategy, x: Double, y: Double, attributes: String) -> String {
         switch strategy {
         case .watch:
             #"<circle \#(attributes) cx="\#(f(x))" cy="\#(f(y))" r="4"/>"#
@@ -339,12 +342,12 @@ public struct SweepChart: Sendable {
         }
     }
 
-    private func text(_ content: String, x: Double, y: Double, attributes: String = "") -> String {
+    func text(_ content: String, x: Double, y: Double, attributes: String = "") -> String {
         let extra = attributes.isEmpty ? "" : " " + attributes
         return #"<text x="\#(f(x))" y="\#(f(y))"\#(extra)>\#(Self.escaped(content))</text>"#
     }
 
-    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
     /// Text and attribute values with XML's five special characters escaped.
     static func escaped(_ text: String) -> String {

@@ -158,7 +158,6 @@ extension Stocksim {
                 )
             }
             if history != nil, hostOptions.hosts != nil { throw ValidationError(Simulation.severalHostsNoHistory) }
-            if rate != nil, hostOptions.hosts != nil { throw ValidationError(HostPlan.severalHostsNoRate) }
             if let hdrOut, hdrOut.isEmpty {
                 throw ValidationError("--hdr-out needs a path prefix, such as --hdr-out run1")
             }

@@ -17,7 +17,10 @@ extension Stocksim {
                 Every run starts on freshly set stock, against one Redis: with no --redis, one private redis-server \
                 for the whole sweep. Prints a table of median sales per second (min–max over the repeats), conflict \
                 rate, p99 latency, p99 retries per sale and Redis's CPU use per strategy and worker count, then the \
-                smallest worker count per strategy whose median is within 5% of the best. Exit status: 0 every \
+                smallest worker count per strategy whose median is within 5% of the best. With --rate LIST every \
+                point is an open loop at each rate (bounded by --duration), and with --p99-target MS the sweep \
+                names, per strategy and worker count, the highest rate whose corrected p99 met the target. Exit \
+                status (a target no rate met is a finding, not a failure): 0 every \
                 audit passed; 1 an audit found a violation; 2 a run could not complete; 64 a bad flag or value \
                 (an output path that cannot be written, two outputs that are one file); 74 the table or an output \
                 file could not be written; 130 or 143 stopped by SIGINT or SIGTERM (after printing what ran).
@@ -59,7 +62,27 @@ extension Stocksim {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Write a CSV file: a header and one row per strategy and worker count.", valueName: "file"))
+                "Open-loop rates to compare, orders per second over each run: 500, or a list 500,1000,2000; every strategy and worker count runs at each, bounded by --duration (default: closed loops).",
+                valueName: "rates"))
+        var rate: String?
+
+        @Option(
+            name: .long,
+            help:
+                "With --rate: how one worker's orders are spaced: constant (even gaps) or poisson (default: constant).")
+        var arrival: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --rate: a p99 latency in milliseconds (corrected: from when each order was due); the sweep names, per strategy and worker count, the highest rate whose p99 met it.",
+                valueName: "ms"))
+        var p99Target: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write a CSV file: a header and one row per strategy and worker count (and rate).", valueName: "file"))
         var csv: String?
 
         @Option(
@@ -72,7 +95,7 @@ extension Stocksim {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Write an SVG chart: sales per second and conflict rate against workers, one line per strategy.",
+                "Write an SVG chart: sales per second and conflict rate against workers, one line per strategy (with --rate: corrected p99 against rate, and the target).",
                 valueName: "file"))
         var svg: String?
 
@@ -84,8 +107,32 @@ extension Stocksim {
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
                 strategies: try SweepConfiguration.strategies(parsing: strategy), repeats: repeats, base: base)
             if case .embeddedCluster = driver.target { configuration.clusterMasters = driver.clusterMasterCounts }
+            try openLoop(&configuration)
             try configuration.validate()
             return configuration
+        }
+
+        /// Sets the rates, their arrival and the p99 target from `--rate`, `--arrival` and `--p99-target`.
+        ///
+        /// - Throws: `ConfigurationError` naming a value that does not parse, or an option that needs `--rate`.
+        private func openLoop(_ configuration: inout SweepConfiguration) throws(ConfigurationError) {
+            if let rate { configuration.rates = try SweepConfiguration.rates(parsing: rate) }
+            if let arrival {
+                guard rate != nil else {
+                    throw ConfigurationError(
+                        "--arrival spaces the orders of an open loop; add --rate LIST or drop --arrival")
+                }
+                configuration.arrival = try Arrival.process(parsing: arrival)
+            }
+            if let p99Target {
+                guard let milliseconds = Double(p99Target.trimmingCharacters(in: .whitespaces)),
+                    milliseconds.isFinite, milliseconds > 0
+                else {
+                    throw ConfigurationError(
+                        "--p99-target '\(p99Target)' is not a positive number of milliseconds; write 5 or 0.5")
+                }
+                configuration.p99TargetMicroseconds = milliseconds * 1_000
+            }
         }
 
         /// The files to write, by flag.
@@ -192,8 +239,9 @@ final class SweepProgressDisplay {
     func update(_ progress: SweepProgress) {
         guard enabled else { return }
         let step = progress.step
+        let rate = step.rate.map { ", \(SweepRateFinding.rateText($0))/s" } ?? ""
         let prefix =
-            "[\(step.index)/\(step.count)] \(step.strategy), \(NumberText.count(step.workers, "worker")), repeat \(step.repetition)/\(step.repeats)"
+            "[\(step.index)/\(step.count)] \(step.strategy), \(NumberText.count(step.workers, "worker"))\(rate), repeat \(step.repetition)/\(step.repeats)"
         switch progress.phase {
         case .starting:
             if terminal { draw(prefix + ": starting") }
@@ -212,6 +260,9 @@ final class SweepProgressDisplay {
             let line =
                 prefix
                 + ": \(NumberText.grouped(report.unitsPerSecond)) units/s, conflicts \(NumberText.percent(report.conflictRate, digits: 1)), "
+                + (report.openLoop.map {
+                    "placed \(NumberText.rate($0.achievedRate))/s, corrected p99 \(NumberText.micros(Double($0.latencyUsCorrected.p99))), "
+                } ?? "")
                 + "redis cpu \(cpu), audit \(report.audit.passed ? "passed" : "FAILED")"
             if terminal { draw(line) } else { write(line + "\n") }
         }

@@ -44,20 +44,22 @@ struct SweepOutputTests {
                 "strategy", "workers", "runs", "sales_per_second_median", "sales_per_second_min",
                 "sales_per_second_max", "conflict_rate", "latency_p99_us", "retries_per_sale_p99", "redis_cpu_percent",
                 "audits_passed", "recommended", "units_per_second_median", "orders_per_second_median", "masters",
+                "rate", "achieved_rate", "corrected_latency_p99_us", "p99_target_us", "meets_p99_target",
+                "highest_rate_meeting_target",
             ])
         #expect(rows.count == 15)
-        #expect(rows.allSatisfy { $0.count == 15 })
+        #expect(rows.allSatisfy { $0.count == 21 })
         #expect(
             rows.contains([
                 "lua", "8", "3", "41200.0", "39964.0", "42024.0", "0.0000", "350", "0", "87.5", "true", "true",
                 "41200.0",
-                "", "",
+                "", "", "", "", "", "", "", "",
             ]))
         #expect(
             rows.contains([
                 "watch", "2", "3", "11000.0", "10670.0", "11220.0", "0.3600", "350", "4", "87.5", "true", "false",
                 "11000.0",
-                "", "",
+                "", "", "", "", "", "", "", "",
             ]))
         #expect(rows.filter { $0[11] == "true" }.count == 2)
     }
@@ -68,7 +70,7 @@ struct SweepOutputTests {
             parameters: SweepParameters(configuration), redis: "r", embedded: true,
             points: [SweepPoint(strategy: .lua, workers: 1, aggregate: nil)], completed: false,
             incompleteReason: "a worker stopped")
-        #expect(SweepCSV(result).text().split(separator: "\n").last == "lua,1,0,,,,,,,,true,false,,,")
+        #expect(SweepCSV(result).text().split(separator: "\n").last == "lua,1,0,,,,,,,,true,false,,,,,,,,,")
         #expect(SweepTable(result).text().contains("incomplete: a worker stopped"))
     }
 

@@ -93,13 +93,49 @@ struct OpenLoopTests {
         _ = try admin.send("DEL", RedisArgument(key), RedisArgument("{\(key)}:ledger"), RedisArgument("{\(key)}:run"))
     }
 
+    /// `--rate` over two hosts of two workers each: the rate is the whole run's, each host takes half of it, and
+    /// the report's open loop covers every host's orders. Were each host to run the whole rate, twice as many
+    /// orders would be placed.
+    @Test func aRateOverTwoHostsIsSplitAcrossThem() throws {
+        let network = try HostNetwork(hosts: 2)
+        let coordinator = try network.start(
+            host: 0,
+            [
+                "run", "--redis", network.url(host: 0), "--hosts", "h0,h1", "--host-name", "h0", "--workers", "2",
+                "--stock", "100000", "--strategy", "lua", "--rate", "300", "--duration", "2s", "--join-timeout", "60s",
+                "--json", "--quiet",
+            ])
+        let joiner = try network.start(
+            host: 1,
+            [
+                "join", "--redis", network.url(host: 1), "--host-name", "h1", "--workers", "2", "--join-timeout", "60s",
+                "--quiet",
+            ])
+        let results = [coordinator, joiner].map { $0.finish(timeout: .seconds(120)) }
+        for result in results { #expect(result.exitCode == 0, "\(result.stderr)") }
+        let report = try results[0].report()
+        #expect(report.audit.passed, "\(report.audit.violations)")
+        #expect(report.workers == 4)
+        let open = try #require(report.openLoop)
+        #expect(open.targetRate == 300)
+        // 2 s at 300/s in all: about 600 orders (a slow start places fewer), not 1,200.
+        #expect(open.ordersPlaced >= 250 && open.ordersPlaced <= 780, "\(open.ordersPlaced)")
+        #expect(report.sold == Int64(open.ordersPlaced))
+        let rows = try #require(report.hosts)
+        #expect(rows.map(\.name).sorted() == ["h0", "h1"])
+        for row in rows {
+            // Each host's half: about 300 orders in 2 s.
+            #expect(row.acknowledgedOrders >= 100 && row.acknowledgedOrders <= 390, "\(row.name): \(row)")
+        }
+        try expectIntervalsSum(report)
+    }
+
     @Test(arguments: [
         (["--rate", "0", "--duration", "1s"], "--rate '0' is not a positive number"),
         (["--rate", "abc", "--duration", "1s"], "--rate 'abc' is not a positive number"),
         (["--rate", "10", "--duration", "1s", "--arrival", "foo"], "--arrival 'foo' is not an arrival process"),
         (["--rate", "10"], "--rate needs a bound"),
         (["--arrival", "poisson"], "add --rate R or drop --arrival"),
-        (["--rate", "10", "--duration", "1s", "--hosts", "2"], "drop --hosts to run an open loop"),
         (["--hdr-out", ""], "--hdr-out needs a path prefix"),
     ])
     func badOpenLoopInputExits64WithOneLine(arguments: [String], message: String) throws {

@@ -52,7 +52,7 @@ struct WorkerProtocolTests {
     }
 
     @Test(arguments: [
-        DriverMessage.assignment(WorkerProtocolTests.assignment), .go, .stop,
+        DriverMessage.assignment(WorkerProtocolTests.assignment), .go(startNanoseconds: 123_456_789), .stop,
     ])
     func driverMessagesRoundTrip(message: DriverMessage) throws {
         var channel = try loopback()

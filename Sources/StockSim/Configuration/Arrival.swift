@@ -24,6 +24,11 @@ public struct Arrival: Sendable, Hashable, Codable, CustomStringConvertible {
     ///
     /// - Throws: `ConfigurationError` naming the value and what to write instead.
     public static func rate(parsing text: String) throws(ConfigurationError) -> Double {
+        if text.contains(",") {
+            throw ConfigurationError(
+                "--rate '\(text)': run takes one rate; compare several with stocksim sweep --rate \(text) --duration 2s"
+            )
+        }
         guard let rate = Double(text.trimmingCharacters(in: .whitespaces)), rate.isFinite, rate > 0 else {
             throw ConfigurationError("--rate '\(text)' is not a positive number of orders per second; write 500 or 2.5")
         }

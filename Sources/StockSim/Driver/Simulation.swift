@@ -224,9 +224,15 @@ public struct Simulation: Sendable {
         progress: (PoolProgress) -> Void, shouldStop: () -> Bool
     ) throws(SimulationError) -> Sale {
         let quota = configuration.orders.map { Self.split($0, over: configuration.workers) }
+        // An open loop over several hosts: each of the roster's hosts takes an equal share of the rate, which its own
+        // workers split.
+        var workerConfiguration = configuration
+        if let hosts = session?.control.roster.count, hosts > 1 {
+            workerConfiguration.arrival?.rate /= Double(hosts)
+        }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
-                index: index, runID: prepared.runID, redisURL: target.url, configuration: configuration,
+                index: index, runID: prepared.runID, redisURL: target.url, configuration: workerConfiguration,
                 orderQuota: quota?[index], scriptSHA: prepared.scriptSHA, namedConnection: prepared.namedWorkers,
                 host: session?.name, recordDirectory: records.directory, recordsSales: recordsSales,
                 flushEachOrder: configuration.chaos.killWorker > 0, recordsHistory: historyPath != nil)

@@ -129,7 +129,7 @@ final class WorkerPool {
         let clock = ContinuousClock()
         let start = clock.now
         let startNanoseconds = monotonicNanoseconds()
-        for worker in workers { worker.channel.send(DriverMessage.go) }
+        for worker in workers { worker.channel.send(DriverMessage.go(startNanoseconds: startNanoseconds)) }
         var stopSentAt: ContinuousClock.Instant?
         var nextProgress = start + .milliseconds(100)
         while workers.contains(where: \.open) {

@@ -65,9 +65,6 @@ public struct HostPlan: Sendable {
                 )
             }
         }
-        if configuration.arrival != nil {
-            throw ConfigurationError(Self.severalHostsNoRate)
-        }
         if configuration.orders != nil {
             throw ConfigurationError(
                 "--orders splits orders over one host's workers; with --hosts give --stock (and --duration) instead")
@@ -92,8 +89,6 @@ public struct HostPlan: Sendable {
     ///
     /// - Throws: `ConfigurationError`.
     /// Why a run of several hosts takes no `--rate` (yet): the schedule is split over one host's workers.
-    public static let severalHostsNoRate =
-        "--rate splits its schedule over one host's workers; drop --hosts to run an open loop"
 
     static func check(_ plan: HostPlan?, _ configuration: SimulationConfiguration) throws(ConfigurationError) {
         if let plan { return try plan.validate(configuration) }

@@ -158,8 +158,9 @@ public struct SimulationReport: Sendable, JSONDocument {
     }
     /// Why the history (`--history FILE`) could not be written, when it could not: the run's history is incomplete.
     public var historyError: String?
-    /// The sale second by second, closed loop or open: every worker's orders counted in the second (since its sales
-    /// loop started) in which they ended; a second in which nothing ended has a row of zeros.
+    /// The sale second by second, closed loop or open: every worker's orders counted in the second (since the run's
+    /// start barrier, the `go` every worker shares) in which they ended; a second in which nothing ended has a row of
+    /// zeros.
     public var intervals: [Interval]?
     /// An open loop (`--rate`): its schedule, how well the workers kept to it and the corrected latency; `nil` for
     /// the closed loop.
@@ -171,7 +172,7 @@ public struct SimulationReport: Sendable, JSONDocument {
 
     /// One second of the sale.
     public struct Interval: Sendable, Codable, Hashable {
-        /// Seconds since the start (0: the first second).
+        /// Seconds since the run's start barrier opened (0: the first second).
         public var second: Int
         /// Orders sold in this second, and their units.
         public var orders: Int

@@ -2,8 +2,9 @@ import Foundation
 import Hiredis
 public import Logging
 
-/// A sweep: a simulation for every strategy at every worker count, repeated, against one Redis, to find how
-/// throughput and conflicts grow with the number of workers and which worker count is worth running.
+/// A sweep: a simulation for every strategy at every worker count (and, with `rates`, at every open-loop rate),
+/// repeated, against one Redis, to find how throughput and conflicts grow with the number of workers, which worker
+/// count is worth running, and (with a p99 target) the highest rate whose corrected p99 meets it.
 ///
 /// ```swift
 /// let sweep = Sweep(
@@ -42,17 +43,21 @@ public struct Sweep: Sendable {
         let counts = configuration.workerCounts
         let strategies = configuration.strategies
         let masterCounts: [Int?] = configuration.clusterMasters.isEmpty ? [nil] : configuration.clusterMasters
-        let total = configuration.repeats * strategies.count * counts.count * masterCounts.count
+        let rates: [Double?] = configuration.rates.isEmpty ? [nil] : configuration.rates
+        let total = configuration.repeats * strategies.count * counts.count * masterCounts.count * rates.count
         var steps: [SweepStep] = []
         guard configuration.repeats >= 1 else { return [] }
         for masters in masterCounts {
             for repetition in 1...configuration.repeats {
                 for strategy in strategies {
                     for workers in counts {
-                        steps.append(
-                            SweepStep(
-                                index: steps.count + 1, count: total, strategy: strategy, workers: workers,
-                                repetition: repetition, repeats: configuration.repeats, masters: masters))
+                        for rate in rates {
+                            steps.append(
+                                SweepStep(
+                                    index: steps.count + 1, count: total, strategy: strategy, workers: workers,
+                                    repetition: repetition, repeats: configuration.repeats, masters: masters,
+                                    rate: rate))
+                        }
                     }
                 }
             }
@@ -145,7 +150,8 @@ public struct Sweep: Sendable {
                     }
                 }
                 var simulation = driver
-                simulation.configuration = configuration.configuration(strategy: step.strategy, workers: step.workers)
+                simulation.configuration = configuration.configuration(
+                    strategy: step.strategy, workers: step.workers, rate: step.rate)
                 simulation.redis = .url(target.url)
                 let cpuBefore = Self.redisCPUSeconds(monitor)
                 var report: SimulationReport
@@ -171,7 +177,7 @@ public struct Sweep: Sendable {
                     "run ended",
                     metadata: [
                         "run": "\(step.index)/\(step.count)", "strategy": "\(step.strategy)",
-                        "workers": "\(step.workers)",
+                        "workers": "\(step.workers)", "rate": "\(step.rate.map { "\($0)" } ?? "closed loop")",
                         "sales_per_second": "\(Int(report.salesPerSecond))",
                         "redis_cpu_percent": "\(run.redisCpuPercent.map { "\(Int($0))" } ?? "unknown")",
                     ])
@@ -192,13 +198,18 @@ public struct Sweep: Sendable {
         for masters in configuration.clusterMasters.isEmpty ? [nil] : configuration.clusterMasters.map(Optional.some) {
             for strategy in configuration.strategies {
                 for workers in configuration.workerCounts {
-                    let pointRuns = runs.filter {
-                        $0.key.strategy == strategy && $0.key.workers == workers && $0.key.masters == masters
-                    }
-                    .sorted { $0.key.index < $1.key.index }.map(\.value)
-                    if !pointRuns.isEmpty {
-                        points.append(
-                            SweepPoint(strategy: strategy, workers: workers, masters: masters, runs: pointRuns))
+                    for rate in configuration.rates.isEmpty ? [nil] : configuration.rates.map(Optional.some) {
+                        let pointRuns = runs.filter {
+                            $0.key.strategy == strategy && $0.key.workers == workers && $0.key.masters == masters
+                                && $0.key.rate == rate
+                        }
+                        .sorted { $0.key.index < $1.key.index }.map(\.value)
+                        if !pointRuns.isEmpty {
+                            points.append(
+                                SweepPoint(
+                                    strategy: strategy, workers: workers, masters: masters, rate: rate,
+                                    runs: pointRuns))
+                        }
                     }
                 }
             }
@@ -212,6 +223,7 @@ public struct Sweep: Sendable {
     static func describe(_ step: SweepStep) -> String {
         "\(step.strategy), \(NumberText.count(step.workers, "worker"))"
             + (step.masters.map { " on \(NumberText.count($0, "master"))" } ?? "")
+            + (step.rate.map { " at \(SweepRateFinding.rateText($0))/s" } ?? "")
             + ", repeat \(step.repetition) of \(step.repeats)"
     }
 

@@ -19,10 +19,16 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
     public var retriesPerSaleP99: Double
     /// The Redis server's CPU use as a percentage of one core; `nil` when INFO could not be read.
     public var redisCpuPercent: Double?
+    /// Open loop: the p99 latency per sale from the time the order was due (`open_loop.latency_us_corrected`), in
+    /// microseconds; `nil` for a closed loop.
+    public var correctedLatencyP99Us: Double?
+    /// Open loop: orders placed per second (`open_loop.achieved_rate`), the median; `nil` for a closed loop.
+    public var achievedRate: Double?
 
     public init(
         runs: Int, salesPerSecond: SweepSpread, conflictRate: Double, latencyP99Us: Double, retriesPerSaleP99: Double,
-        redisCpuPercent: Double?, ordersPerSecond: SweepSpread? = nil
+        redisCpuPercent: Double?, ordersPerSecond: SweepSpread? = nil, correctedLatencyP99Us: Double? = nil,
+        achievedRate: Double? = nil
     ) {
         self.runs = runs
         self.salesPerSecond = salesPerSecond
@@ -32,6 +38,8 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
         self.redisCpuPercent = redisCpuPercent
         self.unitsPerSecond = salesPerSecond
         self.ordersPerSecond = ordersPerSecond
+        self.correctedLatencyP99Us = correctedLatencyP99Us
+        self.achievedRate = achievedRate
     }
 
     /// The aggregate of the runs that count, or `nil` when none does.
@@ -46,5 +54,10 @@ public struct SweepAggregate: Sendable, Codable, Hashable {
             latencyP99Us: median(reports.map { Double($0.latencyUs.p99) }),
             retriesPerSaleP99: median(reports.map { Double($0.retriesPerSale.p99) }),
             redisCpuPercent: SweepSpread(cpu)?.median, ordersPerSecond: SweepSpread(reports.map(\.ordersPerSecond)))
+        let open = reports.compactMap(\.openLoop)
+        if !open.isEmpty {
+            correctedLatencyP99Us = median(open.map { Double($0.latencyUsCorrected.p99) })
+            achievedRate = median(open.map(\.achievedRate))
+        }
     }
 }

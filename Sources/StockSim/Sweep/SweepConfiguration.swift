@@ -17,6 +17,15 @@ public struct SweepConfiguration: Sendable, Hashable {
     /// one cluster per count, started before its runs and stopped after them. Empty: every run on the sweep's one
     /// target.
     public var clusterMasters: [Int] = []
+    /// Open-loop rates to compare (`--rate 500,1000,2000`, orders per second, ascending): every strategy and worker
+    /// count runs at each, its orders spaced by `arrival`, each run bounded by the base's duration. Empty: every run a
+    /// closed loop.
+    public var rates: [Double] = []
+    /// How each worker's orders are spaced at those rates (`--arrival`).
+    public var arrival: Arrival.Process = .constant
+    /// `--p99-target MS`, in microseconds: the sweep names, per strategy and worker count, the highest of `rates`
+    /// whose corrected p99 meets it.
+    public var p99TargetMicroseconds: Double?
 
     public init(
         workerCounts: [Int], strategies: [Strategy], repeats: Int = 3,
@@ -28,11 +37,12 @@ public struct SweepConfiguration: Sendable, Hashable {
         self.base = base
     }
 
-    /// The configuration of one run.
-    public func configuration(strategy: Strategy, workers: Int) -> SimulationConfiguration {
+    /// The configuration of one run: an open loop at `rate`, or the closed loop without one.
+    public func configuration(strategy: Strategy, workers: Int, rate: Double? = nil) -> SimulationConfiguration {
         var configuration = base
         configuration.strategy = strategy
         configuration.workers = workers
+        configuration.arrival = rate.map { Arrival(rate: $0, process: arrival) }
         return configuration
     }
 
@@ -57,7 +67,42 @@ public struct SweepConfiguration: Sendable, Hashable {
         for masters in clusterMasters where !(1...16).contains(masters) {
             throw ConfigurationError("--cluster-masters counts must be from 1 to 16, not \(masters)")
         }
-        try configuration(strategy: strategies[0], workers: workerCounts[0]).validate()
+        if !rates.isEmpty, base.durationMilliseconds == nil, base.orders == nil {
+            throw ConfigurationError(
+                "--rate needs a bound for each run: add --duration (such as 2s), so that every rate's schedule ends")
+        }
+        for rate in rates where !(rate.isFinite && rate > 0) {
+            throw ConfigurationError("rates must be positive numbers of orders per second, not \(rate)")
+        }
+        if p99TargetMicroseconds != nil, rates.isEmpty {
+            throw ConfigurationError(
+                "--p99-target picks the highest rate that meets it; add --rate LIST, such as --rate 500,1000,2000")
+        }
+        if let p99TargetMicroseconds, !(p99TargetMicroseconds.isFinite && p99TargetMicroseconds > 0) {
+            throw ConfigurationError("--p99-target must be a positive number of milliseconds, such as 5 or 0.5")
+        }
+        try configuration(strategy: strategies[0], workers: workerCounts[0], rate: rates.first).validate()
+    }
+
+    /// Parses `--rate` for a sweep: a rate (`500`) or a list (`500,1000,2000`), orders per second, each positive.
+    ///
+    /// - Returns: the rates, ascending, each once.
+    /// - Throws: `ConfigurationError` naming the item that is not a positive number.
+    public static func rates(parsing text: String) throws(ConfigurationError) -> [Double] {
+        var rates = Set<Double>()
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let rate = Double(item.trimmingCharacters(in: .whitespaces)), rate.isFinite, rate > 0 else {
+                throw ConfigurationError(
+                    "--rate '\(text)': '\(item)' is not a positive number of orders per second; write 500, or a list such as 500,1000,2000"
+                )
+            }
+            guard rates.count < 64 else {
+                throw ConfigurationError(
+                    "--rate '\(text)' has more than 64 rates; a sweep compares a few, such as 500,1000,2000")
+            }
+            rates.insert(rate)
+        }
+        return rates.sorted()
     }
 
     /// Parses master counts: a count (`3`) or a list (`1,2,3`), ascending and each once in the result.

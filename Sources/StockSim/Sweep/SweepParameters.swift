@@ -23,6 +23,11 @@ public struct SweepParameters: Sendable, Codable, Hashable {
     /// The master counts compared, each on an embedded cluster of its own (`--cluster-masters 1,2,3`); `nil` when
     /// the sweep ran on one target.
     public var clusterMasters: [Int]?
+    /// The open-loop rates compared (`--rate LIST`), orders per second, and their arrival; `nil` for closed loops.
+    public var rates: [Double]?
+    public var arrival: Arrival.Process?
+    /// `--p99-target`, in microseconds; `nil` without one.
+    public var p99TargetUs: Double?
 
     public init(_ configuration: SweepConfiguration, tolerance: Double = SweepRecommendation.defaultTolerance) {
         let base = configuration.base
@@ -41,5 +46,8 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         seedString = String(base.seed)
         self.tolerance = tolerance
         clusterMasters = configuration.clusterMasters.isEmpty ? nil : configuration.clusterMasters
+        rates = configuration.rates.isEmpty ? nil : configuration.rates
+        arrival = configuration.rates.isEmpty ? nil : configuration.arrival
+        p99TargetUs = configuration.p99TargetMicroseconds
     }
 }

@@ -9,10 +9,14 @@ public struct SweepResult: Sendable, JSONDocument {
     public var redis: String
     public var embedded: Bool
     /// One per strategy and worker count that ran, strategies in the order given, worker counts ascending (and, when
-    /// master counts are compared, per master count, ascending, strategy by strategy).
+    /// master counts are compared, per master count, ascending, strategy by strategy; when rates are compared, one per
+    /// rate at each worker count, ascending).
     public var points: [SweepPoint]
     /// One per strategy (and master count) with a point whose runs completed and passed their audits.
     public var recommendations: [SweepRecommendation]
+    /// With `--rate LIST --p99-target MS`: per strategy and worker count (and master count), the highest rate whose
+    /// corrected p99 met the target; `nil` without a target.
+    public var rateFindings: [SweepRateFinding]?
     /// True when every run's audit passed.
     public var auditsPassed: Bool
     /// False when a run could not complete; the sweep stopped there and `incomplete_reason` says why.
@@ -34,6 +38,17 @@ public struct SweepResult: Sendable, JSONDocument {
         self.recommendations = Self.recommendations(
             points, strategies: parameters.strategies, masters: parameters.clusterMasters,
             tolerance: parameters.tolerance)
+        self.rateFindings = parameters.p99TargetUs.map { target in
+            parameters.strategies.flatMap { strategy in
+                parameters.workerCounts.flatMap { workers in
+                    (parameters.clusterMasters?.map(Optional.some) ?? [nil]).compactMap { masters in
+                        SweepRateFinding.find(
+                            strategy: strategy, workers: workers, masters: masters, points: points,
+                            p99TargetUs: target)
+                    }
+                }
+            }
+        }
         self.auditsPassed = points.allSatisfy(\.auditsPassed)
         self.completed = completed
         self.incompleteReason = incompleteReason
@@ -55,7 +70,10 @@ public struct SweepResult: Sendable, JSONDocument {
                     failed.append(point.workers)
                     continue
                 }
-                if let aggregate = point.aggregate { medians[point.workers] = aggregate.salesPerSecond.median }
+                // With several rates, a worker count's best point stands for it.
+                if let aggregate = point.aggregate {
+                    medians[point.workers] = max(medians[point.workers] ?? 0, aggregate.salesPerSecond.median)
+                }
             }
             var recommendation = SweepRecommendation.recommend(
                 strategy: strategy, masters: masters, medians: medians, tolerance: tolerance)
@@ -81,6 +99,21 @@ public struct SweepResult: Sendable, JSONDocument {
             return "embedded clusters of \(counts.map(String.init).joined(separator: ", ")) masters"
         }
         return embedded ? "embedded redis-server \(redis)" : redis
+    }
+
+    /// Whether `point` is the recommended one of its strategy (and master count): at the recommended worker count,
+    /// and, across rates, the fastest point of that count, which stood for it.
+    public func isRecommended(_ point: SweepPoint) -> Bool {
+        guard let recommended = recommendation(for: point.strategy, masters: point.masters),
+            recommended.workers == point.workers
+        else { return false }
+        return point.rate == nil || point.aggregate?.salesPerSecond.median == recommended.salesPerSecond
+    }
+
+    /// The rate finding for `strategy` at `workers` (on `masters` masters), if the sweep had a p99 target and a run
+    /// there completed.
+    public func rateFinding(for strategy: Strategy, workers: Int, masters: Int? = nil) -> SweepRateFinding? {
+        rateFindings?.first { $0.strategy == strategy && $0.workers == workers && $0.masters == masters }
     }
 
     /// Runs that ran, over every point.

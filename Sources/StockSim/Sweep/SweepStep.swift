@@ -15,4 +15,6 @@ public struct SweepStep: Sendable, Hashable {
     public var repeats: Int
     /// The masters of the embedded cluster the run is on, when the sweep compares master counts.
     public var masters: Int? = nil
+    /// The open loop's rate, orders per second, when the sweep compares rates (`--rate LIST`).
+    public var rate: Double? = nil
 }

@@ -2,7 +2,7 @@ import Histogram
 
 /// One second of one worker's sale, counted by when each order ended: what `intervals[]` of the report is made of.
 struct WorkerInterval: Codable, Sendable, Equatable {
-    /// Seconds since the worker's sales loop started (0: the first second).
+    /// Seconds since the run's start barrier opened (0: the first second), the same seconds for every worker.
     var second: Int
     /// Orders sold, and their units.
     var orders = 0
@@ -23,6 +23,7 @@ struct IntervalRecorder {
     private var latency = Histogram<UInt64>.saleLatency()
     private var touched = false
 
+    /// - Parameter start: where second 0 starts, in CLOCK_MONOTONIC nanoseconds: the run's start barrier.
     init(start: UInt64) { self.start = start }
 
     /// Counts an order that ended at `end` (CLOCK_MONOTONIC nanoseconds).

@@ -43,9 +43,9 @@ public enum WorkerProcess {
             }
         }
         channel.send(WorkerMessage.ready)
-        guard case .go? = try? channel.receive(DriverMessage.self) else { return 3 }
+        guard case .go(let runStart)? = try? channel.receive(DriverMessage.self) else { return 3 }
         watchForStop(channel)
-        let report = sell(assignment, on: router, channel: channel, program: program)
+        let report = sell(assignment, on: router, channel: channel, program: program, runStart: runStart)
         return channel.send(WorkerMessage.done(report)) ? 0 : 2
     }
 
@@ -62,7 +62,7 @@ public enum WorkerProcess {
         report.retries = HistogramCounts(Histogram<UInt64>.saleRetries())
         let messages: [WorkerMessage] = [.ready, .progress(WorkerProgress()), .done(report), .failed("")]
         let encoder = JSONEncoder()
-        for message in [DriverMessage.assignment(assignment), .go, .stop] {
+        for message in [DriverMessage.assignment(assignment), .go(startNanoseconds: 0), .stop] {
             if let line = try? encoder.encode(message) { _ = try? JSONDecoder().decode(DriverMessage.self, from: line) }
         }
         for message in messages {
@@ -71,14 +71,17 @@ public enum WorkerProcess {
     }
 
     /// The sales loop, for 1…K SKUs per order: each order takes its quantity of `cartSize` distinct in-stock SKUs of
-    /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota.
+    /// one group, drawn by the skew; the worker stops when no group has that many SKUs left, or at its quota. Its
+    /// intervals count seconds from `runStart`, the run's start barrier (CLOCK_MONOTONIC nanoseconds), or from its
+    /// own start without one.
     static func sell(
         _ assignment: WorkerAssignment, on router: SaleRouter, channel: LineChannel,
-        program: UserProgram? = nil
+        program: UserProgram? = nil, runStart: UInt64? = nil
     ) -> WorkerReport {
         var report = WorkerReport(index: assignment.index)
         let start = monotonicNanoseconds()
-        var histograms = SaleHistograms(openLoop: assignment.configuration.arrival != nil, start: start)
+        var histograms = SaleHistograms(
+            openLoop: assignment.configuration.arrival != nil, intervalsFrom: min(runStart ?? start, start))
         var recorder: SaleRecorder?
         if let path = assignment.recordPath {
             do {

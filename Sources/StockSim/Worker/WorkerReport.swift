@@ -23,7 +23,8 @@ struct WorkerReport: Codable, Sendable, Equatable {
     /// Open loop only: how far behind its schedule the worker sent an order, at worst and for its last order.
     var maxBehindNanoseconds: UInt64 = 0
     var finalBehindNanoseconds: UInt64 = 0
-    /// Its sale second by second (by when each order ended), from the start of its sales loop.
+    /// Its sale second by second (by when each order ended), from the run's start barrier (the `go` all workers
+    /// share).
     var intervals: [WorkerInterval] = []
     /// Replies lost after a write was sent (EXEC, EVALSHA, DECRBY): outcomes that had to be found out.
     var unknownOutcomes: Int = 0
@@ -121,7 +122,11 @@ struct SaleHistograms {
     var retries = Histogram<UInt64>.saleRetries()
     var intervals: IntervalRecorder
 
-    init(openLoop: Bool, start: UInt64) {
+    /// - Parameters:
+    ///   - openLoop: whether latencies are also measured from the due time.
+    ///   - intervalsFrom: where the intervals' second 0 starts, in CLOCK_MONOTONIC nanoseconds: the run's start
+    ///     barrier.
+    init(openLoop: Bool, intervalsFrom start: UInt64) {
         self.openLoop = openLoop
         intervals = IntervalRecorder(start: start)
     }
