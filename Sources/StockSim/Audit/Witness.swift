@@ -13,13 +13,18 @@
 /// found. Exact whenever the unknown orders on a key have equal units (the usual case); with mixed sizes a gap that
 /// only another assignment could explain is reported. A cart's unknown outcome is judged on each key by itself.
 ///
-/// A sale is kept in 24 bytes (stock left, units, worker, order index), so a million sales fit in about 30 MB.
+/// Sales given here are kept in memory, 32 bytes a sale (stock left, units, worker, order), and sorted at `check`: a
+/// history of a million sales takes about 40 MB. The driver's own runs do not come through here: `SaleRecords`
+/// streams each key's sales from the workers' record files into the same chain check (`check(key:...)`), already
+/// sorted, and keeps only a key whose workers' own sales are out of order for this in-memory path.
 public struct Witness: Sendable {
-    private struct Link: Sendable {
+    /// One sale on one key. `order` names it: for an id kept here, its index in `orders`; for a sale streamed from
+    /// the records, its sequence (the namer makes `RUN:WORKER:SEQUENCE` of it).
+    struct Link: Sendable {
         var stockLeft: Int64
         var units: Int64
+        var order: Int64
         var worker: Int32
-        var order: Int32
     }
 
     private struct Chain: Sendable {
@@ -72,7 +77,7 @@ public struct Witness: Sendable {
         for (position, line) in lines.enumerated() {
             let left = position < stockLeft.count ? stockLeft[position] : nil
             if let left {
-                let link = Link(stockLeft: left, units: line.units, worker: Int32(clamping: worker), order: index)
+                let link = Link(stockLeft: left, units: line.units, order: index, worker: Int32(clamping: worker))
                 update(line.key) { $0.links.append(link) }
             } else {
                 update(line.key) { $0.unplaced += 1 }
@@ -97,8 +102,8 @@ public struct Witness: Sendable {
             chain.links.append(
                 contentsOf: sales.indices.lazy.map { offset in
                     Link(
-                        stockLeft: sales[offset].stockLeft, units: sales[offset].units, worker: workerIndex,
-                        order: Int32(clamping: first + offset))
+                        stockLeft: sales[offset].stockLeft, units: sales[offset].units, order: Int64(first + offset),
+                        worker: workerIndex)
                 })
         }
     }
@@ -115,9 +120,7 @@ public struct Witness: Sendable {
     /// - Parameter violationLimit: How many violations to list; all are counted.
     /// - Returns: The verdict per key and the violations.
     public consuming func check(violationLimit: Int = 100) -> WitnessResult {
-        var violations: [WitnessViolation] = []
-        var count = 0
-        var results: [WitnessKeyResult] = []
+        var tally = WitnessTally(violationLimit: violationLimit)
         for key in keys {
             // Taken out of the consumed witness, so the links are sorted in place, not copied (millions of them).
             guard var chain = chains.removeValue(forKey: key) else { continue }
@@ -125,19 +128,44 @@ public struct Witness: Sendable {
                 $0.stockLeft != $1.stockLeft ? $0.stockLeft > $1.stockLeft : $0.order < $1.order
             }
             var found: [WitnessViolation] = []
-            let result = check(key: key, chain: chain, into: &found)
-            count += found.count
-            violations.append(contentsOf: found.prefix(max(0, violationLimit - violations.count)))
-            results.append(result)
+            let result = Self.check(
+                key: key,
+                tally: ChainTally(
+                    initial: chain.initial, final: chain.final, sales: chain.links.count,
+                    units: chain.links.reduce(0) { $0 + $1.units }, unknown: chain.unknown, unplaced: chain.unplaced),
+                links: chain.links, name: sale, into: &found)
+            tally.add(result, found)
         }
-        return WitnessResult(passed: count == 0, keys: results, violations: violations, violationCount: count)
+        return tally.result
     }
 
-    /// - Parameter chain: its links sorted by the stock they left, highest first (ties in the order recorded).
-    private func check(key: String, chain: Chain, into violations: inout [WitnessViolation]) -> WitnessKeyResult {
+    /// What a key's chain check needs to know before it walks the sales.
+    struct ChainTally {
+        var initial: Int64?
+        var final: Int64?
+        /// Sales with a place in the chain (`links` holds them all).
+        var sales: Int
+        /// The units they took.
+        var units: Int64
+        /// The units of each unknown-outcome order on the key.
+        var unknown: [Int64]
+        /// Sales that did not learn the stock they left.
+        var unplaced: Int
+    }
+
+    /// Checks one key's chain: the one rule, for sales kept here and for sales streamed from the workers' records.
+    ///
+    /// - Parameters:
+    ///   - links: the key's sales sorted by the stock they left, highest first (ties in the order recorded); read
+    ///     once, front to back.
+    ///   - name: names a sale in a violation.
+    static func check(
+        key: String, tally chain: ChainTally, links: some Sequence<Link>, name sale: (Link) -> WitnessSale,
+        into violations: inout [WitnessViolation]
+    ) -> WitnessKeyResult {
         var result = WitnessKeyResult(
-            key: key, initial: chain.initial, final: chain.final, sales: chain.links.count + chain.unplaced,
-            units: chain.links.reduce(0) { $0 + $1.units }, unknownOrders: chain.unknown.count, unknownOrdersSold: 0,
+            key: key, initial: chain.initial, final: chain.final, sales: chain.sales + chain.unplaced,
+            units: chain.units, unknownOrders: chain.unknown.count, unknownOrdersSold: 0,
             unplacedSales: chain.unplaced, checked: false, note: nil)
         guard let initial = chain.initial else {
             result.note = "no initial stock given: the chain was not checked"
@@ -150,7 +178,6 @@ public struct Witness: Sendable {
         }
         result.checked = true
         if chain.final == nil { result.note = "no final stock given: the chain's end was not checked" }
-        let links = chain.links
         var pool = UnknownPool(chain.unknown)
         var previous: Link?
         func record(_ kind: WitnessViolation.Kind, later: Link?, _ detail: String) {
@@ -166,8 +193,9 @@ public struct Witness: Sendable {
             }
             let from = link.stockLeft + link.units
             let above = previous?.stockLeft ?? initial
-            let what = sale(link)
+            // Named only when a violation needs it: formatting an id per sale would cost more than the check.
             if from > above {
+                let what = sale(link)
                 if let previous {
                     record(
                         .staleRead, later: link,
@@ -179,6 +207,7 @@ public struct Witness: Sendable {
                         "the first sale, \(what), sold from a stock of \(from), above the initial stock of \(initial)")
                 }
             } else if from < above, !pool.explain(above - from) {
+                let what = sale(link)
                 let taken = units(above - from)
                 if let previous {
                     record(
@@ -212,7 +241,7 @@ public struct Witness: Sendable {
         return result
     }
 
-    private func units(_ count: Int64) -> String { NumberText.count(count, "unit") }
+    private static func units(_ count: Int64) -> String { NumberText.count(count, "unit") }
 
     private func sale(_ link: Link) -> WitnessSale {
         let name = orders[Int(link.order)]
@@ -220,16 +249,46 @@ public struct Witness: Sendable {
         return WitnessSale(order: order, worker: Int(link.worker), stockLeft: link.stockLeft, units: link.units)
     }
 
-    private mutating func intern(_ order: String) -> Int32 {
+    private mutating func intern(_ order: String) -> Int64 {
         texts.append(order)
         orders.append(-Int64(texts.count))
-        return Int32(clamping: orders.count - 1)
+        return Int64(orders.count - 1)
     }
 
     /// Changes a key's chain, starting it (and remembering the key's place) the first time the key is seen.
     private mutating func update(_ key: String, _ change: (inout Chain) -> Void) {
         if chains[key] == nil { keys.append(key) }
         change(&chains[key, default: Chain()])
+    }
+}
+
+/// Adds up the keys' verdicts: every violation counted, the first `violationLimit` listed.
+struct WitnessTally {
+    let violationLimit: Int
+    private var violations: [WitnessViolation] = []
+    private var count = 0
+    private var keys: [WitnessKeyResult] = []
+
+    init(violationLimit: Int) {
+        self.violationLimit = violationLimit
+    }
+
+    /// One key's verdict and the violations found on it.
+    mutating func add(_ key: WitnessKeyResult, _ found: [WitnessViolation]) {
+        count += found.count
+        violations.append(contentsOf: found.prefix(max(0, violationLimit - violations.count)))
+        keys.append(key)
+    }
+
+    /// Adds every key of a result.
+    mutating func add(_ result: WitnessResult) {
+        count += result.violationCount
+        violations.append(contentsOf: result.violations.prefix(max(0, violationLimit - violations.count)))
+        keys.append(contentsOf: result.keys)
+    }
+
+    var result: WitnessResult {
+        WitnessResult(passed: count == 0, keys: keys, violations: violations, violationCount: count)
     }
 }
 

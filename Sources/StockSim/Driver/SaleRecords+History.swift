@@ -18,26 +18,30 @@ extension SaleRecords {
         let keys = (0..<layout.skus).map { layout.stockKey($0) }
         try writer.append(
             line: .header(HistoryHeader(initial: Dictionary(uniqueKeysWithValues: keys.map { ($0, initial) }))))
-        let files = (0..<workers).map { read(worker: $0) ?? [] }
-        var next = Array(repeating: 0, count: workers)
+        // Each file read in chunks, one record ahead: the history's memory does not grow with the run either.
+        let chunk = max(64, min(Self.chunk, Self.mergeBudget / max(1, workers)))
+        var files = (0..<workers).map { SaleRecordReader(path: path(worker: $0), chunk: chunk) }
+        var event: [SaleRecord] = []
         while true {
             // The worker whose next event is the earliest: each file is in time order already.
-            var earliest: Int?
-            for worker in 0..<workers where next[worker] < files[worker].count {
-                if let best = earliest, files[best][next[best]].time <= files[worker][next[worker]].time { continue }
-                earliest = worker
+            var earliest: (worker: Int, time: UInt64)?
+            for worker in 0..<workers {
+                guard let time = files[worker]?.peek()?.time else { continue }
+                if let best = earliest, best.time <= time { continue }
+                earliest = (worker, time)
             }
-            guard let worker = earliest else { break }
-            let records = files[worker]
-            let first = records[next[worker]]
-            var end = next[worker] + 1
-            while end < records.count, records[end].sequence == first.sequence, records[end].rawKind == first.rawKind {
-                end += 1
+            guard let worker = earliest?.worker, let first = files[worker]?.next() else { break }
+            event.removeAll(keepingCapacity: true)
+            event.append(first)
+            while let record = files[worker]?.peek(), record.sequence == first.sequence,
+                record.rawKind == first.rawKind
+            {
+                event.append(record)
+                _ = files[worker]?.next()
             }
-            if let event = Self.event(records[next[worker]..<end], worker: worker, keys: keys, runID: runID) {
-                try writer.append(event)
+            if let line = Self.event(event[...], worker: worker, keys: keys, runID: runID) {
+                try writer.append(line)
             }
-            next[worker] = end
         }
         if let final, !final.contains(where: { $0 == nil }) {
             try writer.append(line: .end(final: Dictionary(uniqueKeysWithValues: zip(keys, final.map { $0 ?? 0 }))))

@@ -30,36 +30,22 @@ struct SaleRecords {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// One worker's records, in the order it wrote them; `nil` when its file cannot be read.
-    ///
-    /// read(2) straight into the array's storage: a worker of a long run leaves tens of MB, and reading them into a
-    /// `Data` first would fault in and copy every page twice.
-    func read(worker: Int) -> [SaleRecord]? {
-        let descriptor = open("\(directory)/w\(worker).records", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return nil }
-        let stride = MemoryLayout<SaleRecord>.stride
-        let capacity = Int(status.st_size) / stride
-        var failed = false
-        let records = [SaleRecord](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var filled = 0
-            while filled < capacity * stride, let start = raw.baseAddress {
-                let count = Glibc.read(descriptor, start + filled, capacity * stride - filled)
-                if count < 0, errno == EINTR { continue }
-                if count < 0 { failed = true }
-                if count <= 0 { break }
-                filled += count
-            }
-            // A torn last record (a worker killed mid-write) is not a record.
-            initialized = filled / stride
-        }
-        return failed ? nil : records
-    }
+    /// A worker's record file.
+    func path(worker: Int) -> String { "\(directory)/w\(worker).records" }
 
-    /// Feeds every worker's records to the per-sale witness and checks the chains.
+    /// Records read at a time from a file read alone (the first pass, the history's).
+    static let chunk = 16384
+    /// Records held in all when every worker's file is read at once (the merge): 5 MB.
+    static let mergeBudget = 131_072
+
+    /// Checks the per-sale witness over every worker's records, in memory flat in the number of sales.
+    ///
+    /// Two passes over the files, each read in chunks. The first counts each SKU's sales and units, keeps its
+    /// unknown-outcome orders (few), and sees whether every worker's own sales on it came in falling stock-left order.
+    /// The second walks each SKU's chain from a merge of the workers' files (`ChainMerge`), sorted as the in-memory
+    /// witness sorts it, through the same check. A SKU where some worker's sales rise (a broken run, or a write from
+    /// outside between them) is checked the exact in-memory way instead, so the verdict is always the sorted one.
+    /// A catalog's SKUs are merged one at a time, each reading every file again (its records filtered by SKU).
     ///
     /// - Parameters:
     ///   - outcomes: how each worker ended (a worker without a report died).
@@ -68,18 +54,13 @@ struct SaleRecords {
     ///   - final: each SKU's stock after the run, as read back.
     ///   - runID: the run, for the order ids.
     ///   - everyOrderFlushed: workers wrote their records before every order, so a dead worker's file is whole.
+    ///   - inMemory: check every SKU the in-memory way (tests compare the two).
     /// - Returns: the verdict, or why the chains could not be checked.
     func witness(
         outcomes: [WorkerOutcome], layout: CatalogLayout, initial: Int64, final: [Int64?], runID: String,
-        everyOrderFlushed: Bool
+        everyOrderFlushed: Bool, inMemory: Bool = false
     ) -> Result<WitnessResult, WitnessNotChecked> {
-        var witness = Witness()
-        // Per SKU, one worker's sales at a time; kept between workers so their pages are faulted in once.
-        var sales = [[(sequence: Int64, units: Int64, stockLeft: Int64)]](repeating: [], count: layout.skus)
-        for sku in 0..<layout.skus {
-            witness.setInitial(initial, for: layout.stockKey(sku))
-            if let stock = final[sku] { witness.setFinal(stock, for: layout.stockKey(sku)) }
-        }
+        var skus = [SKUSales](repeating: SKUSales(), count: layout.skus)
         for outcome in outcomes {
             if outcome.report == nil && !everyOrderFlushed {
                 return .failure(
@@ -88,49 +69,128 @@ struct SaleRecords {
                             "worker \(outcome.index) (pid \(outcome.pid)) died before writing its last sale records, so its latest sales are unknown"
                     ))
             }
-            guard let records = read(worker: outcome.index) else {
+            guard var reader = SaleRecordReader(path: path(worker: outcome.index), chunk: Self.chunk) else {
                 return .failure(WitnessNotChecked(reason: "worker \(outcome.index) left no sale records"))
             }
-            feed(records, worker: outcome.index, layout: layout, runID: runID, into: &witness, sales: &sales)
+            Self.tally(&reader, into: &skus)
+            if reader.failed {
+                return .failure(WitnessNotChecked(reason: "worker \(outcome.index) left no sale records"))
+            }
         }
-        return .success(witness.check())
+        var tally = WitnessTally(violationLimit: 100)
+        let workers = outcomes.map(\.index)
+        for sku in skus.indices {
+            let key = layout.stockKey(sku)
+            let counted = Witness.ChainTally(
+                initial: initial, final: final[sku], sales: skus[sku].sales, units: skus[sku].units,
+                unknown: skus[sku].unknown, unplaced: 0)
+            guard skus[sku].inOrder && !inMemory else {
+                switch inMemoryWitness(sku: sku, key: key, tally: counted, workers: workers, runID: runID) {
+                case .success(let result): tally.add(result)
+                case .failure(let failure): return .failure(failure)
+                }
+                continue
+            }
+            let chunk = max(64, min(Self.chunk, Self.mergeBudget / max(1, workers.count)))
+            var readers: [SaleRecordReader] = []
+            for worker in workers {
+                guard let reader = SaleRecordReader(path: path(worker: worker), chunk: chunk, sku: Int32(sku)) else {
+                    return .failure(WitnessNotChecked(reason: "worker \(worker) left no sale records"))
+                }
+                readers.append(reader)
+            }
+            let merge = ChainMerge(readers: readers, workers: workers)
+            var found: [WitnessViolation] = []
+            let result = Witness.check(
+                key: key, tally: counted, links: merge, name: Self.namer(runID: runID), into: &found)
+            if let worker = merge.failedWorker {
+                return .failure(WitnessNotChecked(reason: "worker \(worker)'s sale records could not be read again"))
+            }
+            tally.add(result, found)
+        }
+        return .success(tally.result)
     }
 
-    /// Sales go into the chains; unknown outcomes, sales nobody saw the stock of and `invoke`s with no completion
-    /// (a worker killed mid-order) go in as unknown, so a gap they explain is not a violation.
-    ///
-    /// - Parameter sales: per SKU, its sales in record order, handed to the witness in one call per SKU; emptied,
-    ///   capacity kept.
-    private func feed(
-        _ records: [SaleRecord], worker: Int, layout: CatalogLayout, runID: String, into witness: inout Witness,
-        sales: inout [[(sequence: Int64, units: Int64, stockLeft: Int64)]]
-    ) {
-        var pending: [Int64: [OrderLine]] = [:]
-        let keys = (0..<layout.skus).map { layout.stockKey($0) }
-        for sku in sales.indices { sales[sku].removeAll(keepingCapacity: true) }
-        for record in records {
+    /// Names a streamed sale `RUN:WORKER:SEQUENCE`.
+    private static func namer(runID: String) -> (Witness.Link) -> WitnessSale {
+        { link in
+            WitnessSale(
+                order: "\(runID):\(link.worker):\(link.order)", worker: Int(link.worker), stockLeft: link.stockLeft,
+                units: link.units)
+        }
+    }
+
+    /// What the first pass learns of one SKU.
+    struct SKUSales {
+        var sales = 0
+        var units: Int64 = 0
+        var unknown: [Int64] = []
+        /// Every worker's sales on it came in falling stock-left order (ties allowed).
+        var inOrder = true
+        /// The stock left by the current worker's last sale on it.
+        var last: Int64?
+    }
+
+    /// The first pass over one worker's records. Sales with a stock left count toward their SKU's chain; unknown
+    /// outcomes, sales nobody saw the stock of and `invoke`s with no completion (a worker killed mid-order) go in as
+    /// unknown, so a gap they explain is not a violation.
+    private static func tally(_ reader: inout SaleRecordReader, into skus: inout [SKUSales]) {
+        var pending: [Int64: [(sku: Int, units: Int64)]] = [:]
+        for sku in skus.indices { skus[sku].last = nil }
+        while let record = reader.next() {
             let sku = Int(record.sku)
+            guard skus.indices.contains(sku) else { continue }
             switch record.kind {
             case .invoke?:
-                pending[record.sequence, default: []].append(OrderLine(key: keys[sku], units: Int64(record.units)))
+                pending[record.sequence, default: []].append((sku, Int64(record.units)))
                 continue
             case .sold? where record.stockLeft != SaleRecord.unknownLeft:
-                sales[sku].append((record.sequence, Int64(record.units), record.stockLeft))
+                skus[sku].sales += 1
+                skus[sku].units += Int64(record.units)
+                if let last = skus[sku].last, record.stockLeft > last { skus[sku].inOrder = false }
+                skus[sku].last = record.stockLeft
             case .sold?, .recovered?, .unknown?, nil:
-                witness.recordUnknown(lines: [OrderLine(key: keys[sku], units: Int64(record.units))])
+                skus[sku].unknown.append(Int64(record.units))
             case .refused?, .gaveUp?:
                 break
             }
             if !pending.isEmpty { pending[record.sequence] = nil }
         }
-        for (sku, sold) in sales.enumerated() {
-            witness.recordSales(sold, worker: worker, runID: runID, on: keys[sku])
+        for lines in pending.values {
+            for line in lines { skus[line.sku].unknown.append(line.units) }
         }
-        for lines in pending.values { witness.recordUnknown(lines: lines) }
+    }
+
+    /// One SKU checked the in-memory way: its sales from every file, sorted. Only for a SKU some worker's sales on
+    /// which rose, which a correct run never shows.
+    private func inMemoryWitness(
+        sku: Int, key: String, tally: Witness.ChainTally, workers: [Int], runID: String
+    ) -> Result<WitnessResult, WitnessNotChecked> {
+        var witness = Witness()
+        witness.setInitial(tally.initial ?? 0, for: key)
+        if let final = tally.final { witness.setFinal(final, for: key) }
+        var sales: [(sequence: Int64, units: Int64, stockLeft: Int64)] = []
+        for worker in workers {
+            guard var reader = SaleRecordReader(path: path(worker: worker), chunk: Self.chunk, sku: Int32(sku)) else {
+                return .failure(WitnessNotChecked(reason: "worker \(worker) left no sale records"))
+            }
+            sales.removeAll(keepingCapacity: true)
+            while let record = reader.next() {
+                guard record.kind == .sold, record.stockLeft != SaleRecord.unknownLeft else { continue }
+                sales.append((record.sequence, Int64(record.units), record.stockLeft))
+            }
+            if reader.failed { return .failure(WitnessNotChecked(reason: "worker \(worker) left no sale records")) }
+            witness.recordSales(sales, worker: worker, runID: runID, on: key)
+        }
+        for units in tally.unknown { witness.recordUnknown(lines: [OrderLine(key: key, units: units)]) }
+        return .success(witness.check())
     }
 }
 
+/// The per-sale witness's verdict on a run, or why it could not check it.
+typealias WitnessVerdict = Result<WitnessResult, WitnessNotChecked>
+
 /// Why the per-sale witness could not check a run.
-struct WitnessNotChecked: Error {
+struct WitnessNotChecked: Error, Equatable {
     var reason: String
 }

@@ -28,6 +28,8 @@ public struct Simulation: Sendable {
     /// Tests only: runs on every owner of the run's groups after `prepare`, before the workers start (a SCRIPT FLUSH
     /// that makes every worker's first EVALSHA meet NOSCRIPT, for instance).
     var afterPrepare: (@Sendable (RedisConnection) throws -> Void)?
+    /// Tests only: handed the streamed witness's verdict and the in-memory witness's on the same records.
+    var witnessBothWays: (@Sendable (_ streamed: WitnessVerdict, _ inMemory: WitnessVerdict) -> Void)?
     /// This host's part in a run of several hosts (see `Hosts/`); `nil` for a run of this host alone.
     public var hosts: HostPlan?
 
@@ -181,9 +183,18 @@ public struct Simulation: Sendable {
             return .failure(WitnessNotChecked(reason: "--no-witness: the workers recorded no sales"))
         }
         guard case .success(let state) = readBack else { return nil }
-        return records.witness(
+        let streamed = records.witness(
             outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
             final: state.finalStock, runID: prepared.runID, everyOrderFlushed: configuration.chaos.killWorker > 0)
+        if let witnessBothWays {
+            witnessBothWays(
+                streamed,
+                records.witness(
+                    outcomes: sale.outcomes, layout: configuration.layout, initial: prepared.stockPerSKU,
+                    final: state.finalStock, runID: prepared.runID,
+                    everyOrderFlushed: configuration.chaos.killWorker > 0, inMemory: true))
+        }
+        return streamed
     }
 
     /// The driver's CPU time so far (user and system): what a step cost the driver, whatever else the machine runs.

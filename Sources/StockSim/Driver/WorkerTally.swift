@@ -44,12 +44,16 @@ struct WorkerTally {
         var units = 0
         var conflicts = 0
         var refusals = 0
-        var latency = Histogram<UInt64>.saleLatency()
+        /// The second's latency percentiles, from its workers' histograms added up.
+        var p50Us: UInt64 = 0
+        var p99Us: UInt64 = 0
     }
 
     init(_ outcomes: [WorkerOutcome], skus: Int) {
         acknowledgedBySKU = Array(repeating: 0, count: skus)
         workers = outcomes.count
+        // Per second, every worker's latencies in it (the reports' own arrays, not copies).
+        var latencies: [Int: [HistogramCounts]] = [:]
         for outcome in outcomes {
             peakRSSBytes = max(peakRSSBytes, outcome.peakRSSBytes)
             guard let report = outcome.report else {
@@ -93,8 +97,8 @@ struct WorkerTally {
                 total.units += interval.units
                 total.conflicts += interval.conflicts
                 total.refusals += interval.refusals
-                interval.latency.add(to: &total.latency)
                 intervals[interval.second] = total
+                latencies[interval.second, default: []].append(interval.latency)
             }
             if let error = report.error ?? outcome.failure {
                 failures.append(
@@ -104,6 +108,16 @@ struct WorkerTally {
             }
         }
         perWorker.sort()
+        // One histogram for every second in turn: a whole HDR histogram a second (170 kB) would make the driver's
+        // memory grow with the length of the run.
+        var histogram = Histogram<UInt64>.saleLatency()
+        for (second, counts) in latencies {
+            histogram.reset()
+            for count in counts { count.add(to: &histogram) }
+            guard histogram.totalCount > 0 else { continue }
+            intervals[second]?.p50Us = histogram.valueAtPercentile(50)
+            intervals[second]?.p99Us = histogram.valueAtPercentile(99)
+        }
     }
 
     /// The errors workers stopped on.

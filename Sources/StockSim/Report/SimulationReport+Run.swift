@@ -130,10 +130,9 @@ extension SimulationReport.Interval {
         guard let last = totals.keys.max() else { return [] }
         return (0...last).map { second in
             let total = totals[second] ?? WorkerTally.IntervalTotal()
-            let percentiles = SimulationReport.Percentiles(total.latency)
             return Self(
                 second: second, orders: total.orders, units: total.units, conflicts: total.conflicts,
-                refusals: total.refusals, p50Us: percentiles.p50, p99Us: percentiles.p99)
+                refusals: total.refusals, p50Us: total.p50Us, p99Us: total.p99Us)
         }
     }
 }

@@ -2,21 +2,40 @@ import Histogram
 
 /// The recorded values of an HDR histogram as (value, count) pairs: how a worker's latencies and retries travel to
 /// the driver, which adds them into its own.
+///
+/// Kept and sent flat, `[value, count, value, count, …]`: a worker keeps one of these for every second it sells
+/// (`intervals[]`), and an array per pair (64 bytes of heap, and as much again when encoded) made a worker's memory
+/// grow by megabytes a minute. A nested `[[value, count], …]` still decodes.
 struct HistogramCounts: Codable, Sendable, Equatable {
-    var pairs: [[UInt64]]
+    /// Value, count, value, count, …
+    private var flat: [UInt64]
 
-    init(pairs: [[UInt64]] = []) { self.pairs = pairs }
-
-    init(_ histogram: Histogram<UInt64>) {
-        pairs = histogram.recordedValues().map { [$0.value, $0.count] }
+    init(pairs: [[UInt64]] = []) {
+        flat = pairs.flatMap { $0.count == 2 ? $0 : [] }
     }
 
-    init(from decoder: any Decoder) throws { pairs = try [[UInt64]](from: decoder) }
-    func encode(to encoder: any Encoder) throws { try pairs.encode(to: encoder) }
+    init(_ histogram: Histogram<UInt64>) {
+        flat = []
+        for recorded in histogram.recordedValues() { flat += [recorded.value, recorded.count] }
+    }
+
+    /// The (value, count) pairs.
+    var pairs: [[UInt64]] { stride(from: 0, to: flat.count - 1, by: 2).map { [flat[$0], flat[$0 + 1]] } }
+
+    init(from decoder: any Decoder) throws {
+        if let flat = try? [UInt64](from: decoder) {
+            self.flat = flat.count % 2 == 0 ? flat : Array(flat.dropLast())
+        } else {
+            flat = try [[UInt64]](from: decoder).flatMap { $0.count == 2 ? $0 : [] }
+        }
+    }
+    func encode(to encoder: any Encoder) throws { try flat.encode(to: encoder) }
 
     /// Adds these counts into `histogram`.
     func add(to histogram: inout Histogram<UInt64>) {
-        for pair in pairs where pair.count == 2 { histogram.record(pair[0], count: pair[1]) }
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            histogram.record(flat[index], count: flat[index + 1])
+        }
     }
 }
 
