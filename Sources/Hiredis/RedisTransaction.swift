@@ -1,3 +1,5 @@
+import CHiredis
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -376,19 +378,35 @@ extension OptimisticTransaction {
         _ number: Int, on connection: RedisConnection, preamble: [RedisCommand], placement: some TransactionPlacement,
         _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> AttemptEnd<Value> {
-        var head = preamble + [watch]
-        if let read { head += preamble + [read] }
-        let replies = try connection.pipeline(head)
-        let watched = replies[preamble.count]
-        let readReply = read == nil ? RedisReply.null : replies[replies.count - 1]
-        for (reply, name) in [(watched, "WATCH"), (readReply, read?.name ?? "")] {
-            guard let error = reply.errorReply else { continue }
+        // Without a preamble (one server) the WATCH and the read are queued as they are: no array per attempt.
+        for command in preamble { try connection.append(command) }
+        try connection.append(watch)
+        if let read {
+            for command in preamble { try connection.append(command) }
+            try connection.append(read)
+        }
+        var refusal: RedisErrorReply?
+        for _ in preamble {
+            let error = try connection.readErrorReply()
+            refusal = refusal ?? error
+        }
+        let watched = try connection.readReply()
+        var readReply = RedisReply.null
+        if read != nil {
+            for _ in preamble {
+                let error = try connection.readErrorReply()
+                refusal = refusal ?? error
+            }
+            readReply = try connection.readReply()
+        }
+        // The command's name only on the way to a message.
+        if let error = watched.errorReply ?? readReply.errorReply {
             // Every reply was read, so the connection is in step; drop the watch if it was taken.
             if !watched.isError { try connection.send(Self.unwatch) }
             if placement.turnsAway(error) { return .turnedAway(error) }
-            throw RedisError.server(error, command: name)
+            throw RedisError.server(error, command: watched.isError ? "WATCH" : read?.name ?? "")
         }
-        if let refusal = replies.first(where: \.isError)?.errorReply {
+        if let refusal {
             throw RedisError.server(refusal, command: preamble.first?.name ?? "")
         }
         let watchedOn = connection.contextGeneration
@@ -427,15 +445,18 @@ extension OptimisticTransaction {
         _ commands: [RedisCommand], _ value: Value, on connection: RedisConnection, preamble: [RedisCommand],
         placement: some TransactionPlacement
     ) throws(RedisError) -> AttemptEnd<Value> {
-        let batch = preamble + [Self.multi] + commands
-        for command in batch { try connection.append(command) }
+        for command in preamble { try connection.append(command) }
+        try connection.append(Self.multi)
+        for command in commands { try connection.append(command) }
         try connection.append(Self.exec)
-        // Once the batch is queued, any failure to read the replies leaves EXEC's fate unknown.
-        var queued: [RedisReply] = []
-        queued.reserveCapacity(batch.count)
+        // Once the batch is queued, any failure to read the replies leaves EXEC's fate unknown. Of the queued
+        // replies (`+QUEUED`, the preamble's `+OK`) only the refusals are kept, with where they were in the batch.
+        var refused: [(index: Int, reply: RedisErrorReply)] = []
         let exec: RedisReply
         do {
-            for _ in batch { queued.append(try connection.readReply()) }
+            for index in 0..<preamble.count + 1 + commands.count {
+                if let error = try connection.readErrorReply() { refused.append((index, error)) }
+            }
             exec = try connection.readReply()
         } catch  where error.closesConnection {
             throw RedisError(
@@ -451,15 +472,26 @@ extension OptimisticTransaction {
         case .error(let error):
             // EXEC's own redirect, else the first queued one behind EXECABORT: the attempt was turned away.
             if placement.turnsAway(error) { return .turnedAway(error) }
-            let refusals = zip(batch, queued).filter { $0.1.isError }
-            if let away = refusals.lazy.compactMap({ $0.1.errorReply }).first(where: placement.turnsAway) {
+            if let away = refused.lazy.map(\.reply).first(where: placement.turnsAway) {
                 return .turnedAway(away)
             }
             // EXECABORT: a command was refused while queueing, so nothing ran. Name the first refusal.
-            let detail = refusals.first.map { " (\($0.0.name) was refused: \($0.1.errorReply?.description ?? ""))" }
+            func command(at index: Int) -> RedisCommand {
+                index < preamble.count
+                    ? preamble[index] : index == preamble.count ? Self.multi : commands[index - preamble.count - 1]
+            }
+            let detail = refused.first.map { " (\(command(at: $0.index).name) was refused: \($0.reply.description))" }
             throw RedisError(.serverError, "Redis discarded the transaction: \(error)\(detail ?? "")", reply: error)
         default:
             throw RedisError(.protocolError, "EXEC answered \(exec), which is not a transaction reply")
         }
+    }
+}
+
+extension RedisConnection {
+    /// Reads the next reply and returns it only when it is an error reply: the `+QUEUED` and `+OK` replies of a
+    /// transaction's batch are looked at in hiredis's tree and not copied into Swift.
+    func readErrorReply() throws(RedisError) -> RedisErrorReply? {
+        try withNextReply { raw in raw.pointee.type == REDIS_REPLY_ERROR ? Self.copy(raw).errorReply : nil }
     }
 }

@@ -51,6 +51,23 @@ struct WorkerProtocolTests {
         #expect(interval(64) == .milliseconds(800), "64 workers × 1.25 lines a second: 80 lines, not 640")
     }
 
+    @Test(
+        "a progress line is written by hand, as JSONEncoder writes it (the same JSON), and decodes to the message",
+        arguments: [
+            WorkerProgress(), WorkerProgress(units: 7, orders: 5, attempts: 9, conflicts: 2),
+            WorkerProgress(units: 1_000_000_000, orders: 123_456, attempts: Int.max, conflicts: -1),
+        ])
+    func progressLineIsHandWritten(progress: WorkerProgress) throws {
+        let line = LineChannel.progressLine(progress)
+        #expect(line.last == UInt8(ascii: "\n"))
+        let body = Data(line.dropLast())
+        let encoded = try JSONEncoder().encode(WorkerMessage.progress(progress))
+        let handWritten = try #require(try JSONSerialization.jsonObject(with: body) as? NSDictionary)
+        let byEncoder = try #require(try JSONSerialization.jsonObject(with: encoded) as? NSDictionary)
+        #expect(handWritten == byEncoder, "\(String(decoding: body, as: UTF8.self))")
+        #expect(try JSONDecoder().decode(WorkerMessage.self, from: body) == .progress(progress))
+    }
+
     @Test(arguments: [
         DriverMessage.assignment(WorkerProtocolTests.assignment), .go(startNanoseconds: 123_456_789), .stop,
     ])

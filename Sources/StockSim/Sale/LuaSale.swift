@@ -78,6 +78,9 @@ struct LuaSale: SaleStrategy {
     /// A single-key run without a ledger sends the same command for every order of one size: built once, indexed
     /// by quantity minus `smallest`.
     private let unrecorded: [RedisCommand]
+    /// A single-key run with a ledger: `EVALSHA sha 3 ledger run stock`, encoded once; each order appends its
+    /// units, `L` or nothing, and its id.
+    private let recordedOneKey: RedisCommandPrefix?
     private let smallest: Int
 
     init(keys: SaleKeys, sha: String, quantities: ClosedRange<Int> = 1...1, reportsLeft: Bool = false) {
@@ -93,6 +96,9 @@ struct LuaSale: SaleStrategy {
                     ? RedisCommand("EVALSHA", RedisArgument(sha), 1, keys.stock[0], RedisArgument(units), "L")
                     : RedisCommand("EVALSHA", RedisArgument(sha), 1, keys.stock[0], RedisArgument(units))
             }
+        recordedOneKey =
+            keys.recordsLedger && keys.layout.isSingleKey
+            ? RedisCommandPrefix("EVALSHA", RedisArgument(sha), 3, keys.ledger[0], keys.run[0], keys.stock[0]) : nil
     }
 
     /// Loads the script on the server and returns its SHA1.
@@ -119,6 +125,9 @@ struct LuaSale: SaleStrategy {
             arguments.append(RedisArgument(order.units))
             if reportsLeft { arguments.append("L") }
             return RedisCommand(arguments)
+        }
+        if let recordedOneKey, order.skus.count == 1 {
+            return recordedOneKey.command(RedisArgument(order.units), reportsLeft ? "L" : "", RedisArgument(order.id))
         }
         var arguments: [RedisArgument] = [
             "EVALSHA", RedisArgument(sha), RedisArgument(order.skus.count + 2), keys.ledger[order.group],

@@ -15,6 +15,8 @@ struct SaleKeys {
     let run: [RedisArgument]
     /// Per group: `HINCRBY run ledger_writes K`, sent with every recorded order of K SKUs.
     let countWrite: [RedisCommand]
+    /// Per group: `HSETNX ledger`, encoded once; each order appends its field and value.
+    let recordEntry: [RedisCommandPrefix]
 
     /// - Parameters:
     ///   - layout: the run's keys.
@@ -27,16 +29,18 @@ struct SaleKeys {
         ledger = (0..<layout.groups).map { RedisArgument(layout.ledgerKey(group: $0)) }
         run = (0..<layout.groups).map { RedisArgument(layout.runKey(group: $0)) }
         countWrite = run.map { RedisCommand("HINCRBY", $0, "ledger_writes", RedisArgument(cartSize)) }
+        recordEntry = ledger.map { RedisCommandPrefix("HSETNX", $0) }
     }
 
     /// The ledger field of the order's SKU at `index`.
     func field(_ order: Order, at index: Int) -> RedisArgument {
-        layout.isSingleKey ? RedisArgument(order.id) : RedisArgument("\(order.id)|\(order.skus[index])")
+        layout.isSingleKey ? RedisArgument(order.id) : RedisArgument(order.id + "|" + String(order.skus[index]))
     }
 
     /// The value of each of the order's ledger fields.
     func entry(_ order: Order) -> RedisArgument {
-        layout.isSingleKey ? RedisArgument(order.units) : RedisArgument("\(order.units)/\(order.skus.count)")
+        layout.isSingleKey
+            ? RedisArgument(order.units) : RedisArgument(String(order.units) + "/" + String(order.skus.count))
     }
 
     /// The commands that record one order, queued inside the sale's transaction or sent after it; none without a
@@ -52,9 +56,8 @@ struct SaleKeys {
         guard recordsLedger else { return }
         commands.reserveCapacity(commands.count + order.skus.count + 1)
         let value = entry(order)
-        for index in order.skus.indices {
-            commands.append(RedisCommand("HSETNX", ledger[order.group], field(order, at: index), value))
-        }
+        let prefix = recordEntry[order.group]
+        for index in order.skus.indices { commands.append(prefix.command(field(order, at: index), value)) }
         commands.append(countWrite[order.group])
     }
 

@@ -5,12 +5,12 @@ struct StockKeyError: Error, CustomStringConvertible {
     var description: String
 
     /// Reads a stock value, naming what is wrong when it is not an integer.
-    static func value(_ reply: RedisReply, key: String) throws(StockKeyError) -> Int64 {
+    static func value(_ reply: RedisReply, key: @autoclosure () -> String) throws(StockKeyError) -> Int64 {
         if let value = reply.int { return value }
         if reply.isNull {
-            throw StockKeyError(description: "the stock key '\(key)' does not exist (was it deleted?)")
+            throw StockKeyError(description: "the stock key '\(key())' does not exist (was it deleted?)")
         }
-        throw StockKeyError(description: "the stock key '\(key)' holds \(reply), not an integer")
+        throw StockKeyError(description: "the stock key '\(key())' holds \(reply), not an integer")
     }
 }
 

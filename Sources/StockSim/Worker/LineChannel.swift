@@ -31,13 +31,44 @@ struct LineChannel: Sendable {
     ///
     /// - Returns: false when the other end is gone (EPIPE); its end of file will tell the rest.
     @discardableResult
-    func send(_ message: some Encodable) -> Bool {
+    func send(_ message: some Encodable) -> Bool { sendEncoded(message) }
+
+    private func sendEncoded(_ message: some Encodable) -> Bool {
         guard output >= 0, var bytes = try? JSONEncoder().encode(message) else { return false }
         bytes.append(UInt8(ascii: "\n"))
-        return bytes.withUnsafeBytes { buffer in
+        return write(line: [UInt8](bytes))
+    }
+
+    /// Sends a worker's message as one line. `progress`, the only message a worker sends while it sells, is written
+    /// by ``progressLine(_:)`` without `JSONEncoder`; every other message goes through it.
+    @discardableResult
+    func send(_ message: WorkerMessage) -> Bool {
+        guard case .progress(let progress) = message else { return sendEncoded(message) }
+        return output >= 0 && write(line: Self.progressLine(progress))
+    }
+
+    /// The line `JSONEncoder` writes for `WorkerMessage.progress(progress)` (the same keys, so `JSONDecoder` reads it
+    /// back as that message), with its newline, built from four integers on the worker's hot path.
+    static func progressLine(_ progress: WorkerProgress) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
+        line.append(contentsOf: #"{"progress":{"_0":{"units":"#.utf8)
+        line.append(contentsOf: String(progress.units).utf8)
+        line.append(contentsOf: #","orders":"#.utf8)
+        line.append(contentsOf: String(progress.orders).utf8)
+        line.append(contentsOf: #","attempts":"#.utf8)
+        line.append(contentsOf: String(progress.attempts).utf8)
+        line.append(contentsOf: #","conflicts":"#.utf8)
+        line.append(contentsOf: String(progress.conflicts).utf8)
+        line.append(contentsOf: "}}}\n".utf8)
+        return line
+    }
+
+    private func write(line bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = write(output, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                let written = Glibc.write(output, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false

@@ -60,9 +60,17 @@ final class SaleRecorder {
         if flushEachOrder { flush() }
     }
 
-    /// The order's completion: `nil` for an outcome nobody knows.
+    /// The order's completion: `nil` for an outcome nobody knows. A single SKU's sale (every order of a single-key
+    /// run) is one record stored, with no array or enumeration of the order's SKUs.
     func complete(_ order: Order, sequence: Int, outcome: SaleOutcome?) {
         let time = now
+        if order.skus.count == 1, case .sold(_, _, let left)? = outcome {
+            append(
+                SaleRecord(
+                    .sold, sequence: sequence, time: time, sku: order.skus[0], units: order.units,
+                    stockLeft: left.value(at: 0)))
+            return
+        }
         let kind: SaleRecord.Kind
         var left = StockLeft.unknown
         var remaining: [Int64] = []
@@ -78,10 +86,12 @@ final class SaleRecorder {
         case .gaveUp?: kind = .gaveUp
         case nil: kind = .unknown
         }
-        for (index, sku) in order.skus.enumerated() {
+        for index in order.skus.indices {
             let value =
                 kind == .refused ? (remaining.indices.contains(index) ? remaining[index] : nil) : left.value(at: index)
-            append(SaleRecord(kind, sequence: sequence, time: time, sku: sku, units: order.units, stockLeft: value))
+            append(
+                SaleRecord(
+                    kind, sequence: sequence, time: time, sku: order.skus[index], units: order.units, stockLeft: value))
         }
     }
 
