@@ -315,7 +315,9 @@ struct ClusterChaosTests {
     /// A cluster the test started, given by URL: StockSim attaches to it (CLUSTER NODES) for the cluster faults.
     @Test func chaosOnAClusterGivenByURLMigratesAndFailsOverAndDecrCartsLoseNothing() throws {
         let cluster = try RedisClusterServer(
-            .init(masters: 3, replicasPerMaster: 1, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+            .init(
+                masters: 3, replicasPerMaster: 1, node: .init(extraConfiguration: ["cluster-allow-reads-when-down yes"])
+            ))
         defer { cluster.stop() }
         let port = cluster.nodes[0].port
         let watch = try StocksimCLI.run([
@@ -355,7 +357,7 @@ struct ClusterChaosTests {
 
     @Test func aKilledMasterOfAClusterGivenByURLStopsTheRunWithExit2() throws {
         let cluster = try RedisClusterServer(
-            .init(masters: 3, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+            .init(masters: 3, node: .init(extraConfiguration: ["cluster-allow-reads-when-down yes"])))
         defer { cluster.stop() }
         let result = try StocksimCLI.run([
             "run", "--redis", cluster.url, "--key", SharedRedis.uniqueKey(), "--stock", "3000", "--skus", "6",
