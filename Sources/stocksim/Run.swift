@@ -137,13 +137,7 @@ extension Stocksim {
                 workers: workers ?? SimulationConfiguration.defaultWorkers,
                 seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
-            if let script {
-                guard let data = FileManager.default.contents(atPath: script) else {
-                    throw ValidationError(
-                        "cannot read the script \(script): check that the file exists and is readable")
-                }
-                configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
-            }
+            configuration.script = try script.map { try UserScript(path: $0) }
             configuration.workerCommand = workerCommand
             configuration.checksWitness = !noWitness
             configuration.arrival = try openLoop(rate: try rate.map { try Arrival.rate(parsing: $0) })

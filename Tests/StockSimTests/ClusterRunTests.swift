@@ -113,9 +113,7 @@ struct ClusterRunTests {
         var configuration = SimulationConfiguration(
             key: SharedRedis.uniqueKey(), initialStock: 60, strategy: .script, workers: 3, skus: 12, groups: 6,
             cartSize: 2)
-        configuration.script = UserScript(
-            path: ScriptStrategyTests.example,
-            source: try String(contentsOfFile: ScriptStrategyTests.example, encoding: .utf8))
+        configuration.script = try UserScript(path: ScriptStrategyTests.example)
         var simulation = try simulation(configuration)
         let flushes = Mutex(0)
         if flushed {
