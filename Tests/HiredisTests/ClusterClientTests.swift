@@ -95,7 +95,7 @@ struct ClusterClientTests {
 
         let askReply: RedisReply = try sourceConnection.request(RedisCommand("GET", key: moved))
         let ask: ClusterRedirect? = askReply.errorReply.flatMap { ClusterRedirect($0) }
-        #expect(ask == ClusterRedirect(kind: .ask, slot: slot, address: target.address))
+        #expect(ask?.kind == .ask && ask?.slot == slot && ask?.address == target.address)
         #expect(
             try sourceConnection.send(RedisCommand("GET", key: stayed)) == .bulkString("v"),
             "a key still here is served")
