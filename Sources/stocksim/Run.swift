@@ -65,9 +65,6 @@ extension Stocksim {
         )
         var chaos: String?
 
-        @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
-        var seed: UInt64?
-
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
         var json = false
 
@@ -135,7 +132,6 @@ extension Stocksim {
             var configuration = try sale.configuration(
                 initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy,
                 workers: workers ?? SimulationConfiguration.defaultWorkers,
-                seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
             configuration.script = try script.map { try UserScript(path: $0) }
             configuration.workerCommand = workerCommand

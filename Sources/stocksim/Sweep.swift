@@ -53,11 +53,6 @@ extension Stocksim {
 
         @Option(
             name: .long,
-            help: "Seed for random order sizes, the same for every run (default: one random seed for the sweep).")
-        var seed: UInt64?
-
-        @Option(
-            name: .long,
             help: ArgumentHelp(
                 "Write a CSV file: a header and one row per strategy and worker count.", valueName: "file"))
         var csv: String?
@@ -78,7 +73,7 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func sweepConfiguration() throws -> SweepConfiguration {
-            let base = try sale.configuration(initialStock: stock, seed: seed ?? UInt64.random(in: 0...UInt64.max))
+            let base = try sale.configuration(initialStock: stock)
             try base.validate()
             var configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
