@@ -24,27 +24,21 @@ public final class RedisClusterServer: Sendable {
         public var masters: Int
         /// Replicas of each master.
         public var replicasPerMaster: Int
-        /// `cluster-node-timeout` of every node: a failed master is replaced after about this long.
-        public var nodeTimeout: Duration
-        /// `requirepass` (and `masterauth`) of every node.
-        public var password: String?
-        public var persistence: RedisServer.Persistence
-        /// Further `redis.conf` lines for every node.
-        public var extraConfiguration: [String]
+        /// How every node is started: its `requirepass` (also its `masterauth`), persistence, further `redis.conf`
+        /// lines, start timeout. Its ``RedisServer/Configuration/cluster`` options (`cluster-node-timeout`: a failed
+        /// master is replaced after about this long) are ``RedisServer/ClusterNodeOptions/init(nodeTimeout:)``'s when
+        /// `nil`.
+        public var node: RedisServer.Configuration
         /// Time allowed for the cluster to become healthy after its nodes started.
         public var readyTimeout: Duration
 
         public init(
-            masters: Int = 3, replicasPerMaster: Int = 0, nodeTimeout: Duration = .milliseconds(1000),
-            password: String? = nil, persistence: RedisServer.Persistence = .none, extraConfiguration: [String] = [],
+            masters: Int = 3, replicasPerMaster: Int = 0, node: RedisServer.Configuration = RedisServer.Configuration(),
             readyTimeout: Duration = .seconds(30)
         ) {
             self.masters = masters
             self.replicasPerMaster = replicasPerMaster
-            self.nodeTimeout = nodeTimeout
-            self.password = password
-            self.persistence = persistence
-            self.extraConfiguration = extraConfiguration
+            self.node = node
             self.readyTimeout = readyTimeout
         }
     }
@@ -127,7 +121,7 @@ public final class RedisClusterServer: Sendable {
                 self.user = endpoint.user
                 self.configuration = Configuration(
                     masters: replicas.count, replicasPerMaster: replicas.values.min() ?? 0,
-                    password: endpoint.password)
+                    node: RedisServer.Configuration(password: endpoint.password))
                 return
             } catch {
                 failures.append("\(seed): \(error.message)")
@@ -148,11 +142,11 @@ public final class RedisClusterServer: Sendable {
         self.configuration = configuration
         self.user = nil
         let total = max(1, configuration.masters) * (1 + max(0, configuration.replicasPerMaster))
-        var extra = configuration.extraConfiguration
-        if let password = configuration.password { extra.append("masterauth \(password)") }
-        let serverConfiguration = RedisServer.Configuration(
-            password: configuration.password, persistence: configuration.persistence, extraConfiguration: extra,
-            cluster: .init(nodeTimeout: configuration.nodeTimeout))
+        var serverConfiguration = configuration.node
+        if let password = serverConfiguration.password {
+            serverConfiguration.extraConfiguration.append("masterauth \(password)")
+        }
+        serverConfiguration.cluster = serverConfiguration.cluster ?? RedisServer.ClusterNodeOptions()
         var servers: [RedisServer] = []
         do throws(RedisServer.StartError) {
             for _ in 0..<total { servers.append(try RedisServer(serverConfiguration)) }
@@ -196,12 +190,12 @@ public final class RedisClusterServer: Sendable {
 
     /// The seeds (every node) and the credentials, for ``RedisClusterClient``.
     public var endpoint: RedisClusterEndpoint {
-        RedisClusterEndpoint(seeds: nodes.map(\.address), user: user, password: configuration.password)
+        RedisClusterEndpoint(seeds: nodes.map(\.address), user: user, password: configuration.node.password)
     }
 
     /// The `AUTH` part of a `MIGRATE` between two nodes, with the cluster's credentials; empty without a password.
     var migrateCredentials: [RedisArgument] {
-        guard let password = configuration.password else { return [] }
+        guard let password = configuration.node.password else { return [] }
         if let user { return ["AUTH2", RedisArgument(user), RedisArgument(password)] }
         return ["AUTH", RedisArgument(password)]
     }
@@ -209,7 +203,9 @@ public final class RedisClusterServer: Sendable {
     /// The cluster as a `redis+cluster://` URL with every node as a seed.
     public var url: String {
         let auth =
-            configuration.password.map { ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@" }
+            configuration.node.password.map {
+                ":\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)@"
+            }
             ?? ""
         return "redis+cluster://\(auth)" + nodes.map(\.address.description).joined(separator: ",")
     }

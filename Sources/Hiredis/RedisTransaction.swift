@@ -50,6 +50,12 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The default: conflict-rate tracking that keeps about one conflict per sale (half of the attempts), up to 100 ms.
     public static let tracking = RetryPolicy(backoff: .tracking(conflictRate: 0.5, cap: .milliseconds(100)))
 
+    /// What a Redis Cluster client does while the cluster is busy (`TRYAGAIN`, `CLUSTERDOWN`, a failover): full-jitter
+    /// exponential backoff from 10 ms up to 200 ms, for up to `deadline`.
+    public static func clusterBusy(deadline: Duration = .seconds(5)) -> RetryPolicy {
+        RetryPolicy(deadline: deadline, backoff: .exponential(base: .milliseconds(10), cap: .milliseconds(200)))
+    }
+
     /// Whether the loop should time each attempt for the policy (only tracking backoff uses the round trip).
     var measuresRoundTrip: Bool {
         if case .tracking = backoff { return true }

@@ -129,7 +129,7 @@ struct Measurements {
         let theirs = rates(other, workers: otherWorkers ?? workers)
         guard let a = Spread(mine), let b = Spread(theirs), b.median > 0 else { return nil }
         let rounds = zip(mine, theirs).compactMap { $1 > 0 ? $0 / $1 : nil }
-        return Ratio(value: a.median / b.median, mine: a.median, theirs: b.median, rounds: Spread(rounds))
+        return Ratio(mine: a.median, theirs: b.median, rounds: Spread(rounds))
     }
 
     /// The best of `contender`'s medians at `counts` over the best median of any of `others` at the same counts; each
@@ -154,17 +154,19 @@ struct Measurements {
             return a / b
         }
         return BestRatio(
-            ratio: Ratio(value: best.1 / rival.2, mine: best.1, theirs: rival.2, rounds: Spread(rounds)),
+            ratio: Ratio(mine: best.1, theirs: rival.2, rounds: Spread(rounds)),
             workers: best.0, rival: rival.0, rivalWorkers: rival.1)
     }
 }
 
 /// A ratio of medians, with the spread of the same ratio taken round by round.
 struct Ratio {
-    var value: Double
     var mine: Double
     var theirs: Double
     var rounds: Spread?
+
+    /// Mine over theirs.
+    var value: Double { mine / theirs }
 }
 
 /// A ratio of best medians, and where each best was.

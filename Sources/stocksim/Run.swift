@@ -65,9 +65,6 @@ extension Stocksim {
         )
         var chaos: String?
 
-        @Option(name: .long, help: "Seed for random order sizes and chaos (reproducible runs).")
-        var seed: UInt64?
-
         @Flag(name: .long, help: "Print one JSON document on stdout instead of the summary.")
         var json = false
 
@@ -135,15 +132,8 @@ extension Stocksim {
             var configuration = try sale.configuration(
                 initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy,
                 workers: workers ?? SimulationConfiguration.defaultWorkers,
-                seed: seed ?? UInt64.random(in: 0...UInt64.max),
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
-            if let script {
-                guard let data = FileManager.default.contents(atPath: script) else {
-                    throw ValidationError(
-                        "cannot read the script \(script): check that the file exists and is readable")
-                }
-                configuration.script = UserScript(path: script, source: String(decoding: data, as: UTF8.self))
-            }
+            configuration.script = try script.map { try UserScript(path: $0) }
             configuration.workerCommand = workerCommand
             configuration.checksWitness = !noWitness
             configuration.arrival = try openLoop(rate: try rate.map { try Arrival.rate(parsing: $0) })

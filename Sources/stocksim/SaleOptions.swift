@@ -56,18 +56,24 @@ struct SaleOptions: ParsableArguments {
         help: "A time bound for each run: 30s, 1500ms, 2m; the workers are stopped then and the run is audited.")
     var duration: String?
 
+    @Option(
+        name: .long,
+        help: "Seed for random order sizes and chaos, the same for every run of a sweep (default: a random seed).")
+    var seed: UInt64?
+
     /// The configuration these options describe, with what the command sets itself.
     ///
     /// - Throws: `ConfigurationError` naming a value that cannot be parsed.
     func configuration(
         initialStock: Int?, orders: Int? = nil, strategy: Strategy = .watch,
-        workers: Int = SimulationConfiguration.defaultWorkers, seed: UInt64, chaos: ChaosPlan = ChaosPlan()
+        workers: Int = SimulationConfiguration.defaultWorkers, chaos: ChaosPlan = ChaosPlan()
     ) throws -> SimulationConfiguration {
         SimulationConfiguration(
             key: key, initialStock: initialStock, recordsLedger: !noLedger, orders: orders,
             quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers, maxAttempts: maxAttempts,
             backoff: try BackoffSetting(parsing: backoff), connectTimeoutMilliseconds: connectTimeout,
-            commandTimeoutMilliseconds: commandTimeout, reconnectTimeoutMilliseconds: reconnectTimeout, seed: seed,
+            commandTimeoutMilliseconds: commandTimeout, reconnectTimeoutMilliseconds: reconnectTimeout,
+            seed: seed ?? UInt64.random(in: 0...UInt64.max),
             chaos: chaos, skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize,
             durationMilliseconds: try duration.map { try DurationText.milliseconds(parsing: $0) })
     }

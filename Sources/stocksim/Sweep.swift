@@ -56,11 +56,6 @@ extension Stocksim {
 
         @Option(
             name: .long,
-            help: "Seed for random order sizes, the same for every run (default: one random seed for the sweep).")
-        var seed: UInt64?
-
-        @Option(
-            name: .long,
             help: ArgumentHelp(
                 "Open-loop rates to compare, orders per second over each run: 500, or a list 500,1000,2000; every strategy and worker count runs at each, bounded by --duration (default: closed loops).",
                 valueName: "rates"))
@@ -101,7 +96,7 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func sweepConfiguration() throws -> SweepConfiguration {
-            let base = try sale.configuration(initialStock: stock, seed: seed ?? UInt64.random(in: 0...UInt64.max))
+            let base = try sale.configuration(initialStock: stock)
             try base.validate()
             var configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),

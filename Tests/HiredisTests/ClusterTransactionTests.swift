@@ -105,7 +105,7 @@ struct ClusterTransactionTests {
     func tryAgainThenMoved() throws {
         let cluster = try SharedCluster.cluster()
         let client = try RedisClusterClient(
-            endpoint: cluster.endpoint, configuration: .init(retryDeadline: .seconds(60)))
+            endpoint: cluster.endpoint, configuration: .init(retry: .clusterBusy(deadline: .seconds(60))))
         let tag = uniqueKey()
         let (a, b) = ("{\(tag)}:a", "{\(tag)}:b")
         try client.send(RedisCommand("MSET", key: a, 1, RedisArgument(b), 1))

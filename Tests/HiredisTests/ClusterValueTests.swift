@@ -7,9 +7,8 @@ struct ClusterValueTests {
     func redirects() throws {
         let moved = try #require(ClusterRedirect(RedisErrorReply(line: "MOVED 3999 127.0.0.1:6381")))
         #expect(
-            moved
-                == ClusterRedirect(
-                    kind: .moved, slot: try #require(HashSlot(3999)), address: .init(host: "127.0.0.1", port: 6381)))
+            moved.kind == .moved && moved.slot.rawValue == 3999 && moved.address == .init(host: "127.0.0.1", port: 6381)
+        )
         let ask = try #require(ClusterRedirect(RedisErrorReply(line: "ASK 12182 redis-2.example:7001")))
         #expect(
             ask.kind == .ask && ask.slot.rawValue == 12182 && ask.address == .init(host: "redis-2.example", port: 7001))

@@ -113,9 +113,7 @@ struct ClusterRunTests {
         var configuration = SimulationConfiguration(
             key: SharedRedis.uniqueKey(), initialStock: 60, strategy: .script, workers: 3, skus: 12, groups: 6,
             cartSize: 2)
-        configuration.script = UserScript(
-            path: ScriptStrategyTests.example,
-            source: try String(contentsOfFile: ScriptStrategyTests.example, encoding: .utf8))
+        configuration.script = try UserScript(path: ScriptStrategyTests.example)
         var simulation = try simulation(configuration)
         let flushes = Mutex(0)
         if flushed {
@@ -318,7 +316,9 @@ struct ClusterChaosTests {
     /// A cluster the test started, given by URL: StockSim attaches to it (CLUSTER NODES) for the cluster faults.
     @Test func chaosOnAClusterGivenByURLMigratesAndFailsOverAndDecrCartsLoseNothing() throws {
         let cluster = try RedisClusterServer(
-            .init(masters: 3, replicasPerMaster: 1, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+            .init(
+                masters: 3, replicasPerMaster: 1, node: .init(extraConfiguration: ["cluster-allow-reads-when-down yes"])
+            ))
         defer { cluster.stop() }
         let port = cluster.nodes[0].port
         let watch = try StocksimCLI.run([
@@ -358,7 +358,7 @@ struct ClusterChaosTests {
 
     @Test func aKilledMasterOfAClusterGivenByURLStopsTheRunWithExit2() throws {
         let cluster = try RedisClusterServer(
-            .init(masters: 3, extraConfiguration: ["cluster-allow-reads-when-down yes"]))
+            .init(masters: 3, node: .init(extraConfiguration: ["cluster-allow-reads-when-down yes"])))
         defer { cluster.stop() }
         let result = try StocksimCLI.run([
             "run", "--redis", cluster.url, "--key", SharedRedis.uniqueKey(), "--stock", "3000", "--skus", "6",

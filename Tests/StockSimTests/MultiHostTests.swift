@@ -329,7 +329,8 @@ struct MultiHostUnitTests {
 
     @Test("host messages round-trip through the stream's fields; a field that does not decode is quoted")
     func hostMessagesDecode() throws {
-        let message = HostMessage.progress(HostProgress(host: "east", units: 3, orders: 2, elapsed: 1.5))
+        let message = HostMessage.progress(
+            HostProgress(host: "east", totals: WorkerProgress(units: 3, orders: 2), elapsed: 1.5))
         #expect(message.fields().count == 4)
         let encoded = try JSONEncoder.hostMessages.encode(message)
         let fields: [RedisReply] = [

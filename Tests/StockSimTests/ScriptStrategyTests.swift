@@ -106,8 +106,7 @@ struct ScriptStrategyTests {
     /// loads the script again and sends the order once more; without that the run would stop on NOSCRIPT.
     @Test func aFlushedScriptIsLoadedAgainOnNoscript() throws {
         var configuration = SimulationConfiguration(initialStock: 300, strategy: .script, workers: 3)
-        configuration.script = UserScript(
-            path: Self.example, source: try String(contentsOfFile: Self.example, encoding: .utf8))
+        configuration.script = try UserScript(path: Self.example)
         var simulation = Simulation(configuration: configuration, workerExecutable: StocksimCLI.executable)
         let flushed = Mutex(false)
         simulation.afterPrepare = { connection throws in

@@ -15,12 +15,6 @@ public struct ClusterRedirect: Sendable, Hashable, CustomStringConvertible {
     /// `MOVED 3999 :6381`): the node is then on the host of the node that answered, see ``resolved(against:)``.
     public var address: ClusterAddress
 
-    public init(kind: Kind, slot: HashSlot, address: ClusterAddress) {
-        self.kind = kind
-        self.slot = slot
-        self.address = address
-    }
-
     /// Parses an error reply; `nil` when it is neither a well-formed `MOVED` nor `ASK`.
     ///
     /// - Parameter reply: the error reply.
@@ -33,7 +27,9 @@ public struct ClusterRedirect: Sendable, Hashable, CustomStringConvertible {
         else { return nil }
         var host = parts[1][..<colon]
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        self.init(kind: kind, slot: slot, address: ClusterAddress(host: String(host), port: port))
+        self.kind = kind
+        self.slot = slot
+        address = ClusterAddress(host: String(host), port: port)
     }
 
     /// The redirect with an empty host replaced by the host of the node that sent it.
@@ -41,7 +37,9 @@ public struct ClusterRedirect: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter sender: the node that answered with this redirect.
     public func resolved(against sender: ClusterAddress) -> ClusterRedirect {
         guard address.host.isEmpty || address.host == "?" else { return self }
-        return ClusterRedirect(kind: kind, slot: slot, address: ClusterAddress(host: sender.host, port: address.port))
+        var resolved = self
+        resolved.address = ClusterAddress(host: sender.host, port: address.port)
+        return resolved
     }
 
     public var description: String { "\(kind.rawValue) \(slot) \(address)" }

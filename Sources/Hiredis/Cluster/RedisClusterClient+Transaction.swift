@@ -13,7 +13,7 @@
 // 4. The slot is migrating and the keys are gone from here: WATCH (or a queued command) answers -ASK; the attempt
 //    runs again on the importing node, with ASKING before WATCH, the read and MULTI, once, without changing the map.
 //    When the keys are split between the two nodes, a multi-key WATCH or command answers -TRYAGAIN instead: the
-//    attempt waits (full-jitter backoff within `retryDeadline`) and runs again. -CLUSTERDOWN, -LOADING and
+//    attempt waits (backoff under `configuration.retry`) and runs again. -CLUSTERDOWN, -LOADING and
 //    -MASTERDOWN are waited out the same way.
 // 5. The slot moved, or started or finished migrating, after the commands were queued and before EXEC (all +QUEUED):
 //    EXEC itself answers -MOVED, -ASK or -TRYAGAIN; Redis discarded the transaction. Followed as in 2 and 4.

@@ -7,7 +7,7 @@
 /// - `ASK`: the slot is migrating. The client sends `ASKING` and the command to the named node, once, without
 ///   changing the map.
 /// - `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN`: the cluster is busy. The client retries with full-jitter
-///   backoff within ``Configuration/retryDeadline``, then throws the last error reply.
+///   backoff under ``Configuration/retry`` (within its deadline), then throws the last error reply.
 /// - A node that refuses connections (it died; a failover is under way): the client refreshes the map and retries
 ///   within the same deadline. A connection that breaks while a command is in flight is thrown, never retried: the
 ///   command may have run.
@@ -21,23 +21,18 @@ public final class RedisClusterClient {
     public struct Configuration: Sendable, Hashable {
         /// Redirects (`MOVED`, `ASK`) allowed per command or transaction before `.tooManyRedirects`.
         public var maxRedirects: Int
-        /// Time a command keeps retrying `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN` and refused connections.
-        public var retryDeadline: Duration
-        /// The first backoff window of those retries; it doubles on each one, up to ``retryBackoffCap``.
-        public var retryBackoffBase: Duration
-        public var retryBackoffCap: Duration
+        /// How a command retries `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `MASTERDOWN` and refused connections: its
+        /// attempts, its deadline (from the first attempt) and its backoff, slept before each retry.
+        public var retry: RetryPolicy
         /// The least time between two `CLUSTER SLOTS` refreshes after `MOVED` (a refresh is an extra round trip).
         public var minimumRefreshInterval: Duration
 
         public init(
-            maxRedirects: Int = 5, retryDeadline: Duration = .seconds(5),
-            retryBackoffBase: Duration = .milliseconds(10),
-            retryBackoffCap: Duration = .milliseconds(200), minimumRefreshInterval: Duration = .milliseconds(100)
+            maxRedirects: Int = 5, retry: RetryPolicy = .clusterBusy(),
+            minimumRefreshInterval: Duration = .milliseconds(100)
         ) {
             self.maxRedirects = maxRedirects
-            self.retryDeadline = retryDeadline
-            self.retryBackoffBase = retryBackoffBase
-            self.retryBackoffCap = retryBackoffCap
+            self.retry = retry
             self.minimumRefreshInterval = minimumRefreshInterval
         }
     }
@@ -69,6 +64,8 @@ public final class RedisClusterClient {
     private var connections: [ClusterAddress: RedisConnection] = [:]
     private var lastRefresh: ContinuousClock.Instant?
     private var jitter = SplitMix64(seed: UInt64.random(in: .min ... .max))
+    /// The window of an adaptive or tracking ``Configuration/retry`` backoff, across the client's retries.
+    private var retryWindow = ContentionWindow()
 
     /// Reads the slot map from the first seed that answers `CLUSTER SLOTS`.
     ///
@@ -380,16 +377,20 @@ public final class RedisClusterClient {
         }
     }
 
-    /// Sleeps a full-jitter backoff before the next retry, or throws `error` when the retry deadline would pass.
+    /// Sleeps the retry policy's backoff before the next retry, or throws `error` when the policy's attempts are
+    /// used up or its deadline would pass.
     func pause(after error: RedisError, route: inout Route) throws(RedisError) {
         route.retries += 1
-        let window = min(
-            configuration.retryBackoffCap, configuration.retryBackoffBase * (1 << min(route.retries - 1, 20)))
-        let nanos = RedisConnection.nanoseconds(window)
-        let delay = nanos > 0 ? Duration.nanoseconds(Int64.random(in: 0..<nanos, using: &jitter)) : .zero
-        guard ContinuousClock.now + delay < route.start + configuration.retryDeadline else {
+        let retry = configuration.retry
+        let delay = retry.delay(afterConflictStreak: route.retries, window: &retryWindow, using: &jitter)
+        if let maxAttempts = retry.maxAttempts, route.retries >= maxAttempts {
             var error = error
-            error.message += " (still so after retrying for \(configuration.retryDeadline))"
+            error.message += " (still so when the retry policy's maxAttempts, \(maxAttempts), ran out)"
+            throw error
+        }
+        if let deadline = retry.deadline, ContinuousClock.now + delay >= route.start + deadline {
+            var error = error
+            error.message += " (still so after retrying for \(deadline))"
             throw error
         }
         statistics.retries += 1

@@ -62,7 +62,7 @@ struct ResolvedTarget {
             configuration.readyTimeout = max(configuration.readyTimeout, .seconds(30))
             // A lost master stops the sale (writes meet CLUSTERDOWN) but leaves every other group readable, for the
             // audit of what is still reachable.
-            configuration.extraConfiguration.append("cluster-allow-reads-when-down yes")
+            configuration.node.extraConfiguration.append("cluster-allow-reads-when-down yes")
             do {
                 let started = try RedisClusterServer(configuration)
                 clusterServer = started

@@ -171,14 +171,9 @@ final class WorkerPool {
     }
 
     private func sum(elapsed: Double) -> PoolProgress {
-        var total = PoolProgress(units: 0, orders: 0, attempts: 0, conflicts: 0, elapsed: elapsed)
-        for worker in workers {
-            total.units += worker.lastProgress.units
-            total.orders += worker.lastProgress.orders
-            total.attempts += worker.lastProgress.attempts
-            total.conflicts += worker.lastProgress.conflicts
-        }
-        return total
+        var totals = WorkerProgress()
+        for worker in workers { totals += worker.lastProgress }
+        return PoolProgress(totals, elapsed: elapsed)
     }
 
     /// Closes the pipes and reaps every worker, with its peak memory from wait4.

@@ -52,10 +52,8 @@ struct HostStreamError: Error, Sendable {
 /// A host's totals so far.
 struct HostProgress: Codable, Sendable, Equatable {
     var host: String
-    var units = 0
-    var orders = 0
-    var attempts = 0
-    var conflicts = 0
+    /// What its workers have acknowledged, summed.
+    var totals = WorkerProgress()
     /// Seconds since its release.
     var elapsed = 0.0
 }

@@ -65,9 +65,9 @@ extension SimulationReport.HostRow {
     /// The row of a lost host: what its registration and its last message said.
     init(lost registration: HostRegistration, last: HostProgress?) {
         self.init(
-            name: registration.name, workers: registration.workers, acknowledged: last?.units ?? 0,
-            acknowledgedOrders: last?.orders ?? 0,
-            unitsPerSecond: (last?.elapsed ?? 0) > 0 ? Double(last?.units ?? 0) / (last?.elapsed ?? 1) : 0,
+            name: registration.name, workers: registration.workers, acknowledged: last?.totals.units ?? 0,
+            acknowledgedOrders: last?.totals.orders ?? 0,
+            unitsPerSecond: (last?.elapsed ?? 0) > 0 ? Double(last?.totals.units ?? 0) / (last?.elapsed ?? 1) : 0,
             latencyP99Us: 0, spawnSeconds: 0, workerPeakRssBytes: 0, elapsedSeconds: last?.elapsed ?? 0, lost: true,
             clockOffsetUs: nil, clockRoundTripUs: nil, releaseLagUs: nil, streamEntries: 0, streamBytes: 0,
             latencyCounts: [])

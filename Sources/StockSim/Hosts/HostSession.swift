@@ -404,21 +404,18 @@ final class HostSession {
 
     /// The coordinator's display: its own progress plus every other host's last.
     func merged(_ progress: PoolProgress) -> PoolProgress {
-        var total = progress
+        var totals = progress.totals
         for peer in peers.values {
-            let last =
-                peer.report.map { report in
-                    let tally = WorkerTally(report.workers.map(\.outcome), skus: 1)
-                    return HostProgress(
-                        host: report.host, units: tally.acknowledged, orders: tally.acknowledgedOrders,
-                        attempts: tally.attempts, conflicts: tally.conflicts)
-                } ?? peer.killed ?? peer.progress
-            total.units += last?.units ?? 0
-            total.orders += last?.orders ?? 0
-            total.attempts += last?.attempts ?? 0
-            total.conflicts += last?.conflicts ?? 0
+            if let report = peer.report {
+                let tally = WorkerTally(report.workers.map(\.outcome), skus: 1)
+                totals += WorkerProgress(
+                    units: tally.acknowledged, orders: tally.acknowledgedOrders, attempts: tally.attempts,
+                    conflicts: tally.conflicts)
+            } else if let last = peer.killed ?? peer.progress {
+                totals += last.totals
+            }
         }
-        return total
+        return PoolProgress(totals, elapsed: progress.elapsed)
     }
 
     /// Asks every host to stop (the coordinator was stopped), or reports whether the coordinator asked.
@@ -431,9 +428,7 @@ final class HostSession {
     }
 
     private func hostProgress(_ progress: PoolProgress) -> HostProgress {
-        HostProgress(
-            host: plan.name, units: progress.units, orders: progress.orders, attempts: progress.attempts,
-            conflicts: progress.conflicts, elapsed: progress.elapsed)
+        HostProgress(host: plan.name, totals: progress.totals, elapsed: progress.elapsed)
     }
 
     /// Refreshes this host's heartbeat key; a joiner also reads whether the coordinator asked to stop.
@@ -561,10 +556,7 @@ final class HostSession {
             merged.outcomes += (0..<workers).map { index in
                 WorkerOutcome(
                     index: index, pid: 0, report: nil, termination: .exited(-1), peakRSSBytes: 0,
-                    lastProgress: index == 0
-                        ? WorkerProgress(
-                            units: last?.units ?? 0, orders: last?.orders ?? 0, attempts: last?.attempts ?? 0,
-                            conflicts: last?.conflicts ?? 0) : WorkerProgress(),
+                    lastProgress: index == 0 ? last?.totals ?? WorkerProgress() : WorkerProgress(),
                     // No failure text: a lost host is like workers killed mid-run, not workers that stopped on an
                     // error; `lost_hosts` and the audit's note name it.
                     failure: nil)
@@ -572,7 +564,7 @@ final class HostSession {
             if let killed = peer.killed {
                 merged.faults.append(
                     InjectedFault(
-                        kind: "kill-host", atSeconds: killed.elapsed, atUnits: killed.units,
+                        kind: "kill-host", atSeconds: killed.elapsed, atUnits: killed.totals.units,
                         plannedAtUnits: start?.killAtUnits ?? 0,
                         detail:
                             "host \(name): its driver and \(NumberText.count(workers, "worker")) killed with SIGKILL"))

@@ -60,14 +60,6 @@ public struct UserScript: Sendable, Hashable, Codable {
     /// The Lua source.
     public var source: String
 
-    /// - Parameters:
-    ///   - path: the file it was read from.
-    ///   - source: the Lua source.
-    public init(path: String, source: String) {
-        self.path = path
-        self.source = source
-    }
-
     /// Loads the script on the server and returns its SHA1.
     ///
     /// - Throws: `UserScriptError` naming the script and Redis's answer; `RedisError` when the connection fails.

@@ -4,4 +4,12 @@ struct WorkerProgress: Codable, Sendable, Equatable {
     var orders = 0
     var attempts = 0
     var conflicts = 0
+
+    /// Adds another worker's (or host's) figures.
+    static func += (total: inout WorkerProgress, other: WorkerProgress) {
+        total.units += other.units
+        total.orders += other.orders
+        total.attempts += other.attempts
+        total.conflicts += other.conflicts
+    }
 }
