@@ -9,7 +9,8 @@
 #   scripts/benchmark.sh --scaling --scaling-orders 10000,100000 --scaling-workers 10,100
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+# valgrind: --witness-cost counts the witness's instructions under callgrind.
+case " $* " in *" --witness-cost "*) scripts/install-deps.sh valgrind ;; *) scripts/install-deps.sh ;; esac
 
 # A Python that can `import redis`. Without one the benchmark still runs and says that it skipped redis-py.
 . scripts/python-redis.sh

@@ -84,8 +84,12 @@ struct Benchmark {
                 stocksim: stocksim, url: server.url, stock: options.stock, workers: workers,
                 repeats: options.repeats, scratch: scratch, since: start)
             print(cost.table)
+            fflush(nil)
+            let instructions = try WitnessInstructions.measure(
+                stocksim: stocksim, url: server.url, units: options.callgrindUnits, scratch: scratch)
+            print(instructions.table)
             print("targets (from the runs above):")
-            printTargets(cost.targets, since: start)
+            printTargets(cost.targets + instructions.targets, since: start)
             return
         }
 

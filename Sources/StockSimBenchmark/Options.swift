@@ -23,6 +23,8 @@ struct Options {
     var witnessCost = false
     /// Whether `--workers` was given (`--witness-cost` then runs at those counts instead of its own 1 and 4).
     var workersGiven = false
+    /// `--callgrind-units`: units each of `--witness-cost`'s callgrind runs sells; 0 (`--no-callgrind`): none run.
+    var callgrindUnits = WitnessInstructions.defaultUnits
 
     /// Worker counts the targets need whatever `--workers` says: 1 and 10 (the ledger cost, target 5; 10 for the
     /// redis-py snippet, target 6).
@@ -33,6 +35,7 @@ struct Options {
                                   [--stocksim PATH]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
                stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
+                                  [--callgrind-units N | --no-callgrind]
 
         Runs StockSim at several worker counts and strategies, and the reference programs in ../shared/reference
         (the raw-hiredis C loop, plain and lua, and the redis-py snippet) with the same stock and workers, all
@@ -62,7 +65,12 @@ struct Options {
           --witness-cost        instead of the rounds above: what the per-sale witness costs. watch and lua, each
                                 with the witness and with --no-witness, alternating within every round, at 1 and 4
                                 workers (or --workers LIST); prints sales/s and CPU µs per sale with and without,
-                                their ratios, and a PASS/FAIL line per strategy (target: ≤ 5% slower)
+                                each round's paired ratio, and a PASS/FAIL line per strategy (target: ≤ 5% slower;
+                                SKIP where the rounds spread wider than that). Then, with valgrind on PATH, one run
+                                each under callgrind: instructions per sale in a worker's sale and in the driver's
+                                witness check, with a PASS/FAIL line per strategy that load does not move
+          --callgrind-units N   units each callgrind run sells (default 3000)
+          --no-callgrind        no callgrind runs: their lines SKIP
 
         Exit status: 0 when the benchmark ran, whatever its figures (it reports, it does not gate); 2 when it could
         not run (no redis-server, no stocksim binary, a run that failed its audit); 64 on a bad flag or value.
@@ -86,6 +94,10 @@ struct Options {
                 witnessCost = true
                 continue
             }
+            if argument == "--no-callgrind" {
+                callgrindUnits = 0
+                continue
+            }
             var flag = argument
             var inlineValue: String?
             if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
@@ -95,7 +107,7 @@ struct Options {
             guard
                 [
                     "--stock", "--workers", "--repeat", "--reference-dir", "--python", "--stocksim", "--scaling-orders",
-                    "--scaling-workers",
+                    "--scaling-workers", "--callgrind-units",
                 ].contains(flag)
             else {
                 throw UsageError("unknown option '\(argument)'")
@@ -113,6 +125,7 @@ struct Options {
             case "--python": python = value
             case "--scaling-orders": scalingOrders = try Self.countList(value, flag, 1...100_000_000, "order counts")
             case "--scaling-workers": scalingWorkers = try Self.countList(value, flag, 1...1024, "worker counts")
+            case "--callgrind-units": callgrindUnits = try Self.positive(value, flag)
             default: stocksim = value
             }
         }

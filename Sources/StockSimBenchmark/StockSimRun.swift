@@ -23,17 +23,19 @@ struct StockSimRun {
 
     /// Runs `stocksim` to its end. A run that did not complete or failed its audit is no figure.
     ///
+    /// - Parameter launcher: a program and its arguments that run `stocksim` (valgrind, for the instruction
+    ///   counts); empty: `stocksim` itself.
     /// - Throws: `SetupFailure` naming the run and what went wrong.
     init(
         stocksim: String, url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int,
-        witness: Bool = true, scratch: String
+        witness: Bool = true, launcher: [String] = [], scratch: String
     ) throws(SetupFailure) {
         let name =
             "StockSim \(Contender.stocksim(strategy, ledger: ledger))\(witness ? "" : " --no-witness") at \(NumberText.count(workers, "worker"))"
+        let arguments = Self.arguments(
+            url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers, witness: witness)
         let run = try capture(
-            stocksim,
-            Self.arguments(
-                url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers, witness: witness),
+            launcher.first ?? stocksim, launcher.dropFirst() + (launcher.isEmpty ? [] : [stocksim]) + arguments,
             scratch: scratch)
         let report: SimulationReport
         do {

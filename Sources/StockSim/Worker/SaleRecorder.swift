@@ -50,7 +50,9 @@ final class SaleRecorder {
     private var now: UInt64 { stampsTime ? monotonicNanoseconds() : 0 }
 
     /// Before the order is sent: its `invoke` (when recorded), and in `flushEachOrder` mode everything so far is
-    /// written.
+    /// written. Out of line, as `complete` is, so that `stocksim-benchmark --witness-cost` can count the witness's
+    /// work in a worker by function (a call is a handful of instructions in an order of thousands).
+    @inline(never)
     func invoke(_ order: Order, sequence: Int) {
         guard recordsInvokes else { return }
         let time = now
@@ -62,6 +64,7 @@ final class SaleRecorder {
 
     /// The order's completion: `nil` for an outcome nobody knows. A single SKU's sale (every order of a single-key
     /// run) is one record stored, with no array or enumeration of the order's SKUs.
+    @inline(never)
     func complete(_ order: Order, sequence: Int, outcome: SaleOutcome?) {
         let time = now
         if order.skus.count == 1, case .sold(_, _, let left)? = outcome {
