@@ -43,16 +43,19 @@ struct IntervalTests {
             }
         }
 
-        /// Opens its barrier at `start` and reads messages until its report.
-        mutating func go(start: UInt64) throws -> WorkerReport? {
+        /// Opens its barrier at `start` and reads messages until its report: the report, and the seconds it sent
+        /// before it.
+        mutating func go(start: UInt64) throws -> (report: WorkerReport, intervals: [WorkerInterval])? {
             channel.send(DriverMessage.go(startNanoseconds: start))
             defer {
                 channel.closeOutput()
                 channel.closeInput()
                 _ = process.wait()
             }
+            var intervals: [WorkerInterval] = []
             while let message = try channel.receive(WorkerMessage.self) {
-                if case .done(let report) = message { return report }
+                if case .interval(let interval) = message { intervals.append(interval) }
+                if case .done(let report) = message { return (report, intervals) }
             }
             return nil
         }
@@ -70,10 +73,10 @@ struct IntervalTests {
         let first = try #require(try early.go(start: start))
         usleep(300_000)
         let second = try #require(try late.go(start: start))
-        for report in [first, second] {
-            #expect(report.orders == 10, "\(report)")
-            #expect(report.intervals.map(\.second) == [1], "\(report.intervals.map(\.second))")
-            #expect(report.intervals.map(\.orders).reduce(0, +) == 10)
+        for (report, intervals) in [first, second] {
+            #expect(report.counts.orders == 10, "\(report)")
+            #expect(intervals.map(\.second) == [1], "\(intervals.map(\.second))")
+            #expect(intervals.map(\.orders).reduce(0, +) == 10)
         }
         _ = try admin.send("DEL", RedisArgument(key))
     }
