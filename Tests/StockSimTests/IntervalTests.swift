@@ -22,7 +22,7 @@ struct IntervalTests {
         var process: ChildProcess
         var channel: LineChannel
 
-        init(index: Int, workers: Int, url: String, key: String) throws {
+        init(index: Int, workers: Int, url: String, key: String, rate: Double? = nil, orders: Int = 10) throws {
             let input = try PipeDescriptors()
             let output = try PipeDescriptors()
             process = try ChildProcess.spawn(
@@ -31,10 +31,11 @@ struct IntervalTests {
             close(input.readEnd)
             close(output.writeEnd)
             channel = LineChannel(input: output.readEnd, output: input.writeEnd)
-            let configuration = SimulationConfiguration(
+            var configuration = SimulationConfiguration(
                 key: key, initialStock: 40, recordsLedger: false, strategy: .decr, workers: workers, seed: 3)
+            configuration.arrival = rate.map { Arrival(rate: $0) }
             let assignment = WorkerAssignment(
-                index: index, runID: "iv\(index)", redisURL: url, configuration: configuration, orderQuota: 10,
+                index: index, runID: "iv\(index)", redisURL: url, configuration: configuration, orderQuota: orders,
                 scriptSHA: "", namedConnection: false, recordsSales: false)
             channel.send(DriverMessage.assignment(assignment))
             let ready = try channel.receive(WorkerMessage.self)
@@ -43,16 +44,19 @@ struct IntervalTests {
             }
         }
 
-        /// Opens its barrier at `start` and reads messages until its report.
-        mutating func go(start: UInt64) throws -> WorkerReport? {
+        /// Opens its barrier at `start` and reads messages until its report: the report, and the seconds it sent
+        /// before it.
+        mutating func go(start: UInt64) throws -> (report: WorkerReport, intervals: [WorkerInterval])? {
             channel.send(DriverMessage.go(startNanoseconds: start))
             defer {
                 channel.closeOutput()
                 channel.closeInput()
                 _ = process.wait()
             }
+            var intervals: [WorkerInterval] = []
             while let message = try channel.receive(WorkerMessage.self) {
-                if case .done(let report) = message { return report }
+                if case .interval(let interval) = message { intervals.append(interval) }
+                if case .done(let report) = message { return (report, intervals) }
             }
             return nil
         }
@@ -70,11 +74,51 @@ struct IntervalTests {
         let first = try #require(try early.go(start: start))
         usleep(300_000)
         let second = try #require(try late.go(start: start))
-        for report in [first, second] {
-            #expect(report.orders == 10, "\(report)")
-            #expect(report.intervals.map(\.second) == [1], "\(report.intervals.map(\.second))")
-            #expect(report.intervals.map(\.orders).reduce(0, +) == 10)
+        for (report, intervals) in [first, second] {
+            #expect(report.counts.orders == 10, "\(report)")
+            #expect(intervals.map(\.second) == [1], "\(intervals.map(\.second))")
+            #expect(intervals.map(\.orders).reduce(0, +) == 10)
         }
+        _ = try admin.send("DEL", RedisArgument(key))
+    }
+
+    @Test func aWorkerSendsEachSecondAsItClosesNotInItsReport() throws {
+        let key = SharedRedis.uniqueKey()
+        let admin = try redis.connection()
+        _ = try admin.send("SET", RedisArgument(key), 40)
+        // 10 orders a second for 25 orders: a sale of three seconds.
+        var worker = try HandDrivenWorker(index: 0, workers: 1, url: redis.url, key: key, rate: 10, orders: 25)
+        worker.channel.send(DriverMessage.go(startNanoseconds: monotonicNanoseconds()))
+        defer {
+            worker.channel.closeOutput()
+            worker.channel.closeInput()
+            _ = worker.process.wait()
+        }
+        var sent: [(interval: WorkerInterval, ordersSoFar: Int)] = []
+        var ordersSoFar = 0
+        var report: WorkerReport?
+        while report == nil, let message = try worker.channel.receive(WorkerMessage.self) {
+            switch message {
+            case .progress(let progress): ordersSoFar = progress.orders
+            case .interval(let interval): sent.append((interval, ordersSoFar))
+            case .done(let done): report = done
+            default: break
+            }
+        }
+        let done = try #require(report)
+        #expect(done.counts.orders == 25)
+        #expect(sent.map(\.interval.second) == [0, 1, 2], "\(sent.map(\.interval.second))")
+        #expect(sent.map(\.interval.orders).reduce(0, +) == 25)
+        // Seconds 0 and 1 came while the worker still sold, each after a progress that counts its orders.
+        #expect(sent.dropLast().allSatisfy { $0.ordersSoFar < 25 }, "\(sent.map(\.ordersSoFar))")
+        var covered = 0
+        for entry in sent {
+            covered += entry.interval.orders
+            #expect(entry.ordersSoFar >= covered)
+        }
+        // The report is the same size however long the sale: it carries no seconds.
+        let line = try JSONEncoder().encode(WorkerMessage.done(done))
+        #expect(!String(decoding: line, as: UTF8.self).contains("\"second\""))
         _ = try admin.send("DEL", RedisArgument(key))
     }
 }

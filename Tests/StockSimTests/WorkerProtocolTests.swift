@@ -19,11 +19,11 @@ struct WorkerProtocolTests {
 
     static var report: WorkerReport {
         var report = WorkerReport(index: 2)
-        report.units = 40
-        report.orders = 20
-        report.rejected = 1
-        report.attempts = 25
-        report.conflicts = 5
+        report.counts.units = 40
+        report.counts.orders = 20
+        report.counts.rejected = 1
+        report.counts.attempts = 25
+        report.counts.conflicts = 5
         report.latency = HistogramCounts(pairs: [[120, 3], [480, 1]])
         report.retries = HistogramCounts(pairs: [[0, 18], [1, 2]])
         report.unitsBySKU = [10, 30]
@@ -83,6 +83,7 @@ struct WorkerProtocolTests {
 
     @Test(arguments: [
         WorkerMessage.ready, .progress(WorkerProgress(units: 7, orders: 5, attempts: 9, conflicts: 2)),
+        .interval(WorkerInterval(second: 3, orders: 2, units: 4, latency: HistogramCounts(pairs: [[120, 2]]))),
         .done(WorkerProtocolTests.report), .failed("cannot connect to 127.0.0.1:1: connection refused"),
     ])
     func workerMessagesRoundTrip(message: WorkerMessage) throws {

@@ -12,7 +12,10 @@ struct SaleRecordReader {
     private(set) var count: Int
     /// Only this SKU's records (nil: every record).
     let sku: Int32?
-    private var chunk: [SaleRecord]
+    /// Allocated at the first read, not when the reader is made: a reader copied before it reads (into a merge that
+    /// outlives its caller's array) must not share a buffer that the first read would then copy.
+    private var chunk: [SaleRecord] = []
+    private let chunkSize: Int
     private var held = 0
     private var position = 0
     private var read = 0
@@ -33,9 +36,7 @@ struct SaleRecordReader {
         self.path = path
         self.sku = sku
         count = Int(status.st_size) / MemoryLayout<SaleRecord>.stride
-        self.chunk = Array(
-            repeating: SaleRecord(.invoke, sequence: 0, time: 0, sku: 0, units: 0, stockLeft: nil),
-            count: max(1, min(chunk, count)))
+        chunkSize = max(1, min(chunk, count))
     }
 
     /// The next record (of `sku`, when given), or `nil` at the end of the file or after a failed read.
@@ -60,6 +61,11 @@ struct SaleRecordReader {
 
     private mutating func refill() -> Bool {
         let stride = MemoryLayout<SaleRecord>.stride
+        if chunk.isEmpty {
+            chunk = Array(
+                repeating: SaleRecord(.invoke, sequence: 0, time: 0, sku: 0, units: 0, stockLeft: nil),
+                count: chunkSize)
+        }
         let wanted = min(chunk.count, count - read)
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {

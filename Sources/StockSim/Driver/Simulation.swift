@@ -116,6 +116,7 @@ public struct Simulation: Sendable {
         let sale = session?.gather(ownSale) ?? ownSale
         let cpuAfter = topology.cpuSeconds()
         let tally = WorkerTally(sale.outcomes, skus: configuration.skus)
+        let intervals = sale.intervals.rows()
         if let afterSale, let connection = try? topology.router.connection(for: 0) { try? afterSale(connection) }
         let clock = ContinuousClock()
         let readStart = clock.now
@@ -136,7 +137,8 @@ public struct Simulation: Sendable {
             configuration: configuration, prepared: prepared, sale: sale, tally: tally, readBack: readBack,
             redis: target.cluster?.description ?? target.endpoint.description,
             embedded: target.server != nil || target.clusterServer != nil, witness: witnessed)
-        report.redirects = tally.redirects
+        report.redirects = tally.counts.redirects
+        report.intervals = intervals
         session?.annotate(&report, own: ownSale, tally: tally)
         if topology.isCluster {
             report.clusterNote = target.note
@@ -216,9 +218,11 @@ public struct Simulation: Sendable {
     static let severalHostsUnwitnessed =
         "a run of several hosts: each host's workers would record their sales on that host, and the chains of a key need every host's sales"
 
-    /// What the pool did: its workers' outcomes, how long spawning and selling took, the faults injected.
+    /// What the pool did: its workers' outcomes, the seconds they sent (and on a coordinator the other hosts'), how
+    /// long spawning and selling took, the faults injected.
     struct Sale {
         var outcomes: [WorkerOutcome]
+        let intervals: IntervalTally
         var spawnSeconds: Double
         var elapsedSeconds: Double
         var interrupted: Bool
@@ -249,6 +253,9 @@ public struct Simulation: Sendable {
                 flushEachOrder: configuration.chaos.killWorker > 0, recordsHistory: historyPath != nil)
         }
         let pool = WorkerPool()
+        // A joiner forwards its complete seconds to the coordinator, which takes every host's percentiles.
+        let intervals = IntervalTally(forwards: session.map { !$0.isCoordinator } ?? false)
+        session?.follow(intervals)
         let clock = ContinuousClock()
         let spawnStart = clock.now
         do {
@@ -282,6 +289,7 @@ public struct Simulation: Sendable {
         var interrupted = false
         var timeLimit = TimeLimit(milliseconds: configuration.durationMilliseconds)
         let (outcomes, elapsed) = pool.run(
+            intervals: intervals,
             progress: { progress(session?.merged($0) ?? $0) },
             tick: {
                 nemesis?.tick($0, liveWorkers: $1)
@@ -293,7 +301,8 @@ public struct Simulation: Sendable {
                 return session?.shouldStop(localStop: stop) ?? stop
             })
         return Sale(
-            outcomes: outcomes, spawnSeconds: spawnSeconds, elapsedSeconds: elapsed, interrupted: interrupted,
+            outcomes: outcomes, intervals: intervals, spawnSeconds: spawnSeconds, elapsedSeconds: elapsed,
+            interrupted: interrupted,
             timeLimitReached: timeLimit.reached && !interrupted, faults: nemesis?.injected ?? [],
             faultsNotInjected: nemesis?.notInjected ?? 0)
     }

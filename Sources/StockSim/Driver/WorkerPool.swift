@@ -11,7 +11,8 @@ struct PoolStartError: Error {
 }
 
 /// The process pool: spawns worker processes (re-executing the `stocksim` binary in its hidden worker mode), releases
-/// them together at a start barrier, streams their progress and collects their reports. A worker that crashes is
+/// them together at a start barrier, streams their progress, folds each second of their sale into the run's
+/// `IntervalTally` as it comes and collects their reports. A worker that crashes is
 /// reported with its pid and signal or status; it never hangs the driver.
 final class WorkerPool {
     private struct Worker {
@@ -27,6 +28,8 @@ final class WorkerPool {
     }
 
     private var workers: [Worker] = []
+    /// Where the workers' seconds go while `run` lasts.
+    private var intervals: IntervalTally?
     /// Forks the workers and reports how each ended.
     private var server: ForkServer?
 
@@ -119,13 +122,18 @@ final class WorkerPool {
     /// Opens the start barrier, then streams progress until every worker has ended.
     ///
     /// - Parameters:
+    ///   - intervals: takes each second a worker sends as it comes; a worker that ends holds none back.
     ///   - progress: called about ten times a second with the sums so far.
     ///   - tick: called with the progress and the pids of the live workers, as often as `progress` (the nemesis).
     ///   - shouldStop: polled as often; when it turns true, workers are asked to stop and report.
     /// - Returns: every worker's outcome, in index order, and the seconds the sale took.
     func run(
-        progress: (PoolProgress) -> Void, tick: (PoolProgress, [Int32]) -> Void = { _, _ in }, shouldStop: () -> Bool
+        intervals: IntervalTally, progress: (PoolProgress) -> Void, tick: (PoolProgress, [Int32]) -> Void = { _, _ in },
+        shouldStop: () -> Bool
     ) -> (outcomes: [WorkerOutcome], elapsed: Double) {
+        self.intervals = intervals
+        defer { self.intervals = nil }
+        for worker in workers { intervals.expect(.worker(worker.index)) }
         let clock = ContinuousClock()
         let start = clock.now
         let startNanoseconds = monotonicNanoseconds()
@@ -183,6 +191,7 @@ final class WorkerPool {
             workers[index].channel.closeInput()
             workers[index].channel.closeOutput()
             workers[index].open = false
+            intervals?.end(.worker(workers[index].index))
             let worker = workers[index]
             // A server killed from outside cannot report its children any more: their end is unknown.
             let ending: (termination: ChildProcess.Termination, usage: ResourceUsage)? =
@@ -213,6 +222,8 @@ final class WorkerPool {
             if !open {
                 workers[index].channel.closeInput()
                 workers[index].open = false
+                // What it sent stays folded; what it had not sent is gone with it.
+                intervals?.end(.worker(workers[index].index))
             }
         }
     }
@@ -223,9 +234,12 @@ final class WorkerPool {
             workers[index].ready = true
         case .success(.progress(let progress)):
             workers[index].lastProgress = progress
+        case .success(.interval(let interval)):
+            intervals?.add(interval, from: .worker(workers[index].index))
         case .success(.done(let report)):
             workers[index].report = report
             workers[index].lastProgress = report.progress
+            intervals?.end(.worker(workers[index].index))
         case .success(.failed(let reason)):
             workers[index].failure = workers[index].failure ?? reason
         case .failure(let undecodable):

@@ -7,6 +7,8 @@ import Spawn
 enum HostMessage: Codable, Sendable, Equatable {
     /// About once a second while its workers sell.
     case progress(HostProgress)
+    /// About once a second while its workers sell, and before its report: the seconds its workers have completed.
+    case intervals(HostIntervals)
     /// Once, at the end: everything the coordinator needs to merge the host into the report.
     case report(HostReport)
     /// `--chaos kill-host`: written just before the host kills its workers and itself.
@@ -15,6 +17,7 @@ enum HostMessage: Codable, Sendable, Equatable {
     var host: String {
         switch self {
         case .progress(let progress), .killed(let progress): progress.host
+        case .intervals(let intervals): intervals.host
         case .report(let report): report.host
         }
     }
@@ -56,6 +59,13 @@ struct HostProgress: Codable, Sendable, Equatable {
     var totals = WorkerProgress()
     /// Seconds since its release.
     var elapsed = 0.0
+}
+
+/// Seconds of a host's sale, each complete (every one of its workers has moved past it), with its workers' counts
+/// and latencies added up; each second once, oldest first.
+struct HostIntervals: Codable, Sendable, Equatable {
+    var host: String
+    var seconds: [WorkerInterval]
 }
 
 /// A host's full report: its workers' outcomes with their HDR histogram counts, and its own figures.

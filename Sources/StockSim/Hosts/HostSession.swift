@@ -43,6 +43,9 @@ final class HostSession {
     private(set) var peers: [String: Peer] = [:]
     private var lastStreamID = "0-0"
     private var undecodable: [String] = []
+    /// The run's seconds: on the coordinator every host's, the other hosts' as they forward them; on a joiner its own
+    /// workers', forwarded once complete.
+    private var intervals: IntervalTally?
 
     var isCoordinator: Bool { control.coordinator == plan.name }
     var name: String { plan.name }
@@ -209,6 +212,9 @@ final class HostSession {
         }
         let signal = isCoordinator ? try gatherRoster() : try awaitSignal()
         start = signal
+        if isCoordinator {
+            for host in signal.hosts where host != plan.name { intervals?.expect(.host(host)) }
+        }
         sleepUntil(signal.atMicroseconds)
         let now = ClockOffset.localMicroseconds()
         nextHeartbeat = now
@@ -375,6 +381,12 @@ final class HostSession {
         releaseLag = ClockOffset.localMicroseconds() - target
     }
 
+    /// Where the run's seconds go: the coordinator expects a source per other host of the start signal (named in
+    /// `awaitStart`), a joiner forwards the complete seconds of `intervals` once a second and before its report.
+    func follow(_ intervals: IntervalTally) {
+        self.intervals = intervals
+    }
+
     // MARK: While the workers sell
 
     /// Called with the pool's progress about every 20 ms: heartbeat, progress into the stream, the coordinator's
@@ -388,6 +400,7 @@ final class HostSession {
         if now >= nextProgress {
             nextProgress = now + 1_000_000
             publish(.progress(hostProgress(progress)))
+            forwardIntervals()
         }
         if isCoordinator, now >= nextRead {
             nextRead = now + 250_000
@@ -407,10 +420,7 @@ final class HostSession {
         var totals = progress.totals
         for peer in peers.values {
             if let report = peer.report {
-                let tally = WorkerTally(report.workers.map(\.outcome), skus: 1)
-                totals += WorkerProgress(
-                    units: tally.acknowledged, orders: tally.acknowledgedOrders, attempts: tally.attempts,
-                    conflicts: tally.conflicts)
+                totals += WorkerTally(report.workers.map(\.outcome), skus: 1).counts.progress
             } else if let last = peer.killed ?? peer.progress {
                 totals += last.totals
             }
@@ -429,6 +439,13 @@ final class HostSession {
 
     private func hostProgress(_ progress: PoolProgress) -> HostProgress {
         HostProgress(host: plan.name, totals: progress.totals, elapsed: progress.elapsed)
+    }
+
+    /// A joiner writes the seconds its workers have completed into the stream, all of its workers' latencies of a
+    /// second added up, so the coordinator folds the host like one more worker.
+    private func forwardIntervals() {
+        guard !isCoordinator, let seconds = intervals?.takeComplete(), !seconds.isEmpty else { return }
+        publish(.intervals(HostIntervals(host: plan.name, seconds: seconds)))
     }
 
     /// Refreshes this host's heartbeat key; a joiner also reads whether the coordinator asked to stop.
@@ -473,9 +490,13 @@ final class HostSession {
                     guard var peer = peers[message.host] else { continue }
                     switch message {
                     case .progress(let progress): peer.progress = progress
+                    case .intervals(let forwarded):
+                        for second in forwarded.seconds { intervals?.add(second, from: .host(forwarded.host)) }
                     case .report(let report):
                         peer.report = report
                         peer.reportBytes = (parts[1].array ?? []).reduce(0) { $0 + ($1.bytes?.count ?? 0) }
+                        // It forwarded every second before its report.
+                        intervals?.end(.host(report.host))
                     case .killed(let progress): peer.killed = progress
                     }
                     peers[message.host] = peer
@@ -500,6 +521,7 @@ final class HostSession {
         readStream()
         for name in gone where peers[name]?.report == nil {
             peers[name]?.lost = true
+            intervals?.end(.host(name))
             logger.info("host lost: its heartbeat expired", metadata: ["host": "\(name)"])
         }
     }
@@ -517,8 +539,10 @@ final class HostSession {
             streamEntries: streamEntries, streamBytes: streamBytes)
     }
 
-    /// A joiner writes its report into the stream, then lets its heartbeat go.
+    /// A joiner writes its last seconds and its report into the stream, then lets its heartbeat go.
     func finish(_ sale: Simulation.Sale) -> SimulationReport.HostRow {
+        intervals?.endAll()
+        forwardIntervals()
         let mine = report(sale)
         publish(.report(mine))
         var final = mine
@@ -540,7 +564,10 @@ final class HostSession {
             heartbeat()
             Thread.sleep(forTimeInterval: 0.05)
         }
-        for name in peers.keys where peers[name]?.report == nil { peers[name]?.lost = true }
+        for name in peers.keys where peers[name]?.report == nil {
+            peers[name]?.lost = true
+            intervals?.end(.host(name))
+        }
         var merged = sale
         for name in start?.hosts ?? [] {
             guard let peer = peers[name] else { continue }

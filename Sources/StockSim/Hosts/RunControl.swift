@@ -33,7 +33,7 @@ struct RunControlKeys: Sendable, Hashable {
 /// What the coordinator publishes in `control.run`: the run's configuration, as each host's workers need it.
 struct RunControl: Codable, Sendable, Equatable {
     /// The layout of these keys and messages. A host that speaks another is refused, on either side.
-    static let schemaVersion = 2
+    static let schemaVersion = 3
 
     var schema: Int
     var runID: String

@@ -19,8 +19,8 @@ extension SimulationReport {
             passed: false, checked: configuration.recordsLedger ? "ledger" : "acknowledged-only", violations: [],
             notes: [])
         var finalStock: Int64?
-        var sold = Int64(tally.acknowledged)
-        var orders = tally.acknowledgedOrders
+        var sold = Int64(tally.counts.units)
+        var orders = tally.counts.orders
         var skus: [SKU]?
         var scriptNote: String?
         switch readBack {
@@ -52,10 +52,10 @@ extension SimulationReport {
             }
             var evidence = Audit.Evidence(
                 layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
-                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.acknowledgedOrders,
-                rejectedOrders: tally.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
+                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.counts.orders,
+                rejectedOrders: tally.counts.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
                 cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
-                unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits)
+                unresolvedOrders: tally.counts.unresolvedOrders, unresolvedUnits: tally.counts.unresolvedUnits)
             evidence.onlyTakesUnits = configuration.strategy.onlyTakesUnits
             evidence.workersFailed = !workerErrors.isEmpty
             evidence.unreachableGroups = state.unreachableGroups
@@ -89,12 +89,14 @@ extension SimulationReport {
             backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
             seed: configuration.seed,
             stock: Stock(initial: prepared.initialStock, final: finalStock), sold: sold, orders: orders,
-            acknowledged: tally.acknowledged, acknowledgedOrders: tally.acknowledgedOrders,
-            rejectedOrders: tally.rejected, gaveUpOrders: tally.gaveUp, attempts: tally.attempts,
-            conflicts: tally.conflicts, unknownOutcomes: tally.unknownOutcomes, recoveredOutcomes: tally.recovered,
-            unresolvedOrders: tally.unresolvedOrders, unresolvedUnits: tally.unresolvedUnits,
-            reconnects: tally.reconnects,
-            conflictRate: tally.attempts == 0 ? 0 : Double(tally.conflicts) / Double(tally.attempts),
+            acknowledged: tally.counts.units, acknowledgedOrders: tally.counts.orders,
+            rejectedOrders: tally.counts.rejected, gaveUpOrders: tally.counts.gaveUp, attempts: tally.counts.attempts,
+            conflicts: tally.counts.conflicts, unknownOutcomes: tally.counts.unknownOutcomes,
+            recoveredOutcomes: tally.counts.recovered,
+            unresolvedOrders: tally.counts.unresolvedOrders, unresolvedUnits: tally.counts.unresolvedUnits,
+            reconnects: tally.counts.reconnects,
+            conflictRate: tally.counts.attempts == 0
+                ? 0 : Double(tally.counts.conflicts) / Double(tally.counts.attempts),
             elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
             retriesPerSale: Percentiles(tally.retries), latencyUs: Percentiles(tally.latency),
             perWorkerSold: Spread(
@@ -111,28 +113,13 @@ extension SimulationReport {
         seedString = String(configuration.seed)
         unitsPerSecond = salesPerSecond
         ordersPerSecond = elapsed > 0 ? Double(orders) / elapsed : 0
-        intervals = Interval.rows(tally.intervals)
         openLoop = configuration.arrival.map { arrival in
             OpenLoop(
                 arrival: arrival.process, targetRate: arrival.rate,
-                achievedRate: elapsed > 0 ? Double(tally.placedOrders) / elapsed : 0,
-                ordersPlaced: tally.placedOrders, latencyUsCorrected: Percentiles(tally.correctedLatency),
+                achievedRate: elapsed > 0 ? Double(tally.counts.placedOrders) / elapsed : 0,
+                ordersPlaced: tally.counts.placedOrders, latencyUsCorrected: Percentiles(tally.correctedLatency),
                 latencyUsUncorrected: latencyUs, maxBehindMs: Double(tally.maxBehindNanoseconds) / 1e6,
                 finalBehindMs: Double(tally.finalBehindNanoseconds) / 1e6)
-        }
-    }
-}
-
-extension SimulationReport.Interval {
-    /// The report's rows from the workers' seconds added up: every second from 0 to the last, zeros where nothing
-    /// ended.
-    static func rows(_ totals: [Int: WorkerTally.IntervalTotal]) -> [Self] {
-        guard let last = totals.keys.max() else { return [] }
-        return (0...last).map { second in
-            let total = totals[second] ?? WorkerTally.IntervalTotal()
-            return Self(
-                second: second, orders: total.orders, units: total.units, conflicts: total.conflicts,
-                refusals: total.refusals, p50Us: total.p50Us, p99Us: total.p99Us)
         }
     }
 }

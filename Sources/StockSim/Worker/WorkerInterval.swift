@@ -1,6 +1,8 @@
 import Histogram
 
 /// One second of one worker's sale, counted by when each order ended: what `intervals[]` of the report is made of.
+/// A worker sends each as `WorkerMessage.interval` once it has closed; a host of a run of several hosts forwards its
+/// workers' seconds added up in the same shape (`HostMessage.intervals`).
 struct WorkerInterval: Codable, Sendable, Equatable {
     /// Seconds since the run's start barrier opened (0: the first second), the same seconds for every worker.
     var second: Int
@@ -15,9 +17,10 @@ struct WorkerInterval: Codable, Sendable, Equatable {
 }
 
 /// A worker's intervals as it sells: the current second's counts and histogram, closed into a `WorkerInterval` when
-/// an order ends in a later second.
+/// an order ends in a later second. A closed second waits only until the worker takes it (`takeClosed()`) to send it.
 struct IntervalRecorder {
     private let start: UInt64
+    /// Closed and not yet taken: at most one between two orders.
     private(set) var closed: [WorkerInterval] = []
     private var current = WorkerInterval(second: 0)
     private var latency = Histogram<UInt64>.saleLatency()
@@ -48,10 +51,16 @@ struct IntervalRecorder {
         }
     }
 
-    /// Every interval, the current one closed.
+    /// The seconds closed since the last call, oldest first; they are the caller's to send.
+    mutating func takeClosed() -> [WorkerInterval] {
+        defer { closed.removeAll(keepingCapacity: true) }
+        return closed
+    }
+
+    /// The seconds not yet taken, the current one closed: the last to send.
     mutating func finish() -> [WorkerInterval] {
         close()
-        return closed
+        return takeClosed()
     }
 
     private mutating func close() {

@@ -28,13 +28,13 @@ extension WorkerProcess {
                 return try sale.place(order, verify: verify, on: connection)
             } catch is ClientOutcomeUnknown {
                 // The user's program said `error`: nobody knows whether the order sold.
-                report.unknownOutcomes += 1
-                report.unresolvedOrders += 1
-                report.unresolvedUnits += order.totalUnits
+                report.counts.unknownOutcomes += 1
+                report.counts.unresolvedOrders += 1
+                report.counts.unresolvedUnits += order.totalUnits
                 return nil
             } catch let redirected as DecrCartRedirected {
                 resuming = redirected
-                report.redirects += 1
+                report.counts.redirects += 1
                 redirectedSince = redirectedSince ?? clock.now
                 try pauseWhileTransient(
                     redirected.cause, since: redirectedSince ?? clock.now, configuration: configuration)
@@ -55,7 +55,7 @@ extension WorkerProcess {
                         where router.isCluster && (error.isClusterRedirect || error.code == .cannotConnect)
                     {
                         // The group's slot moved after the DECRBY: write the entries on its new owner.
-                        if error.isClusterRedirect { report.redirects += 1 }
+                        if error.isClusterRedirect { report.counts.redirects += 1 }
                         try pauseWhileTransient(error, since: failingSince ?? clock.now, configuration: configuration)
                         try? router.follow(error)
                     } catch let error as RedisError where error.isTransient {
@@ -72,7 +72,7 @@ extension WorkerProcess {
             {
                 // The cluster turned the order away before it ran (a slot moved or moving, a failover under way):
                 // place the whole order again on the slot's owner, keeping what a lost reply left to verify.
-                if error.isClusterRedirect { report.redirects += 1 }
+                if error.isClusterRedirect { report.counts.redirects += 1 }
                 redirectedSince = redirectedSince ?? clock.now
                 try pauseWhileTransient(error, since: redirectedSince ?? clock.now, configuration: configuration)
                 try? router.follow(error)
@@ -86,10 +86,10 @@ extension WorkerProcess {
                 // write that happened.
                 let unknown = error.code == .outcomeUnknown || configuration.strategy != .watch
                 if unknown {
-                    report.unknownOutcomes += 1
+                    report.counts.unknownOutcomes += 1
                     guard sale.canVerify else {
-                        report.unresolvedOrders += 1
-                        report.unresolvedUnits += order.totalUnits
+                        report.counts.unresolvedOrders += 1
+                        report.counts.unresolvedUnits += order.totalUnits
                         try reconnect(
                             router.connection(for: order.group), since: failingSince ?? clock.now,
                             configuration: configuration, report: &report)
@@ -133,7 +133,7 @@ extension WorkerProcess {
             }
             do {
                 try connection.reconnect()
-                report.reconnects += 1
+                report.counts.reconnects += 1
                 return
             } catch {
                 lastError = error.message

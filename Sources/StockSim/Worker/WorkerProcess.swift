@@ -11,8 +11,8 @@ import Glibc
 private let stopRequested = Atomic<Bool>(false)
 
 /// The worker process: `stocksim worker` (hidden) runs this. It reads its assignment on stdin, connects, says
-/// `ready`, waits for `go`, sells, streams `progress` messages (ten a second, fewer beyond 8 workers) and ends with
-/// `done` and its report. When its stdin closes (the driver died) it exits at once.
+/// `ready`, waits for `go`, sells, streams `progress` messages (ten a second, fewer beyond 8 workers) and each second
+/// of its sale as it closes (`interval`), and ends with `done` and its report. When its stdin closes (the driver died) it exits at once.
 public enum WorkerProcess {
     /// Runs the worker protocol on stdin and stdout; returns the process exit status.
     public static func main() -> Int32 {
@@ -60,7 +60,9 @@ public enum WorkerProcess {
         var report = WorkerReport(index: 0)
         report.latency = HistogramCounts(Histogram<UInt64>.saleLatency())
         report.retries = HistogramCounts(Histogram<UInt64>.saleRetries())
-        let messages: [WorkerMessage] = [.ready, .progress(WorkerProgress()), .done(report), .failed("")]
+        let messages: [WorkerMessage] = [
+            .ready, .progress(WorkerProgress()), .interval(WorkerInterval(second: 0)), .done(report), .failed(""),
+        ]
         let encoder = JSONEncoder()
         for message in [DriverMessage.assignment(assignment), .go(startNanoseconds: 0), .stop] {
             if let line = try? encoder.encode(message) { _ = try? JSONDecoder().decode(DriverMessage.self, from: line) }
@@ -102,7 +104,7 @@ public enum WorkerProcess {
         report.latency = HistogramCounts(histograms.latency)
         report.retries = HistogramCounts(histograms.retries)
         if histograms.openLoop { report.correctedLatency = HistogramCounts(histograms.corrected) }
-        report.intervals = histograms.intervals.finish()
+        send(histograms.intervals.finish(), after: report.progress, on: channel)
         return report
     }
 
@@ -176,11 +178,21 @@ public enum WorkerProcess {
                 // order size is asked for no more.
                 demand.refused(order.skus, remaining: remaining)
             }
-            if timing.ended >= nextProgress {
+            if !histograms.intervals.closed.isEmpty {
+                send(histograms.intervals.takeClosed(), after: report.progress, on: channel)
+            } else if timing.ended >= nextProgress {
                 nextProgress = timing.ended + progressEvery
                 channel.send(WorkerMessage.progress(report.progress))
             }
         }
+    }
+
+    /// Sends closed seconds, after a progress message that counts every order in them: the driver folds each second
+    /// as it comes, and a worker that dies after this still has its last progress cover every second it sent.
+    private static func send(_ seconds: [WorkerInterval], after progress: WorkerProgress, on channel: LineChannel) {
+        guard !seconds.isEmpty else { return }
+        channel.send(WorkerMessage.progress(progress))
+        for second in seconds { channel.send(WorkerMessage.interval(second)) }
     }
 
     /// Watches stdin after `go`: `stop` asks for a clean stop; end of file means the driver is gone.

@@ -1,43 +1,21 @@
 import Histogram
 
-/// What a worker reports at the end, in its `done` message.
+/// What a worker reports at the end, in its `done` message. Its seconds are not in it: each goes to the driver as a
+/// `WorkerMessage.interval` when it closes, so the report (and the driver's memory of it) does not grow with the
+/// length of the run.
 struct WorkerReport: Codable, Sendable, Equatable {
     var index: Int
-    /// Units the worker was told it sold: acknowledged sales.
-    var units: Int = 0
-    var orders: Int = 0
-    /// Orders refused as out of stock.
-    var rejected: Int = 0
-    /// Orders given up after the retry policy's last attempt.
-    var gaveUp: Int = 0
-    var attempts: Int = 0
-    var conflicts: Int = 0
+    /// What its orders came to: sold, refused, given up, attempts, conflicts, unknown outcomes and the rest.
+    var counts = SaleCounts()
     /// Per sale, first attempt to commit, in microseconds.
     var latency = HistogramCounts()
     /// Per sale, attempts − 1.
     var retries = HistogramCounts()
     /// Open loop only: per sale, from the time it was due to the commit, in microseconds (the corrected latency).
     var correctedLatency = HistogramCounts()
-    /// Orders placed (sold, refused, given up or unresolved): the achieved rate's numerator.
-    var placedOrders = 0
     /// Open loop only: how far behind its schedule the worker sent an order, at worst and for its last order.
     var maxBehindNanoseconds: UInt64 = 0
     var finalBehindNanoseconds: UInt64 = 0
-    /// Its sale second by second (by when each order ended), from the run's start barrier (the `go` all workers
-    /// share).
-    var intervals: [WorkerInterval] = []
-    /// Replies lost after a write was sent (EXEC, EVALSHA, DECRBY): outcomes that had to be found out.
-    var unknownOutcomes: Int = 0
-    /// Unknown outcomes the ledger showed to be commits (counted in `units`).
-    var recovered: Int = 0
-    /// Unknown outcomes no one can resolve (`decr`, or no ledger): orders and units that may or may not be sold.
-    var unresolvedOrders: Int = 0
-    var unresolvedUnits: Int = 0
-    /// Times the worker connected again after its connection failed.
-    var reconnects: Int = 0
-    /// Times a Redis Cluster turned an order away before it ran (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) and the whole order
-    /// was placed again on the slot's owner; never counted as conflicts.
-    var redirects: Int = 0
     /// Units acknowledged per SKU.
     var unitsBySKU: [Int] = []
     /// Why the worker stopped before its demand was met, if it did.
@@ -54,9 +32,7 @@ struct WorkerReport: Codable, Sendable, Equatable {
     var firstSaleNanoseconds: UInt64 = 0
 
     /// What the report says so far, as a progress message carries it.
-    var progress: WorkerProgress {
-        WorkerProgress(units: units, orders: orders, attempts: attempts, conflicts: conflicts)
-    }
+    var progress: WorkerProgress { counts.progress }
 
     /// Counts one order's outcome, and for a sale its latencies (from the first attempt, and in an open loop from
     /// the time it was due) and retries; every outcome goes into its second's interval.
@@ -72,10 +48,10 @@ struct WorkerReport: Codable, Sendable, Equatable {
             end: timing.ended)
         switch outcome {
         case .sold(let attempts, let conflicts, _), .alreadyRecorded(let attempts, let conflicts):
-            if case .alreadyRecorded = outcome { recovered += 1 }
-            if orders == 0 { firstSaleNanoseconds = monotonicNanoseconds() }
-            units += order.totalUnits
-            orders += 1
+            if case .alreadyRecorded = outcome { counts.recovered += 1 }
+            if counts.orders == 0 { firstSaleNanoseconds = monotonicNanoseconds() }
+            counts.units += order.totalUnits
+            counts.orders += 1
             for sku in order.skus { unitsBySKU[sku] += order.units }
             count(attempts: attempts, conflicts: conflicts)
             histograms.latency.record(latency)
@@ -83,11 +59,11 @@ struct WorkerReport: Codable, Sendable, Equatable {
             histograms.retries.record(UInt64(attempts - 1))
             return nil
         case .outOfStock(let remaining, let attempts, let conflicts):
-            rejected += 1
+            counts.rejected += 1
             count(attempts: attempts, conflicts: conflicts)
             return remaining
         case .gaveUp(let attempts, let conflicts):
-            gaveUp += 1
+            counts.gaveUp += 1
             count(attempts: attempts, conflicts: conflicts)
             return nil
         }
@@ -95,14 +71,14 @@ struct WorkerReport: Codable, Sendable, Equatable {
 
     /// Notes how far behind its schedule the worker sent an order (0 in a closed loop, or on time).
     mutating func sent(behind nanoseconds: UInt64) {
-        placedOrders += 1
+        counts.placedOrders += 1
         maxBehindNanoseconds = max(maxBehindNanoseconds, nanoseconds)
         finalBehindNanoseconds = nanoseconds
     }
 
     private mutating func count(attempts: Int, conflicts: Int) {
-        self.attempts += attempts
-        self.conflicts += conflicts
+        counts.attempts += attempts
+        counts.conflicts += conflicts
     }
 }
 
