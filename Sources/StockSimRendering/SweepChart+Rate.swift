@@ -19,7 +19,8 @@ extension SweepChart {
         let target = parameters.p99TargetUs
         let plotted = result.points.filter { $0.rate != nil && $0.aggregate?.correctedLatencyP99Us != nil }
         let rates = Set(plotted.compactMap(\.rate)).sorted()
-        let rateScale = RateScale(rates: rates.isEmpty ? parameters.rates ?? [1] : rates)
+        let rateScale = LogAxis(
+            values: rates.isEmpty ? parameters.rates ?? [1] : rates, margin: .spanFraction(0.15), minimumTickGap: 34)
         let latencies = plotted.compactMap { $0.aggregate?.correctedLatencyP99Us } + (target.map { [$0] } ?? [])
         let latency = LatencyScale(
             values: latencies, top: Self.rateTop + Self.inset.vertical, bottom: Self.rateBottom - Self.inset.vertical)
@@ -69,16 +70,7 @@ extension SweepChart {
                     Self.latencyLabel(value), x: Self.plotLeft - 8, y: y + 4,
                     attributes: #"class="tick" text-anchor="end""#))
         }
-        for rate in rateScale.ticks {
-            let x = rateScale.x(rate)
-            svg.append(
-                ##"<line class="grid" x1="\##(f(x))" y1="\##(f(Self.rateTop))" x2="\##(f(x))" y2="\##(f(Self.rateBottom))" stroke="#e3e3e3"/>"##
-            )
-            svg.append(
-                text(
-                    SweepRateFinding.rateText(rate), x: x, y: Self.rateBottom + 17,
-                    attributes: #"class="tick" text-anchor="middle""#))
-        }
+        svg += verticalGrid(rateScale, top: Self.rateTop, bottom: Self.rateBottom, label: SweepRateFinding.rateText)
         svg.append(
             ##"<rect class="frame" data-panel="p99" x="\##(f(Self.plotLeft))" y="\##(f(Self.rateTop))" width="\##(f(Self.plotRight - Self.plotLeft))" height="\##(f(Self.rateBottom - Self.rateTop))" fill="none" stroke="#888"/>"##
         )
@@ -154,16 +146,7 @@ extension SweepChart {
         var y = Self.rateTop + 6
         let x = Self.legendLeft
         svg.append(#"<g class="legend">"#)
-        for strategy in parameters.strategies {
-            let colour = Self.colour(of: strategy)
-            svg.append(
-                #"<line x1="\#(f(x))" y1="\#(f(y))" x2="\#(f(x + 26))" y2="\#(f(y))" stroke="\#(colour)" stroke-width="2"\#(Self.dashes(of: strategy))/>"#
-            )
-            svg.append(marker(strategy, x: x + 13, y: y, attributes: #"fill="\#(colour)""#))
-            svg.append(
-                text(strategy.rawValue, x: x + 34, y: y + 4, attributes: #"data-strategy="\#(strategy.rawValue)""#))
-            y += 22
-        }
+        svg += strategyKeys(parameters.strategies, y: &y)
         svg.append(text("Nw: N workers (wider: more)", x: x, y: y + 4, attributes: ##"fill="#555" font-size="11""##))
         if target != nil {
             y += 30
@@ -203,31 +186,6 @@ extension SweepChart {
         case ..<1_000: plainLabel(value) + " µs"
         case ..<1_000_000: plainLabel(value / 1_000) + " ms"
         default: plainLabel(value / 1_000_000) + " s"
-        }
-    }
-
-    /// Rates onto the horizontal axis, log-2, every rate measured a tick unless it would crowd the one before.
-    struct RateScale {
-        var low: Double
-        var high: Double
-        var ticks: [Double] = []
-
-        init(rates: [Double]) {
-            let logs = rates.map { log2(Swift.max($0, 1e-9)) }
-            let first = logs.min() ?? 0
-            let last = logs.max() ?? 0
-            low = first == last ? first - 1 : first - 0.15 * (last - first)
-            high = first == last ? last + 1 : last + 0.15 * (last - first)
-            for rate in rates.sorted() {
-                if let previous = ticks.last, x(rate) - x(previous) < 34 { continue }
-                ticks.append(rate)
-            }
-        }
-
-        func x(_ rate: Double) -> Double {
-            let left = SweepChart.plotLeft + SweepChart.inset.horizontal
-            let right = SweepChart.plotRight - SweepChart.inset.horizontal
-            return left + (log2(Swift.max(rate, 1e-9)) - low) / (high - low) * (right - left)
         }
     }
 

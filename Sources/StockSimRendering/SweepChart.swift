@@ -50,7 +50,10 @@ public struct SweepChart: Sendable {
         let parameters = result.parameters
         let plotted = result.points.filter { $0.aggregate != nil }
         let workerCounts = Set(plotted.map(\.workers)).sorted()
-        let scale = WorkerScale(counts: workerCounts.isEmpty ? parameters.workerCounts : workerCounts)
+        // A margin keeps the end points off the frame.
+        let scale = LogAxis(
+            values: (workerCounts.isEmpty ? parameters.workerCounts : workerCounts).map(Double.init),
+            margin: .fixed(0.3), minimumTickGap: 26)
         let salesTop = Self.niceAxis(max: plotted.compactMap { $0.aggregate?.salesPerSecond.max }.max() ?? 0, floor: 1)
         let conflictTop = Self.niceAxis(
             max: (plotted.compactMap { $0.aggregate?.conflictRate }.max() ?? 0) * 100, floor: 1, ceiling: 100)
@@ -71,7 +74,7 @@ public struct SweepChart: Sendable {
             series.map { points in
                 points.compactMap { point in
                     point.aggregate.map {
-                        Vertex(workers: point.workers, x: scale.x(point.workers), y: axis.y(value($0)))
+                        Vertex(workers: point.workers, x: scale.x(Double(point.workers)), y: axis.y(value($0)))
                     }
                 }
             }
@@ -137,7 +140,7 @@ public struct SweepChart: Sendable {
             }
             for point in points {
                 guard let figures = point.aggregate else { continue }
-                let x = scale.x(point.workers)
+                let x = scale.x(Double(point.workers))
                 let salesX = x + throughput.offset(of: index, at: point.workers)
                 let low = sales.y(figures.salesPerSecond.min)
                 let high = sales.y(figures.salesPerSecond.max)
@@ -164,7 +167,7 @@ public struct SweepChart: Sendable {
             if let recommendation = result.recommendation(for: strategy, masters: key.masters),
                 let figures = points.first(where: { $0.workers == recommendation.workers })?.aggregate
             {
-                let x = scale.x(recommendation.workers)
+                let x = scale.x(Double(recommendation.workers))
                 let salesX = x + throughput.offset(of: index, at: recommendation.workers)
                 let salesY = sales.y(figures.salesPerSecond.median)
                 for (panel, cx, cy) in [
@@ -216,9 +219,20 @@ public struct SweepChart: Sendable {
         return "\(measured) of \(NumberText.count(planned, "point")) measured" + (why.map { ", \($0)" } ?? "")
     }
 
+    /// A grid line up from each of `scale`'s ticks, between `top` and `bottom`, and its label below.
+    func verticalGrid(_ scale: LogAxis, top: Double, bottom: Double, label: (Double) -> String) -> [String] {
+        scale.ticks.flatMap { tick in
+            let x = scale.x(tick)
+            return [
+                ##"<line class="grid" x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(bottom))" stroke="#e3e3e3"/>"##,
+                text(label(tick), x: x, y: bottom + 17, attributes: #"class="tick" text-anchor="middle""#),
+            ]
+        }
+    }
+
     /// The frame, grid lines, tick labels and axis titles of one panel.
     private func panel(
-        _ name: String, axis: Axis, scale: WorkerScale, label: (Double) -> String, title: String
+        _ name: String, axis: Axis, scale: LogAxis, label: (Double) -> String, title: String
     ) -> [String] {
         var lines: [String] = []
         let middle = (axis.top + axis.bottom) / 2
@@ -230,14 +244,7 @@ public struct SweepChart: Sendable {
             lines.append(
                 text(label(value), x: Self.plotLeft - 8, y: y + 4, attributes: #"class="tick" text-anchor="end""#))
         }
-        for count in scale.ticks {
-            let x = scale.x(count)
-            lines.append(
-                ##"<line class="grid" x1="\##(f(x))" y1="\##(f(axis.top))" x2="\##(f(x))" y2="\##(f(axis.bottom))" stroke="#e3e3e3"/>"##
-            )
-            lines.append(
-                text("\(count)", x: x, y: axis.bottom + 17, attributes: #"class="tick" text-anchor="middle""#))
-        }
+        lines += verticalGrid(scale, top: axis.top, bottom: axis.bottom) { "\(Int($0))" }
         lines.append(
             ##"<rect class="frame" data-panel="\##(name)" x="\##(f(Self.plotLeft))" y="\##(f(axis.top))" width="\##(f(Self.plotRight - Self.plotLeft))" height="\##(f(axis.bottom - axis.top))" fill="none" stroke="#888"/>"##
         )
@@ -252,12 +259,11 @@ public struct SweepChart: Sendable {
         return lines
     }
 
-    private func legend(
-        strategies: [Strategy], seriesNames: [String], overlaps panels: [(name: String, overlaps: Overlaps)]
-    ) -> [String] {
-        var lines = [#"<g class="legend">"#]
-        var y = Self.throughputPanel.top + 6
+    /// The legend's key of each strategy, its line and marker as the series draw them, one under another from `y`;
+    /// `y` is left below the last.
+    func strategyKeys(_ strategies: [Strategy], y: inout Double) -> [String] {
         let x = Self.legendLeft
+        var lines: [String] = []
         for strategy in strategies {
             let colour = Self.colour(of: strategy)
             lines.append(
@@ -268,6 +274,16 @@ public struct SweepChart: Sendable {
                 text(strategy.rawValue, x: x + 34, y: y + 4, attributes: #"data-strategy="\#(strategy.rawValue)""#))
             y += 22
         }
+        return lines
+    }
+
+    private func legend(
+        strategies: [Strategy], seriesNames: [String], overlaps panels: [(name: String, overlaps: Overlaps)]
+    ) -> [String] {
+        var lines = [#"<g class="legend">"#]
+        var y = Self.throughputPanel.top + 6
+        let x = Self.legendLeft
+        lines += strategyKeys(strategies, y: &y)
         y += 8
         lines.append(
             ##"<circle cx="\##(f(x + 13))" cy="\##(f(y))" r="8" fill="none" stroke="#333" stroke-width="2.5"/>"##)
@@ -464,34 +480,6 @@ public struct SweepChart: Sendable {
             let low = bottom - SweepChart.inset.vertical
             let high = top + SweepChart.inset.vertical
             return low - (low - high) * value / range.top
-        }
-    }
-
-    /// Worker counts onto the horizontal axis, log-2.
-    struct WorkerScale {
-        var low: Double
-        var high: Double
-        var ticks: [Int]
-
-        init(counts: [Int]) {
-            let logs = counts.map { log2(Double(Swift.max($0, 1))) }
-            let first = logs.min() ?? 0
-            let last = logs.max() ?? 0
-            // A margin keeps the end points off the frame; one count alone sits in the middle.
-            low = first == last ? first - 1 : first - 0.3
-            high = first == last ? last + 1 : last + 0.3
-            ticks = []
-            // Label every count measured, unless it would crowd the one before it.
-            for count in counts.sorted() {
-                if let previous = ticks.last, x(count) - x(previous) < 26 { continue }
-                ticks.append(count)
-            }
-        }
-
-        func x(_ count: Int) -> Double {
-            let left = SweepChart.plotLeft + SweepChart.inset.horizontal
-            let right = SweepChart.plotRight - SweepChart.inset.horizontal
-            return left + (log2(Double(Swift.max(count, 1))) - low) / (high - low) * (right - left)
         }
     }
 

@@ -99,24 +99,16 @@ extension Stocksim {
         )
         var rate: String?
 
-        @Option(
-            name: .long,
-            help:
-                "With --rate: how one worker's orders are spaced: constant (even gaps) or poisson (default: constant).")
-        var arrival: String?
+        @OptionGroup
+        var arrival: ArrivalOptions
 
-        /// The open loop `rate` and `--arrival` describe, or `nil` for the closed loop.
+        /// The open loop `--rate` and `--arrival` describe, or `nil` for the closed loop.
         ///
-        /// - Throws: `ConfigurationError` for an unknown arrival, or `--arrival` without a rate.
-        func openLoop(rate: Double?) throws -> Arrival? {
-            let process = try arrival.map { try Arrival.process(parsing: $0) }
-            guard let rate else {
-                if process != nil {
-                    throw ConfigurationError(
-                        "--arrival spaces the orders of an open loop; add --rate R or drop --arrival")
-                }
-                return nil
-            }
+        /// - Throws: `ConfigurationError` for a rate or arrival that does not parse, or `--arrival` without a rate.
+        func openLoop() throws(ConfigurationError) -> Arrival? {
+            let rate = try rate.map { text throws(ConfigurationError) in try Arrival.rate(parsing: text) }
+            let process = try arrival.process(hasRate: rate != nil, rateValue: "R")
+            guard let rate else { return nil }
             return Arrival(rate: rate, process: process ?? .constant)
         }
 
@@ -136,7 +128,7 @@ extension Stocksim {
             configuration.script = try script.map { try UserScript(path: $0) }
             configuration.workerCommand = workerCommand
             configuration.checksWitness = !noWitness
-            configuration.arrival = try openLoop(rate: try rate.map { try Arrival.rate(parsing: $0) })
+            configuration.arrival = try openLoop()
             try configuration.validate()
             return configuration
         }

@@ -61,11 +61,8 @@ extension Stocksim {
                 valueName: "rates"))
         var rate: String?
 
-        @Option(
-            name: .long,
-            help:
-                "With --rate: how one worker's orders are spaced: constant (even gaps) or poisson (default: constant).")
-        var arrival: String?
+        @OptionGroup
+        var arrival: ArrivalOptions
 
         @Option(
             name: .long,
@@ -112,12 +109,8 @@ extension Stocksim {
         /// - Throws: `ConfigurationError` naming a value that does not parse, or an option that needs `--rate`.
         private func openLoop(_ configuration: inout SweepConfiguration) throws(ConfigurationError) {
             if let rate { configuration.rates = try SweepConfiguration.rates(parsing: rate) }
-            if let arrival {
-                guard rate != nil else {
-                    throw ConfigurationError(
-                        "--arrival spaces the orders of an open loop; add --rate LIST or drop --arrival")
-                }
-                configuration.arrival = try Arrival.process(parsing: arrival)
+            if let process = try arrival.process(hasRate: rate != nil, rateValue: "LIST") {
+                configuration.arrival = process
             }
             if let p99Target {
                 guard let milliseconds = Double(p99Target.trimmingCharacters(in: .whitespaces)),
