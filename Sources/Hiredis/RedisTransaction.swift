@@ -21,11 +21,13 @@ public struct RetryPolicy: Sendable, Hashable {
         /// conflicts, instead of collapsing into retries.
         case adaptive(base: Duration, cap: Duration)
         /// Conflict-rate tracking backoff, the default: the connection keeps a smoothed share of its attempts that
-        /// conflicted and a smoothed attempt round trip. While that share stays at or below `conflictRate`, conflicts
-        /// are retried at once, as fast as `.none`; above it, the window opens at one round trip and doubles on each
-        /// further conflict (up to `cap`), and once the share falls below the target again it shrinks by a quarter
-        /// per commit, closing entirely under half a round trip. After a conflict, sleep a uniform random time in
-        /// `0 ..< window`.
+        /// conflicted and a smoothed attempt round trip. Above `conflictRate` the connection's window opens at one
+        /// round trip and doubles on each further conflict (up to `cap`), and once the share falls below the target
+        /// again it shrinks by a quarter per commit, closing entirely under half a round trip. A transaction's own
+        /// streak of conflicts opens a window of its own, from one round trip doubling per conflict in a row (up to
+        /// `cap`), so that two clients that collide step apart at once while the connection's rate is still low.
+        /// After a conflict, sleep a uniform random time below the wider of the two. Without conflicts nothing
+        /// sleeps: as fast as `.none` when contention is low.
         case tracking(conflictRate: Double, cap: Duration)
     }
 
@@ -47,7 +49,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Adaptive backoff from 1 ms up to 200 ms, without an attempt limit: the policy that holds up under contention.
     public static let adaptive = RetryPolicy(backoff: .adaptive(base: .milliseconds(1), cap: .milliseconds(200)))
 
-    /// The default: conflict-rate tracking that keeps about one conflict per sale (half of the attempts), up to 100 ms.
+    /// The default: conflict-rate tracking that keeps about one conflict per sale (half of the attempts), with
+    /// full-jitter steps from one round trip after each conflict in a row, up to 100 ms.
     public static let tracking = RetryPolicy(backoff: .tracking(conflictRate: 0.5, cap: .milliseconds(100)))
 
     /// What a Redis Cluster client does while the cluster is busy (`TRYAGAIN`, `CLUSTERDOWN`, a failover): full-jitter
@@ -78,7 +81,11 @@ public struct RetryPolicy: Sendable, Hashable {
             ceiling = window.current
         case .tracking(let target, let cap):
             window.conflicted(target: target, cap: cap)
-            ceiling = window.current
+            // A conflict streak of this transaction opens a window of its own, from one attempt's round trip,
+            // doubling per conflict in a row: two clients that collide step apart at once, as with `.exponential`,
+            // whatever the connection's smoothed rate says.
+            let own = min(cap, window.roundTrip * (1 << min(max(streak - 1, 0), 30)))
+            ceiling = max(window.current, own)
         }
         let ceilingNanos = RedisConnection.nanoseconds(ceiling)
         guard ceilingNanos > 0 else { return .zero }

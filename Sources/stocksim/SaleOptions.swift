@@ -22,7 +22,7 @@ struct SaleOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "watch: backoff after a conflict: tracking (retry at once below a 50% conflict rate, else a window from one round trip up to 100 ms), adaptive (1-200 ms), exponential, none, tracking:PERCENT,CAP_US or NAME:BASE_US,CAP_US."
+            "watch: backoff after a conflict: tracking (a jittered sleep from one round trip, doubling per conflict in a row; above a 50% conflict rate a window up to 100 ms), adaptive (1-200 ms), exponential, none, tracking:PERCENT,CAP_US or NAME:BASE_US,CAP_US."
     )
     var backoff = "tracking"
 

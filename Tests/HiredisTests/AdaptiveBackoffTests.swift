@@ -68,8 +68,8 @@ struct AdaptiveBackoffTests {
     }
 }
 
-/// The default policy: immediate retries while the conflict rate is at or below its target, a window from one round
-/// trip up to the cap above it, closing again when conflicts stop.
+/// The default policy: a full-jitter step from one round trip per conflict in a row; above the target conflict rate,
+/// a connection's window from one round trip up to the cap, closing again when conflicts stop.
 @Suite("tracking backoff")
 struct TrackingBackoffTests {
     static let cap = Duration.milliseconds(2)
@@ -141,15 +141,35 @@ struct TrackingBackoffTests {
         #expect(window.current == Self.cap)
     }
 
-    @Test("the sleep after a conflict is zero while closed and drawn below the window when open")
+    @Test("below the target rate a conflict streak still steps aside: full jitter from one round trip, doubling")
+    func streakStepsAsideWhileTheWindowIsClosed() {
+        let policy = RetryPolicy(backoff: .tracking(conflictRate: Self.target, cap: Self.cap))
+        var generator = SplitMix64(seed: 7)
+        for streak in 1...6 {
+            let ceiling = min(Self.cap, .microseconds(100) * (1 << (streak - 1)))
+            var longest = Duration.zero
+            for _ in 0..<200 {
+                // A fresh window each time: one conflict among many commits keeps the shared window closed.
+                var window = Self.measuredWindow()
+                let pause = policy.delay(afterConflictStreak: streak, window: &window, using: &generator)
+                #expect(window.current == .zero, "the connection's window stays closed below the target rate")
+                #expect(pause < ceiling, "streak \(streak): below one round trip × 2^(streak-1), up to the cap")
+                longest = max(longest, pause)
+            }
+            #expect(longest > ceiling / 2, "streak \(streak): the draws fill the window, they do not retry at once")
+        }
+    }
+
+    @Test("the sleep after a conflict is drawn below the wider of the streak's window and the connection's")
     func delayFollowsTheWindow() {
         let policy = RetryPolicy(backoff: .tracking(conflictRate: Self.target, cap: Self.cap))
         var window = Self.measuredWindow()
         var generator = SplitMix64(seed: 1)
-        #expect(policy.delay(afterConflictStreak: 1, window: &window, using: &generator) == .zero)
+        #expect(policy.delay(afterConflictStreak: 1, window: &window, using: &generator) < .microseconds(100))
         for streak in 2...30 {
             let pause = policy.delay(afterConflictStreak: streak, window: &window, using: &generator)
-            #expect(pause == .zero || pause < window.current)
+            let own = min(Self.cap, .microseconds(100) * (1 << min(streak - 1, 30)))
+            #expect(pause < max(window.current, own))
         }
         #expect(window.current == Self.cap)
         policy.committed(window: &window)

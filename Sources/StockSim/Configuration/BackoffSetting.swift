@@ -8,12 +8,14 @@ public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible
     case exponential(baseMicroseconds: Int, capMicroseconds: Int)
     /// Contention-aware backoff (the Hiredis policy's `.adaptive`), window from `baseMicroseconds` to `capMicroseconds`.
     case adaptive(baseMicroseconds: Int, capMicroseconds: Int)
-    /// Conflict-rate tracking (the Hiredis policy's `.tracking`): retry at once while at most `conflictPercent` of
-    /// the attempts conflict, else a window from one measured round trip up to `capMicroseconds`.
+    /// Conflict-rate tracking (the Hiredis policy's `.tracking`): after a conflict a full-jitter sleep from one
+    /// measured round trip, doubling per conflict in a row; while more than `conflictPercent` of the attempts
+    /// conflict, a connection's window from one round trip up to `capMicroseconds` as well.
     case tracking(conflictPercent: Int, capMicroseconds: Int)
 
-    /// The default: tracking a 50% conflict rate, window up to 100 ms. As fast as `none` while few attempts conflict
-    /// (1 to 4 workers), and backs off like `adaptive` when conflicts outnumber sales (16 workers and more).
+    /// The default: tracking a 50% conflict rate, window up to 100 ms. As fast as `none` while no attempt conflicts
+    /// (one worker), steps colliding workers apart (2 to 8), and backs off like `adaptive` when conflicts outnumber
+    /// sales (16 workers and more).
     public static let standard = BackoffSetting.tracking(conflictPercent: 50, capMicroseconds: 100_000)
 
     /// `adaptive` without numbers: 1 ms to 200 ms, the default before `tracking`.
