@@ -290,8 +290,8 @@ struct MultiHostUnitTests {
         var histogram = Histogram<UInt64>.saleLatency()
         for value in latencies { histogram.record(value) }
         var report = WorkerReport(index: index)
-        report.counts.units = latencies.count
-        report.counts.orders = latencies.count
+        report.counts.progress.units = latencies.count
+        report.counts.progress.orders = latencies.count
         report.unitsBySKU = [latencies.count]
         report.latency = HistogramCounts(histogram)
         return HostReport.Worker(
