@@ -86,10 +86,7 @@ final class HostSession {
     ) throws(SimulationError) -> HostSession {
         let connection = try connect(endpoint, cluster: cluster)
         let control = RunControl(
-            schema: RunControl.schemaVersion, runID: prepared.runID, coordinator: plan.name, roster: roster,
-            configuration: configuration, stockPerSKU: prepared.stockPerSKU, initialStock: prepared.initialStock,
-            scriptSHA: prepared.scriptSHA, namedWorkers: prepared.namedWorkers,
-            heartbeatMilliseconds: plan.heartbeatMilliseconds)
+            coordinator: plan.name, roster: roster, configuration: configuration, prepared: prepared)
         let keys = RunControlKeys(runID: prepared.runID)
         let encoded = (try? JSONEncoder.hostMessages.encode(control)) ?? Data()
         let retention = RedisArgument(RunControlKeys.runningRetentionSeconds)
@@ -307,7 +304,7 @@ final class HostSession {
             // nemesis draws its points: between 5% and 80% of their share of the stock.
             signal.victims = Array(others.suffix(chaos.killHost).map(\.name))
             var random = SplitMix64(seed: control.configuration.seed ^ 0x4B11_1405_7000_0001)
-            let share = max(1, Int(control.initialStock) / roster.count)
+            let share = max(1, Int(control.prepared.initialStock) / roster.count)
             let low = max(1, share / 20)
             signal.killAtUnits = Int.random(in: low..<max(low + 1, share * 4 / 5), using: &random)
         }
@@ -530,12 +527,9 @@ final class HostSession {
 
     /// This host's report, from its pool's sale.
     func report(_ sale: Simulation.Sale) -> HostReport {
-        let firstSale = sale.outcomes.compactMap { $0.report?.firstSaleNanoseconds }.filter { $0 > 0 }.min()
-        return HostReport(
+        HostReport(
             host: plan.name, workers: sale.outcomes.map(HostReport.Worker.init), spawnSeconds: sale.spawnSeconds,
             elapsedSeconds: sale.elapsedSeconds, clock: clock, releaseLagMicroseconds: releaseLag,
-            registeredAtMicroseconds: registration?.registeredAtMicroseconds ?? 0,
-            firstSaleAtMicroseconds: firstSale.map { clock.server(Int64($0 / 1_000)) } ?? 0,
             streamEntries: streamEntries, streamBytes: streamBytes)
     }
 

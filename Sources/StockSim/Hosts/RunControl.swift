@@ -33,18 +33,13 @@ struct RunControlKeys: Sendable, Hashable {
 /// What the coordinator publishes in `control.run`: the run's configuration, as each host's workers need it.
 struct RunControl: Codable, Sendable, Equatable {
     /// The layout of these keys and messages. A host that speaks another is refused, on either side.
-    static let schemaVersion = 3
+    static let schemaVersion = 4
 
-    var schema: Int
-    var runID: String
     var coordinator: String
     var roster: HostRoster
     var configuration: SimulationConfiguration
-    var stockPerSKU: Int64
-    var initialStock: Int64
-    var scriptSHA: String
-    var namedWorkers: Bool
-    var heartbeatMilliseconds: Int
+    /// What the coordinator prepared (the run's id, its stock, the script's SHA): every host's workers sell with it.
+    var prepared: Preparation
 }
 
 /// A host's registration: it has spawned its workers and is ready to sell.
