@@ -23,7 +23,6 @@ final class HostSession {
     }
 
     let plan: HostPlan
-    let keys: RunControlKeys
     let control: RunControl
     private let connection: RedisConnection
     private let logger: Logger
@@ -47,14 +46,14 @@ final class HostSession {
     /// workers', forwarded once complete.
     private var intervals: IntervalTally?
 
+    var keys: RunControlKeys { control.keys }
     var isCoordinator: Bool { control.coordinator == plan.name }
     var name: String { plan.name }
 
     private init(
-        plan: HostPlan, keys: RunControlKeys, control: RunControl, connection: RedisConnection, logger: Logger
+        plan: HostPlan, control: RunControl, connection: RedisConnection, logger: Logger
     ) {
         self.plan = plan
-        self.keys = keys
         self.control = control
         self.connection = connection
         self.logger = logger
@@ -87,10 +86,10 @@ final class HostSession {
         let connection = try connect(endpoint, cluster: cluster)
         let control = RunControl(
             coordinator: plan.name, roster: roster, configuration: configuration, prepared: prepared)
-        let keys = RunControlKeys(runID: prepared.runID)
+        let keys = control.keys
         let encoded = (try? JSONEncoder.hostMessages.encode(control)) ?? Data()
         let retention = RedisArgument(RunControlKeys.runningRetentionSeconds)
-        let session = HostSession(plan: plan, keys: keys, control: control, connection: connection, logger: logger)
+        let session = HostSession(plan: plan, control: control, connection: connection, logger: logger)
         try session.send([
             RedisCommand("DEL", RedisArgument(keys.control), RedisArgument(keys.hosts), RedisArgument(keys.stream)),
             RedisCommand(
@@ -155,7 +154,7 @@ final class HostSession {
                             "run \(runID) has already started; a host joins before the coordinator's start instant")
                     }
                     return HostSession(
-                        plan: plan, keys: keys, control: control, connection: connection, logger: logger)
+                        plan: plan, control: control, connection: connection, logger: logger)
                 }
             }
             guard clock.now < deadline else {
@@ -186,8 +185,7 @@ final class HostSession {
         }
         heartbeat()
         let mine = HostRegistration(
-            name: plan.name, workers: workers, schema: RunControl.schemaVersion, version: HostSession.version,
-            registeredAtMicroseconds: clock.server(ClockOffset.localMicroseconds()))
+            name: plan.name, workers: workers, registeredAtMicroseconds: clock.server(ClockOffset.localMicroseconds()))
         registration = mine
         let encoded = (try? JSONEncoder.hostMessages.encode(mine)) ?? Data()
         let added: Int64
