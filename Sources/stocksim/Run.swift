@@ -24,11 +24,8 @@ extension Stocksim {
                 keys are touched.
                 """)
 
-        @OptionGroup(title: "Driver")
-        var driver: DriverOptions
-
-        @OptionGroup(title: "Sale")
-        var sale: SaleOptions
+        @OptionGroup
+        var options: SaleCommandOptions
 
         @OptionGroup(title: "Hosts")
         var hostOptions: HostOptions
@@ -121,7 +118,7 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func simulationConfiguration() throws -> SimulationConfiguration {
-            var configuration = try sale.configuration(
+            var configuration = try options.sale.configuration(
                 initialStock: keepStock ? nil : stock, orders: orders, strategy: strategy,
                 workers: workers ?? SimulationConfiguration.defaultWorkers,
                 chaos: try chaos.map { try ChaosPlan(parsing: $0) } ?? ChaosPlan())
@@ -134,7 +131,7 @@ extension Stocksim {
         }
 
         func validate() throws {
-            if driver.clusterMasterCounts.count > 1 {
+            if options.driver.clusterMasterCounts.count > 1 {
                 throw ValidationError(
                     "run takes one --cluster-masters count; compare several with stocksim sweep --cluster-masters 1,2,3"
                 )
@@ -151,16 +148,16 @@ extension Stocksim {
         }
 
         func run() throws {
-            let logger = driver.startLogging()
+            let logger = options.driver.startLogging()
             let configuration = try simulationConfiguration()
             var simulation = Simulation(
-                configuration: configuration, redis: driver.target, workerExecutable: Self.executablePath(),
+                configuration: configuration, redis: options.driver.target, workerExecutable: Self.executablePath(),
                 logger: logger)
             simulation.historyPath = history
             simulation.hdrOutPrefix = hdrOut
-            simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: driver.quiet))
+            simulation.hosts = try hostOptions.plan(announce: Self.announcer(quiet: options.driver.quiet))
             Self.installSignalHandlers()
-            let display = ProgressDisplay(enabled: !driver.quiet, total: configuration.totalStock)
+            let display = ProgressDisplay(enabled: !options.driver.quiet, total: configuration.totalStock)
             let report = try Stocksim.showingProgress(finish: display.finish) {
                 try simulation.run(progress: display.update, shouldStop: Stocksim.stopRequested)
             }

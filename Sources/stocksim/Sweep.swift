@@ -45,11 +45,8 @@ extension Stocksim {
             help: ArgumentHelp("Runs per strategy and worker count; the table shows their median.", valueName: "n"))
         var repeats = 3
 
-        @OptionGroup(title: "Driver")
-        var driver: DriverOptions
-
-        @OptionGroup(title: "Sale")
-        var sale: SaleOptions
+        @OptionGroup
+        var options: SaleCommandOptions
 
         @Option(name: .long, parsing: .unconditional, help: "Initial stock, SET on the key before every run.")
         var stock = 20_000
@@ -93,12 +90,14 @@ extension Stocksim {
 
         /// The configuration these flags describe.
         func sweepConfiguration() throws -> SweepConfiguration {
-            let base = try sale.configuration(initialStock: stock)
+            let base = try options.sale.configuration(initialStock: stock)
             try base.validate()
             var configuration = SweepConfiguration(
                 workerCounts: try SweepConfiguration.workerCounts(parsing: workers),
                 strategies: try SweepConfiguration.strategies(parsing: strategy), repeats: repeats, base: base)
-            if case .embeddedCluster = driver.target { configuration.clusterMasters = driver.clusterMasterCounts }
+            if case .embeddedCluster = options.driver.target {
+                configuration.clusterMasters = options.driver.clusterMasterCounts
+            }
             try openLoop(&configuration)
             try configuration.validate()
             return configuration
@@ -139,13 +138,14 @@ extension Stocksim {
         }
 
         func run() throws {
-            let logger = driver.startLogging()
+            let logger = options.driver.startLogging()
             let configuration = try sweepConfiguration()
             let sweep = StockSim.Sweep(
-                configuration: configuration, redis: driver.target, workerExecutable: Run.executablePath(),
+                configuration: configuration, redis: options.driver.target, workerExecutable: Run.executablePath(),
                 logger: logger)
             Run.installSignalHandlers()
-            let display = SweepProgressDisplay(enabled: !driver.quiet, stock: configuration.base.totalStock ?? stock)
+            let display = SweepProgressDisplay(
+                enabled: !options.driver.quiet, stock: configuration.base.totalStock ?? stock)
             let result = try Stocksim.showingProgress(finish: display.finish) {
                 try sweep.run(progress: display.update, shouldStop: Stocksim.stopRequested)
             }

@@ -114,7 +114,7 @@ struct IntervalMemoryTests {
             return ["-c", "read a; echo '{\"ready\":{}}'; read g; \(body); " + (thenDie ? "kill -9 $$" : "read s")]
         }
         var report = WorkerReport(index: 1)
-        report.counts.orders = 6
+        report.counts.progress.orders = 6
         let killed = try [
             line(.progress(WorkerProgress(units: 9, orders: 9))), line(.interval(second(0, orders: 4, latency: 100))),
             line(.interval(second(1, orders: 5, latency: 100))),

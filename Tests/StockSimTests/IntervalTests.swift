@@ -75,7 +75,7 @@ struct IntervalTests {
         usleep(300_000)
         let second = try #require(try late.go(start: start))
         for (report, intervals) in [first, second] {
-            #expect(report.counts.orders == 10, "\(report)")
+            #expect(report.counts.progress.orders == 10, "\(report)")
             #expect(intervals.map(\.second) == [1], "\(intervals.map(\.second))")
             #expect(intervals.map(\.orders).reduce(0, +) == 10)
         }
@@ -106,7 +106,7 @@ struct IntervalTests {
             }
         }
         let done = try #require(report)
-        #expect(done.counts.orders == 25)
+        #expect(done.counts.progress.orders == 25)
         #expect(sent.map(\.interval.second) == [0, 1, 2], "\(sent.map(\.interval.second))")
         #expect(sent.map(\.interval.orders).reduce(0, +) == 25)
         // Seconds 0 and 1 came while the worker still sold, each after a progress that counts its orders.

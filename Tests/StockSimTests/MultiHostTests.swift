@@ -290,8 +290,8 @@ struct MultiHostUnitTests {
         var histogram = Histogram<UInt64>.saleLatency()
         for value in latencies { histogram.record(value) }
         var report = WorkerReport(index: index)
-        report.counts.units = latencies.count
-        report.counts.orders = latencies.count
+        report.counts.progress.units = latencies.count
+        report.counts.progress.orders = latencies.count
         report.unitsBySKU = [latencies.count]
         report.latency = HistogramCounts(histogram)
         return HostReport.Worker(
@@ -304,7 +304,7 @@ struct MultiHostUnitTests {
         HostReport(
             host: name, workers: workers, spawnSeconds: 0.1, elapsedSeconds: 1,
             clock: ClockOffset(offsetMicroseconds: 0, roundTripMicroseconds: 1), releaseLagMicroseconds: 0,
-            registeredAtMicroseconds: 0, firstSaleAtMicroseconds: 0, streamEntries: 0, streamBytes: 0)
+            streamEntries: 0, streamBytes: 0)
     }
 
     @Test("hosts' histograms merge exactly: the merged counts are the sum of the hosts' counts")

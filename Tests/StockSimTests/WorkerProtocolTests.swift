@@ -19,11 +19,11 @@ struct WorkerProtocolTests {
 
     static var report: WorkerReport {
         var report = WorkerReport(index: 2)
-        report.counts.units = 40
-        report.counts.orders = 20
+        report.counts.progress.units = 40
+        report.counts.progress.orders = 20
         report.counts.rejected = 1
-        report.counts.attempts = 25
-        report.counts.conflicts = 5
+        report.counts.progress.attempts = 25
+        report.counts.progress.conflicts = 5
         report.latency = HistogramCounts(pairs: [[120, 3], [480, 1]])
         report.retries = HistogramCounts(pairs: [[0, 18], [1, 2]])
         report.unitsBySKU = [10, 30]

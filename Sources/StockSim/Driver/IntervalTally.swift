@@ -16,19 +16,9 @@ final class IntervalTally {
         case host(String)
     }
 
-    /// One second of the run, every source's orders that ended in it.
-    struct Total: Equatable {
-        var orders = 0
-        var units = 0
-        var conflicts = 0
-        var refusals = 0
-        /// The second's latency percentiles, from its sources' histograms added up.
-        var p50Us: UInt64 = 0
-        var p99Us: UInt64 = 0
-    }
-
-    /// Every second so far, by second.
-    private(set) var totals: [Total] = []
+    /// Every second so far, by second: every source's orders that ended in it, and once it is complete its latency
+    /// percentiles from its sources' histograms added up.
+    private(set) var totals: [SimulationReport.Interval] = []
     /// The last second each source that may still send has sent (−1: none yet).
     private var sentThrough: [Source: Int] = [:]
     /// The latency counts of the seconds not yet complete, by second.
@@ -57,7 +47,11 @@ final class IntervalTally {
     /// counts but cannot take its latencies any more.
     func add(_ interval: WorkerInterval, from source: Source) {
         guard interval.second >= 0 else { return }
-        while totals.count <= interval.second { totals.append(Total()) }
+        while totals.count <= interval.second {
+            totals.append(
+                SimulationReport.Interval(
+                    second: totals.count, orders: 0, units: 0, conflicts: 0, refusals: 0, p50Us: 0, p99Us: 0))
+        }
         totals[interval.second].orders += interval.orders
         totals[interval.second].units += interval.units
         totals[interval.second].conflicts += interval.conflicts
@@ -89,11 +83,7 @@ final class IntervalTally {
     /// The report's rows: every second from 0 to the last, zeros where nothing ended. Ends every source first.
     func rows() -> [SimulationReport.Interval] {
         endAll()
-        return totals.enumerated().map { second, total in
-            SimulationReport.Interval(
-                second: second, orders: total.orders, units: total.units, conflicts: total.conflicts,
-                refusals: total.refusals, p50Us: total.p50Us, p99Us: total.p99Us)
-        }
+        return totals
     }
 
     /// Completes every second no source may still send to: up to the least any live source has sent.

@@ -1,7 +1,8 @@
 import Hiredis
 
-/// What `prepare` set up: the run's id, its stock and the script the workers call.
-struct Preparation {
+/// What `prepare` set up: the run's id, its stock and the script the workers call. A run of several hosts hands it
+/// to the joining hosts in its `RunControl`.
+struct Preparation: Codable, Sendable, Equatable {
     var runID: String
     /// Each SKU's initial stock.
     var stockPerSKU: Int64

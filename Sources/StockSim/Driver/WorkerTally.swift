@@ -32,7 +32,7 @@ struct WorkerTally {
             guard let report = outcome.report else {
                 dead += 1
                 // What it acknowledged before it died is what its last progress message said.
-                counts += SaleCounts(outcome.lastProgress)
+                counts += SaleCounts(progress: outcome.lastProgress)
                 perWorker.append(outcome.lastProgress.units)
                 failures.append(
                     .init(
@@ -43,7 +43,7 @@ struct WorkerTally {
             if report.quotaReached { quotaReached += 1 }
             counts += report.counts
             for (sku, units) in report.unitsBySKU.enumerated() where sku < skus { acknowledgedBySKU[sku] += units }
-            perWorker.append(report.counts.units)
+            perWorker.append(report.counts.progress.units)
             report.latency.add(to: &latency)
             report.retries.add(to: &retries)
             report.correctedLatency.add(to: &correctedLatency)

@@ -109,9 +109,11 @@ struct HostReport: Codable, Sendable, Equatable {
     var clock: ClockOffset
     /// Microseconds between the start instant (on this host's clock) and the `go` to its workers.
     var releaseLagMicroseconds: Int64
-    /// Its registration and its first sale, in Redis's clock (0: no sale).
-    var registeredAtMicroseconds: Int64
-    var firstSaleAtMicroseconds: Int64
+    /// Its first sale, in Redis's clock by its measured offset (0: no sale).
+    var firstSaleAtMicroseconds: Int64 {
+        let first = workers.compactMap { $0.report?.firstSaleNanoseconds }.filter { $0 > 0 }.min()
+        return first.map { clock.server(Int64($0 / 1_000)) } ?? 0
+    }
     /// What this host wrote into the stream, this report not included.
     var streamEntries: Int
     var streamBytes: Int

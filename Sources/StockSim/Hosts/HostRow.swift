@@ -51,9 +51,9 @@ extension SimulationReport.HostRow {
     init(_ report: HostReport, skus: Int) {
         let tally = WorkerTally(report.workers.map(\.outcome), skus: skus)
         self.init(
-            name: report.host, workers: report.workers.count, acknowledged: tally.counts.units,
-            acknowledgedOrders: tally.counts.orders,
-            unitsPerSecond: report.elapsedSeconds > 0 ? Double(tally.counts.units) / report.elapsedSeconds : 0,
+            name: report.host, workers: report.workers.count, acknowledged: tally.counts.progress.units,
+            acknowledgedOrders: tally.counts.progress.orders,
+            unitsPerSecond: report.elapsedSeconds > 0 ? Double(tally.counts.progress.units) / report.elapsedSeconds : 0,
             latencyP99Us: tally.latency.totalCount > 0 ? tally.latency.valueAtPercentile(99) : 0,
             spawnSeconds: report.spawnSeconds, workerPeakRssBytes: tally.peakRSSBytes,
             elapsedSeconds: report.elapsedSeconds, lost: false, clockOffsetUs: report.clock.offsetMicroseconds,

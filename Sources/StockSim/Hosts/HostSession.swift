@@ -23,7 +23,6 @@ final class HostSession {
     }
 
     let plan: HostPlan
-    let keys: RunControlKeys
     let control: RunControl
     private let connection: RedisConnection
     private let logger: Logger
@@ -47,14 +46,14 @@ final class HostSession {
     /// workers', forwarded once complete.
     private var intervals: IntervalTally?
 
+    var keys: RunControlKeys { control.keys }
     var isCoordinator: Bool { control.coordinator == plan.name }
     var name: String { plan.name }
 
     private init(
-        plan: HostPlan, keys: RunControlKeys, control: RunControl, connection: RedisConnection, logger: Logger
+        plan: HostPlan, control: RunControl, connection: RedisConnection, logger: Logger
     ) {
         self.plan = plan
-        self.keys = keys
         self.control = control
         self.connection = connection
         self.logger = logger
@@ -86,14 +85,11 @@ final class HostSession {
     ) throws(SimulationError) -> HostSession {
         let connection = try connect(endpoint, cluster: cluster)
         let control = RunControl(
-            schema: RunControl.schemaVersion, runID: prepared.runID, coordinator: plan.name, roster: roster,
-            configuration: configuration, stockPerSKU: prepared.stockPerSKU, initialStock: prepared.initialStock,
-            scriptSHA: prepared.scriptSHA, namedWorkers: prepared.namedWorkers,
-            heartbeatMilliseconds: plan.heartbeatMilliseconds)
-        let keys = RunControlKeys(runID: prepared.runID)
+            coordinator: plan.name, roster: roster, configuration: configuration, prepared: prepared)
+        let keys = control.keys
         let encoded = (try? JSONEncoder.hostMessages.encode(control)) ?? Data()
         let retention = RedisArgument(RunControlKeys.runningRetentionSeconds)
-        let session = HostSession(plan: plan, keys: keys, control: control, connection: connection, logger: logger)
+        let session = HostSession(plan: plan, control: control, connection: connection, logger: logger)
         try session.send([
             RedisCommand("DEL", RedisArgument(keys.control), RedisArgument(keys.hosts), RedisArgument(keys.stream)),
             RedisCommand(
@@ -158,7 +154,7 @@ final class HostSession {
                             "run \(runID) has already started; a host joins before the coordinator's start instant")
                     }
                     return HostSession(
-                        plan: plan, keys: keys, control: control, connection: connection, logger: logger)
+                        plan: plan, control: control, connection: connection, logger: logger)
                 }
             }
             guard clock.now < deadline else {
@@ -189,8 +185,7 @@ final class HostSession {
         }
         heartbeat()
         let mine = HostRegistration(
-            name: plan.name, workers: workers, schema: RunControl.schemaVersion, version: HostSession.version,
-            registeredAtMicroseconds: clock.server(ClockOffset.localMicroseconds()))
+            name: plan.name, workers: workers, registeredAtMicroseconds: clock.server(ClockOffset.localMicroseconds()))
         registration = mine
         let encoded = (try? JSONEncoder.hostMessages.encode(mine)) ?? Data()
         let added: Int64
@@ -307,7 +302,7 @@ final class HostSession {
             // nemesis draws its points: between 5% and 80% of their share of the stock.
             signal.victims = Array(others.suffix(chaos.killHost).map(\.name))
             var random = SplitMix64(seed: control.configuration.seed ^ 0x4B11_1405_7000_0001)
-            let share = max(1, Int(control.initialStock) / roster.count)
+            let share = max(1, Int(control.prepared.initialStock) / roster.count)
             let low = max(1, share / 20)
             signal.killAtUnits = Int.random(in: low..<max(low + 1, share * 4 / 5), using: &random)
         }
@@ -530,12 +525,9 @@ final class HostSession {
 
     /// This host's report, from its pool's sale.
     func report(_ sale: Simulation.Sale) -> HostReport {
-        let firstSale = sale.outcomes.compactMap { $0.report?.firstSaleNanoseconds }.filter { $0 > 0 }.min()
-        return HostReport(
+        HostReport(
             host: plan.name, workers: sale.outcomes.map(HostReport.Worker.init), spawnSeconds: sale.spawnSeconds,
             elapsedSeconds: sale.elapsedSeconds, clock: clock, releaseLagMicroseconds: releaseLag,
-            registeredAtMicroseconds: registration?.registeredAtMicroseconds ?? 0,
-            firstSaleAtMicroseconds: firstSale.map { clock.server(Int64($0 / 1_000)) } ?? 0,
             streamEntries: streamEntries, streamBytes: streamBytes)
     }
 

@@ -33,27 +33,26 @@ struct RunControlKeys: Sendable, Hashable {
 /// What the coordinator publishes in `control.run`: the run's configuration, as each host's workers need it.
 struct RunControl: Codable, Sendable, Equatable {
     /// The layout of these keys and messages. A host that speaks another is refused, on either side.
-    static let schemaVersion = 3
+    static let schemaVersion = 4
 
-    var schema: Int
-    var runID: String
     var coordinator: String
     var roster: HostRoster
     var configuration: SimulationConfiguration
-    var stockPerSKU: Int64
-    var initialStock: Int64
-    var scriptSHA: String
-    var namedWorkers: Bool
-    var heartbeatMilliseconds: Int
+    /// What the coordinator prepared (the run's id, its stock, the script's SHA): every host's workers sell with it.
+    var prepared: Preparation
+
+    /// The keys of the run this control opened.
+    var keys: RunControlKeys { RunControlKeys(runID: prepared.runID) }
 }
 
 /// A host's registration: it has spawned its workers and is ready to sell.
 struct HostRegistration: Codable, Sendable, Equatable {
     var name: String
     var workers: Int
-    var schema: Int
-    /// The stocksim version, for the message that refuses another schema.
-    var version: String
+    /// The control schema it speaks, and its stocksim version for the message that refuses another schema: this
+    /// stocksim's own, unless it was decoded from another host's registration.
+    var schema = RunControl.schemaVersion
+    var version = HostSession.version
     /// When it registered, in Redis's clock (microseconds), by its measured offset.
     var registeredAtMicroseconds: Int64
 }

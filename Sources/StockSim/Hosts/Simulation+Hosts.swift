@@ -50,14 +50,11 @@ extension Simulation {
         // Each host draws its own orders: the run's seed mixed with the host's name.
         simulation.configuration.seed = control.configuration.seed ^ Self.nameHash(hosts.name)
         try DescriptorBudget.check(workers: simulation.configuration.workers)
-        let prepared = Preparation(
-            runID: control.runID, stockPerSKU: control.stockPerSKU, initialStock: control.initialStock,
-            scriptSHA: control.scriptSHA, namedWorkers: control.namedWorkers)
         // The directory holds a user program's stderr; no worker records its sales (`recordsSales`).
-        let records = try SaleRecords.create(runID: control.runID)
+        let records = try SaleRecords.create(runID: control.prepared.runID)
         defer { records.remove() }
         let sale = try simulation.runPool(
-            prepared, records: records, target: target, session: session, progress: progress,
+            control.prepared, records: records, target: target, session: session, progress: progress,
             shouldStop: shouldStop)
         return session.finish(sale)
     }

@@ -19,8 +19,8 @@ extension SimulationReport {
             passed: false, checked: configuration.recordsLedger ? "ledger" : "acknowledged-only", violations: [],
             notes: [])
         var finalStock: Int64?
-        var sold = Int64(tally.counts.units)
-        var orders = tally.counts.orders
+        var sold = Int64(tally.counts.progress.units)
+        var orders = tally.counts.progress.orders
         var skus: [SKU]?
         var scriptNote: String?
         switch readBack {
@@ -52,7 +52,7 @@ extension SimulationReport {
             }
             var evidence = Audit.Evidence(
                 layout: layout, initialStock: perSKU, finalStock: state.finalStock, ledger: state.ledger,
-                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.counts.orders,
+                acknowledgedBySKU: tally.acknowledgedBySKU, acknowledgedOrders: tally.counts.progress.orders,
                 rejectedOrders: tally.counts.rejected, deadWorkers: tally.dead, quantity: configuration.quantity,
                 cartSize: configuration.cartSize, ordersLimit: configuration.orders, demandCutShort: demandCutShort,
                 unresolvedOrders: tally.counts.unresolvedOrders, unresolvedUnits: tally.counts.unresolvedUnits)
@@ -89,14 +89,15 @@ extension SimulationReport {
             backoff: configuration.backoff.description, maxAttempts: configuration.maxAttempts,
             seed: configuration.seed,
             stock: Stock(initial: prepared.initialStock, final: finalStock), sold: sold, orders: orders,
-            acknowledged: tally.counts.units, acknowledgedOrders: tally.counts.orders,
-            rejectedOrders: tally.counts.rejected, gaveUpOrders: tally.counts.gaveUp, attempts: tally.counts.attempts,
-            conflicts: tally.counts.conflicts, unknownOutcomes: tally.counts.unknownOutcomes,
+            acknowledged: tally.counts.progress.units, acknowledgedOrders: tally.counts.progress.orders,
+            rejectedOrders: tally.counts.rejected, gaveUpOrders: tally.counts.gaveUp,
+            attempts: tally.counts.progress.attempts,
+            conflicts: tally.counts.progress.conflicts, unknownOutcomes: tally.counts.unknownOutcomes,
             recoveredOutcomes: tally.counts.recovered,
             unresolvedOrders: tally.counts.unresolvedOrders, unresolvedUnits: tally.counts.unresolvedUnits,
             reconnects: tally.counts.reconnects,
-            conflictRate: tally.counts.attempts == 0
-                ? 0 : Double(tally.counts.conflicts) / Double(tally.counts.attempts),
+            conflictRate: tally.counts.progress.attempts == 0
+                ? 0 : Double(tally.counts.progress.conflicts) / Double(tally.counts.progress.attempts),
             elapsedSeconds: elapsed, salesPerSecond: elapsed > 0 ? Double(sold) / elapsed : 0,
             retriesPerSale: Percentiles(tally.retries), latencyUs: Percentiles(tally.latency),
             perWorkerSold: Spread(

@@ -49,9 +49,9 @@ struct WorkerReport: Codable, Sendable, Equatable {
         switch outcome {
         case .sold(let attempts, let conflicts, _), .alreadyRecorded(let attempts, let conflicts):
             if case .alreadyRecorded = outcome { counts.recovered += 1 }
-            if counts.orders == 0 { firstSaleNanoseconds = monotonicNanoseconds() }
-            counts.units += order.totalUnits
-            counts.orders += 1
+            if counts.progress.orders == 0 { firstSaleNanoseconds = monotonicNanoseconds() }
+            counts.progress.units += order.totalUnits
+            counts.progress.orders += 1
             for sku in order.skus { unitsBySKU[sku] += order.units }
             count(attempts: attempts, conflicts: conflicts)
             histograms.latency.record(latency)
@@ -77,8 +77,8 @@ struct WorkerReport: Codable, Sendable, Equatable {
     }
 
     private mutating func count(attempts: Int, conflicts: Int) {
-        counts.attempts += attempts
-        counts.conflicts += conflicts
+        counts.progress.attempts += attempts
+        counts.progress.conflicts += conflicts
     }
 }
 
