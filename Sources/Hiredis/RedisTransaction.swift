@@ -75,7 +75,7 @@ public struct RetryPolicy: Sendable, Hashable {
         case .none:
             return .zero
         case .exponential(let base, let cap):
-            ceiling = min(cap, base * (1 << min(max(streak - 1, 0), 30)))
+            ceiling = Self.doubling(base, streak: streak, cap: cap)
         case .adaptive(let base, let cap):
             window.conflicted(base: base, cap: cap)
             ceiling = window.current
@@ -84,12 +84,16 @@ public struct RetryPolicy: Sendable, Hashable {
             // A conflict streak of this transaction opens a window of its own, from one attempt's round trip,
             // doubling per conflict in a row: two clients that collide step apart at once, as with `.exponential`,
             // whatever the connection's smoothed rate says.
-            let own = min(cap, window.roundTrip * (1 << min(max(streak - 1, 0), 30)))
-            ceiling = max(window.current, own)
+            ceiling = max(window.current, Self.doubling(window.roundTrip, streak: streak, cap: cap))
         }
         let ceilingNanos = RedisConnection.nanoseconds(ceiling)
         guard ceilingNanos > 0 else { return .zero }
         return .nanoseconds(Int64.random(in: 0..<ceilingNanos, using: &generator))
+    }
+
+    /// Full jitter's ceiling after the `streak`-th conflict in a row: `base × 2^(streak-1)`, at most `cap`.
+    private static func doubling(_ base: Duration, streak: Int, cap: Duration) -> Duration {
+        min(cap, base * (1 << min(max(streak - 1, 0), 30)))
     }
 
     /// Tells an adaptive policy that a transaction committed.
