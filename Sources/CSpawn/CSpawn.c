@@ -282,6 +282,7 @@ int cspawn_fork_server(int control, const char *path, char *const argv[], const 
                 .voluntary_switches = usage.ru_nvcsw,
                 .involuntary_switches = usage.ru_nivcsw,
                 .max_resident_kilobytes = usage.ru_maxrss,
+                .minor_faults = usage.ru_minflt,
             };
             send_record(control, &record);
             flags = WNOHANG;

@@ -225,16 +225,20 @@ public struct ResourceUsage: Sendable, Hashable {
     /// the child's exec, and Linux keeps that memory's high-water mark as the child's: the figure is at least the
     /// spawning process's resident size at the time of the spawn.
     public var maxResidentBytes: Int
+    /// Page faults served without I/O (a page zeroed, copied on write or found in the page cache): what a process
+    /// pays to touch memory for the first time.
+    public var minorPageFaults: Int
 
     public init(
         userSeconds: Double = 0, systemSeconds: Double = 0, voluntaryContextSwitches: Int = 0,
-        involuntaryContextSwitches: Int = 0, maxResidentBytes: Int = 0
+        involuntaryContextSwitches: Int = 0, maxResidentBytes: Int = 0, minorPageFaults: Int = 0
     ) {
         self.userSeconds = userSeconds
         self.systemSeconds = systemSeconds
         self.voluntaryContextSwitches = voluntaryContextSwitches
         self.involuntaryContextSwitches = involuntaryContextSwitches
         self.maxResidentBytes = maxResidentBytes
+        self.minorPageFaults = minorPageFaults
     }
 
     init(_ usage: rusage) {
@@ -247,7 +251,7 @@ public struct ResourceUsage: Sendable, Hashable {
             userSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
             systemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
             voluntaryContextSwitches: Int(usage.ru_nvcsw), involuntaryContextSwitches: Int(usage.ru_nivcsw),
-            maxResidentBytes: Int(usage.ru_maxrss) * rssUnit)
+            maxResidentBytes: Int(usage.ru_maxrss) * rssUnit, minorPageFaults: Int(usage.ru_minflt))
     }
 
     /// User plus system CPU.

@@ -140,7 +140,8 @@ public final class ForkServer {
                     systemSeconds: Double(record.system_microseconds) / 1e6,
                     voluntaryContextSwitches: Int(record.voluntary_switches),
                     involuntaryContextSwitches: Int(record.involuntary_switches),
-                    maxResidentBytes: Int(record.max_resident_kilobytes) * 1024)
+                    maxResidentBytes: Int(record.max_resident_kilobytes) * 1024,
+                    minorPageFaults: Int(record.minor_faults))
             )
         }
         return record

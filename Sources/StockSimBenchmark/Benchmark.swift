@@ -186,10 +186,12 @@ struct Benchmark {
         let passed = targets.filter { $0.status == .pass }.count
         let failed = targets.filter { $0.status == .fail }.count
         let skipped = targets.filter { $0.status == .skip }.count
+        let unresolved = targets.filter(\.unresolved).count
         let seconds = Int((clock.now - start) / .seconds(1))
         print(
-            "\(passed) passed, \(failed) failed, \(skipped) skipped; measured in \(seconds / 60)m\(String(format: "%02d", seconds % 60))s"
-        )
+            "\(passed) passed, \(failed) failed, \(skipped) skipped"
+                + (unresolved > 0 ? " (\(unresolved) of them unresolved: rounds on both sides of the target)" : "")
+                + "; measured in \(seconds / 60)m\(String(format: "%02d", seconds % 60))s")
     }
 
     /// The units `contender` sells per run at `workers` workers: the stock, or for the scripted (lua) runs, more.

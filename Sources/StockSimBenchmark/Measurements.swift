@@ -57,6 +57,11 @@ struct Sample {
         }
     }
 
+    /// Minor page faults of the tree (memory touched for the first time: start-up, buffers, exit), per worker.
+    var pageFaultsPerWorker: Double? {
+        usage.map { Double($0.minorPageFaults) / Double(workers) }
+    }
+
     /// User + system CPU of the tree per unit sold, in microseconds.
     var cpuMicrosecondsPerSale: Double? {
         guard let usage, sold > 0 else { return nil }
@@ -116,6 +121,10 @@ struct Measurements {
         guard let voluntary = Spread(perRun.map(\.voluntary)), let involuntary = Spread(perRun.map(\.involuntary))
         else { return nil }
         return (voluntary.median, involuntary.median)
+    }
+
+    func pageFaultsPerWorker(_ contender: Contender, workers: Int) -> Spread? {
+        Spread(samples(contender, workers: workers).compactMap(\.pageFaultsPerWorker))
     }
 
     func cpuMicrosecondsPerSale(_ contender: Contender, workers: Int) -> Spread? {

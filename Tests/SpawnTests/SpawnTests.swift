@@ -70,6 +70,8 @@ struct ResourceUsageTests {
         // spawned shell's own peak is this test process's size at the spawn, which posix_spawn shares until exec, so
         // the idle figure moves with the tests running beside this one.)
         #expect(usage.maxResidentBytes >= 33_554_432, "\(usage)")
+        // Each subshell touches its 32 MB string page by page: thousands of minor faults over the idle shell's.
+        #expect(usage.minorPageFaults > idle.usage.minorPageFaults + 8_192, "\(idle.usage) vs \(usage)")
         #expect(
             usage.maxResidentBytes < max(idle.usage.maxResidentBytes, 33_554_432) + 60_000_000,
             "\(idle.usage) vs \(usage)")

@@ -93,6 +93,25 @@ struct BenchmarkTargetTests {
         #expect(targets.filter { $0.line.hasPrefix("1. ") }.count == 3, "one line per worker count")
     }
 
+    @Test func aVerdictWhoseRoundsFellOnBothSidesIsMarkedUnresolved() throws {
+        let prefix = "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), 1 worker:"
+        let settled = try #require(line(report(figures, workers: [1, 10, 64]).targets, prefix))
+        #expect(!settled.unresolved && !settled.line.contains("unresolved"), "rounds 1.000×–1.222×: \(settled.line)")
+        let below = try #require(
+            line(
+                report(figures, workers: [1, 10, 64]).targets,
+                "1. watch --no-ledger ÷ the better C watch loop (plain or backoff), 10 workers:"))
+        #expect(below.status == .fail && !below.unresolved, "every round below: a settled FAIL")
+        var mixed = figures
+        mixed[Self.plain]?[1] = [10_000, 11_000, 8_500]
+        let straddling = try #require(line(report(mixed, workers: [1, 10, 64]).targets, prefix))
+        #expect(straddling.status == .pass, "the medians decide: 10,000 / 9,000")
+        #expect(straddling.unresolved)
+        #expect(
+            straddling.line.hasSuffix("rounds 0.944×–1.222×; target ≥ 1.00× (unresolved: rounds on both sides)"),
+            "\(straddling.line)")
+    }
+
     @Test func noCollapseIsAgainstItsOwnBest() throws {
         let targets = report(figures, workers: [1, 10, 64]).targets
         // watch's best is 10,000 at 10 workers; 12,000 at 64 is above it.

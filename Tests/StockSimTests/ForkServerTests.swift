@@ -98,6 +98,7 @@ struct ForkServerTests {
             let ending = try #require(server.waitForExit(of: child.process.pid), "pid \(child.process.pid)")
             #expect(ending.termination == (child.process == killed.process ? .signaled(SIGKILL) : .exited(2)))
             #expect(ending.usage.maxResidentBytes > 0)
+            #expect(ending.usage.minorPageFaults > 0, "a forked child copies pages on write: \(ending.usage)")
         }
         killed.closeInput()
         _ = killed.readAll()

@@ -45,6 +45,25 @@ struct IntervalMemoryTests {
         }
     }
 
+    @Test func aClosedLoopWorkerKeepsNoCorrectedHistogramAndAnOpenLoopOneTakesEverySale() {
+        let order = Order(id: "", units: 1, skus: [0], group: 0)
+        let timing = OrderTiming(due: 1_000_000, sent: 3_000_000, ended: 5_000_000)
+        for openLoop in [false, true] {
+            var histograms = SaleHistograms(openLoop: openLoop, intervalsFrom: 0)
+            #expect(histograms.openLoop == openLoop)
+            #expect((histograms.corrected != nil) == openLoop, "a closed loop allocates no corrected histogram")
+            var report = WorkerReport(index: 0)
+            report.unitsBySKU = [0]
+            for _ in 0..<3 {
+                _ = report.record(.sold(attempts: 1, conflicts: 0), of: order, timing: timing, into: &histograms)
+            }
+            #expect(histograms.latency.totalCount == 3)
+            #expect(histograms.corrected?.totalCount == (openLoop ? 3 : nil))
+            // From the due time: 4 ms, against 2 ms from the send.
+            #expect(histograms.corrected.map { $0.valueAtPercentile(50) >= 3_990 } ?? true)
+        }
+    }
+
     /// One worker's second, with `orders` sales of latency `latency`.
     private func second(_ second: Int, orders: Int, latency: UInt64) -> WorkerInterval {
         var histogram = Histogram<UInt64>.saleLatency()

@@ -28,6 +28,8 @@ struct cspawn_record {
     int64_t involuntary_switches;
     /// Peak resident set in kilobytes, as Linux's ru_maxrss.
     int64_t max_resident_kilobytes;
+    /// Page faults served without I/O, as ru_minflt.
+    int64_t minor_faults;
 };
 
 enum { CSPAWN_HELLO = 0, CSPAWN_SPAWNED = 1, CSPAWN_SPAWN_FAILED = 2, CSPAWN_EXITED = 3 };

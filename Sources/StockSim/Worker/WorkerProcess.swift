@@ -103,7 +103,7 @@ public enum WorkerProcess {
         report.finishedNanoseconds = monotonicNanoseconds()
         report.latency = HistogramCounts(histograms.latency)
         report.retries = HistogramCounts(histograms.retries)
-        if histograms.openLoop { report.correctedLatency = HistogramCounts(histograms.corrected) }
+        if let corrected = histograms.corrected { report.correctedLatency = HistogramCounts(corrected) }
         send(histograms.intervals.finish(), after: report.progress, on: channel)
         return report
     }

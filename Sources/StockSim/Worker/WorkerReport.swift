@@ -55,7 +55,7 @@ struct WorkerReport: Codable, Sendable, Equatable {
             for sku in order.skus { unitsBySKU[sku] += order.units }
             count(attempts: attempts, conflicts: conflicts)
             histograms.latency.record(latency)
-            if histograms.openLoop { histograms.corrected.record(corrected) }
+            histograms.corrected?.record(corrected)
             histograms.retries.record(UInt64(attempts - 1))
             return nil
         case .outOfStock(let remaining, let attempts, let conflicts):
@@ -92,9 +92,11 @@ struct OrderTiming {
 /// What a worker measures of its sales as it sells; the report carries them as `HistogramCounts` at the end.
 struct SaleHistograms {
     /// An open loop (`--rate`): latencies are measured from the due time too.
-    var openLoop: Bool
+    var openLoop: Bool { corrected != nil }
     var latency = Histogram<UInt64>.saleLatency()
-    var corrected = Histogram<UInt64>.saleLatency()
+    /// Open loop only: a closed loop does not allocate it (a latency histogram's counts are about 170 KB, zeroed
+    /// page by page in every worker process).
+    var corrected: Histogram<UInt64>?
     var retries = Histogram<UInt64>.saleRetries()
     var intervals: IntervalRecorder
 
@@ -103,7 +105,7 @@ struct SaleHistograms {
     ///   - intervalsFrom: where the intervals' second 0 starts, in CLOCK_MONOTONIC nanoseconds: the run's start
     ///     barrier.
     init(openLoop: Bool, intervalsFrom start: UInt64) {
-        self.openLoop = openLoop
+        corrected = openLoop ? Histogram<UInt64>.saleLatency() : nil
         intervals = IntervalRecorder(start: start)
     }
 }
