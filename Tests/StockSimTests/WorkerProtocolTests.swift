@@ -68,6 +68,28 @@ struct WorkerProtocolTests {
         #expect(try JSONDecoder().decode(WorkerMessage.self, from: body) == .progress(progress))
     }
 
+    @Test("a line longer than one read arrives whole, and the lines a read holds together come apart, in order")
+    func linesAcrossAndWithinReads() throws {
+        let pipe = try PipeDescriptors()
+        var reader = LineChannel(input: pipe.readEnd, output: -1)
+        let writer = LineChannel(input: -1, output: pipe.writeEnd)
+        defer { reader.closeInput() }
+        // A report whose histogram counts run to about 300 KB of JSON: several reads of at most 64 KB each (and more
+        // than the pipe holds, so it is written from another thread while this one reads).
+        var report = WorkerReport(index: 3)
+        report.latency = HistogramCounts(pairs: (0..<20_000).map { [UInt64(1_000_000 + $0), UInt64(1_000_000_007)] })
+        let messages: [WorkerMessage] = [.ready, .done(report), .progress(WorkerProgress(units: 1)), .failed("x")]
+        let sent = Thread {
+            var writer = writer
+            for message in messages { _ = writer.send(message) }
+            writer.closeOutput()
+        }
+        sent.start()
+        var received: [WorkerMessage] = []
+        while let message = try reader.receive(WorkerMessage.self) { received.append(message) }
+        #expect(received == messages)
+    }
+
     @Test(arguments: [
         DriverMessage.assignment(WorkerProtocolTests.assignment), .go(startNanoseconds: 123_456_789), .stop,
     ])
