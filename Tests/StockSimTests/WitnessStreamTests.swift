@@ -27,9 +27,10 @@ struct WitnessStreamTests {
         SaleRecord(.sold, sequence: sequence, time: 0, sku: sku, units: units, stockLeft: left)
     }
 
-    /// Both ways over the same files; the streamed verdict, after checking it equals the in-memory one.
+    /// Both ways over the same files; the streamed verdict, after checking it equals the in-memory one (which reads
+    /// the workers' files, never a catalog's spill).
     static func bothWays(
-        _ records: [[SaleRecord]], skus: Int = 1, initial: Int64, final: [Int64?]
+        _ records: [[SaleRecord]], skus: Int = 1, initial: Int64, final: [Int64?], reads: RecordReads? = nil
     ) throws -> WitnessResult {
         let directory = try directory(records)
         defer { directory.remove() }
@@ -42,7 +43,7 @@ struct WitnessStreamTests {
         func check(inMemory: Bool) -> Result<WitnessResult, WitnessNotChecked> {
             directory.witness(
                 outcomes: outcomes, layout: layout, initial: initial, final: final, runID: "R",
-                everyOrderFlushed: true, inMemory: inMemory)
+                everyOrderFlushed: true, inMemory: inMemory, reads: inMemory ? nil : reads)
         }
         let streamed = check(inMemory: false)
         #expect(streamed == check(inMemory: true))
@@ -135,6 +136,88 @@ struct WitnessStreamTests {
         #expect(result.keys.map(\.unknownOrdersSold) == [2, 1])
         #expect(result.violations.map(\.kind) == [.chainEnd], "\(result.violations)")
         #expect(result.violations.first?.key.hasSuffix("sku:1") == true)
+    }
+
+    /// A catalog: 40,000 sales of 1–3 units over 50 SKUs dealt to three workers at random, each SKU its own correct
+    /// chain. Then the same with a lost sale (a gap), a sale sold twice (a stale read), and a worker whose sales on
+    /// one SKU rise (that SKU checked in memory); the verdicts are the in-memory witness's every time.
+    static func catalog(seed: UInt64) -> (files: [[SaleRecord]], final: [Int64]) {
+        var generator = SplitMix64(seed: seed)
+        var stock = [Int64](repeating: 10_000, count: 50)
+        var files: [[SaleRecord]] = [[], [], []]
+        for _ in 0..<40_000 {
+            let sku = Int.random(in: 0..<50, using: &generator)
+            let units = Int.random(in: 1...3, using: &generator)
+            stock[sku] -= Int64(units)
+            let worker = Int.random(in: 0..<3, using: &generator)
+            files[worker].append(Self.sold(files[worker].count, sku: sku, units: units, left: stock[sku]))
+        }
+        return (files, stock)
+    }
+
+    @Test func aCatalogsSKUsAreMergedFromTheirSpillAsInMemory() throws {
+        let (files, final) = Self.catalog(seed: 5)
+        let clean = try Self.bothWays(files, skus: 50, initial: 10_000, final: final.map { $0 })
+        #expect(clean.passed, "\(clean.violations.prefix(3))")
+        #expect(clean.keys.count == 50 && clean.keys.map(\.sales).reduce(0, +) == 40_000)
+
+        var broken = files
+        broken[2].remove(at: 777)
+        let duplicate = broken[0][1_234]
+        broken[1].insert(
+            Self.sold(90_000, sku: Int(duplicate.sku), units: Int(duplicate.units), left: duplicate.stockLeft),
+            at: 0)
+        // Worker 0's last sale on SKU 7 leaves more than its first did: its own sales rise.
+        let first = try #require(broken[0].first { $0.sku == 7 })
+        broken[0].append(Self.sold(90_001, sku: 7, units: 1, left: first.stockLeft + 5))
+        let result = try Self.bothWays(broken, skus: 50, initial: 10_000, final: final.map { $0 })
+        let kinds = Set(result.violations.map(\.kind))
+        #expect(kinds.contains(.gap) && kinds.contains(.staleRead), "\(result.violations.prefix(5))")
+    }
+
+    /// Each record is read from disk a bounded number of times, whatever the number of SKUs: the first pass reads
+    /// the workers' files, the merges their SKUs' spill segments (before the spill, each SKU's merge read every file
+    /// again: 51 reads of each record for 50 SKUs).
+    @Test func aCatalogsWitnessReadsEachRecordTwiceWhateverItsSKUs() throws {
+        let (files, final) = Self.catalog(seed: 9)
+        let reads = RecordReads()
+        let result = try Self.bothWays(files, skus: 50, initial: 10_000, final: final.map { $0 }, reads: reads)
+        #expect(result.passed)
+        #expect(reads.records == 2 * 40_000, "\(reads.records) records read for 40,000 sales over 50 SKUs")
+        // A single key reads its files twice too.
+        let single = try #require(Self.catalog(seed: 9).files.first)
+        var left: Int64 = 100_000
+        let chain = single.map { record -> SaleRecord in
+            left -= Int64(record.units)
+            return Self.sold(Int(record.sequence), units: Int(record.units), left: left)
+        }
+        let once = RecordReads()
+        #expect(try Self.bothWays([chain], initial: 100_000, final: [left], reads: once).passed)
+        #expect(once.records == 2 * chain.count)
+    }
+
+    /// The spill's buffer fills mid-worker and again at the worker's end: each worker's sales on a SKU stay one
+    /// segment of its file, in worker order, and a write that fails says so instead of a verdict.
+    @Test func theSpillKeepsOneSegmentPerWorkerAndSKUAcrossFlushes() throws {
+        let directory = try SaleRecords.create(runID: "S\(UInt32.random(in: 0...UInt32.max))")
+        defer { directory.remove() }
+        var spill = SpillFiles(directory: directory.directory, skus: 2, bufferLimit: 3)
+        for worker in 0..<2 {
+            for sequence in 0..<7 { spill.add(Self.sold(sequence, sku: sequence % 2, left: 100), worker: worker) }
+            spill.flush(worker: worker)
+        }
+        #expect(spill.failure == nil)
+        #expect(spill.segments[0].map(\.worker) == [0, 1] && spill.segments[0].map(\.records) == [0..<4, 4..<8])
+        #expect(spill.segments[1].map(\.worker) == [0, 1] && spill.segments[1].map(\.records) == [0..<3, 3..<6])
+        var reader = try #require(SaleRecordReader(path: spill.path(sku: 1), chunk: 2, records: 3..<6))
+        var sequences: [Int64] = []
+        while let record = reader.next() { sequences.append(record.sequence) }
+        #expect(sequences == [1, 3, 5], "worker 1's sales on SKU 1")
+
+        var unwritable = SpillFiles(directory: directory.directory + "/missing", skus: 1)
+        unwritable.add(Self.sold(0, left: 1), worker: 0)
+        unwritable.flush(worker: 0)
+        #expect(unwritable.failure?.hasPrefix("cannot write the witness's spill file") == true)
     }
 
     // MARK: real runs

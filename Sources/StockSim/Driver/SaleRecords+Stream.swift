@@ -21,13 +21,17 @@ struct SaleRecordReader {
     private var read = 0
     /// A read failed after the file was opened: what was read is not the whole file.
     private(set) var failed = false
+    /// Counts the records this reader reads from disk, when given.
+    private let tally: RecordReads?
 
     /// Opens `path` and learns its size; `nil` when it cannot be opened.
     ///
     /// - Parameters:
     ///   - chunk: records read at a time.
     ///   - sku: only this SKU's records, or every record.
-    init?(path: String, chunk: Int, sku: Int32? = nil) {
+    ///   - records: only the records at these positions of the file (a segment of a SKU's spill file), or all.
+    ///   - tally: counts the records read from disk.
+    init?(path: String, chunk: Int, sku: Int32? = nil, records: Range<Int>? = nil, tally: RecordReads? = nil) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -35,8 +39,11 @@ struct SaleRecordReader {
         guard fstat(descriptor, &status) == 0 else { return nil }
         self.path = path
         self.sku = sku
-        count = Int(status.st_size) / MemoryLayout<SaleRecord>.stride
-        chunkSize = max(1, min(chunk, count))
+        self.tally = tally
+        let whole = Int(status.st_size) / MemoryLayout<SaleRecord>.stride
+        count = min(whole, records?.upperBound ?? whole)
+        read = min(count, max(0, records?.lowerBound ?? 0))
+        chunkSize = max(1, min(chunk, count - read))
     }
 
     /// The next record (of `sku`, when given), or `nil` at the end of the file or after a failed read.
@@ -88,10 +95,17 @@ struct SaleRecordReader {
         held = filled / stride
         position = 0
         read += held
+        tally?.records += held
         // Shorter than when it was opened: the file ends here.
         if held < wanted { count = read }
         return held > 0 && !failed
     }
+}
+
+/// How many records the witness's readers took from disk: the cost of its passes, for the tests that keep it
+/// bounded.
+final class RecordReads {
+    var records = 0
 }
 
 /// One key's sales merged from every worker's record file, highest stock left first: a heap over the workers, each
