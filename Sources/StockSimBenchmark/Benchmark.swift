@@ -103,7 +103,10 @@ struct Benchmark {
                 + workers.map(String.init).joined(separator: ", ")
                 + (added.isEmpty
                     ? "" : " (\(added.map(String.init).joined(separator: " and ")) added: the targets use them)")
-                + "; \(NumberText.count(options.repeats, "round")), each figure the median of the rounds")
+                + "; \(NumberText.count(options.repeats, "round")), each figure the median of the rounds"
+                + (options.settle > .zero
+                    ? "; each run after a \(String(format: "%g", options.settle / .seconds(1))) s pause (--settle)"
+                    : ""))
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
         print(
             "StockSim: \(stocksim) run --json, default tracking backoff, 1 unit per order; each run's process tree"
@@ -126,6 +129,7 @@ struct Benchmark {
                 if round.isMultiple(of: 2) { contenders.reverse() }
                 var progress: [String] = []
                 for contender in contenders {
+                    Thread.sleep(forTimeInterval: options.settle / .seconds(1))
                     let sample: Sample
                     switch contender {
                     case .stocksim(let strategy, let ledger):

@@ -6,6 +6,9 @@ struct Options {
     /// The worker counts asked for, sorted, without duplicates.
     var workers = [1, 2, 4, 8, 16, 32, 64]
     var repeats = 3
+    /// `--settle`: the pause before each run of the rounds, so that every run starts on a machine at rest from the one
+    /// before it.
+    var settle: Duration = .seconds(1)
     /// `--reference-dir`; `nil`: `../shared/reference` beside the package root, when it exists.
     var referenceDirectory: String?
     /// `--python`; `nil`: `python3` from `PATH`.
@@ -31,8 +34,8 @@ struct Options {
     static let requiredWorkers = [1, 10]
 
     static let usage = """
-        usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--reference-dir PATH] [--python PATH]
-                                  [--stocksim PATH]
+        usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS]
+                                  [--reference-dir PATH] [--python PATH] [--stocksim PATH]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
                stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
                                   [--callgrind-units N | --no-callgrind]
@@ -47,6 +50,9 @@ struct Options {
           --workers LIST        comma-separated worker counts (default 1,2,4,8,16,32,64); 1 and 10 are always
                                 measured, because the targets use them
           --repeat R            rounds; every figure is the median of R runs (default 3)
+          --settle SECONDS      the pause before each run of the rounds, up to 60, decimals allowed (default 1;
+                                0: none). A StockSim run that started at once after the plain C loop at 10
+                                workers sold about half as fast as the others; a 1 s pause removed that
           --reference-dir PATH  the directory holding c_watch_decr.c and redis_py_reduce_stock.py
                                 (default ../shared/reference beside the package root, when it exists)
           --python PATH         the Python that runs the redis-py snippet; it needs `pip install redis`
@@ -106,8 +112,8 @@ struct Options {
             }
             guard
                 [
-                    "--stock", "--workers", "--repeat", "--reference-dir", "--python", "--stocksim", "--scaling-orders",
-                    "--scaling-workers", "--callgrind-units",
+                    "--stock", "--workers", "--repeat", "--settle", "--reference-dir", "--python", "--stocksim",
+                    "--scaling-orders", "--scaling-workers", "--callgrind-units",
                 ].contains(flag)
             else {
                 throw UsageError("unknown option '\(argument)'")
@@ -121,6 +127,7 @@ struct Options {
                 workers = try Self.workerList(value)
                 workersGiven = true
             case "--repeat": repeats = try Self.positive(value, flag)
+            case "--settle": settle = try Self.seconds(value, flag, upTo: 60)
             case "--reference-dir": referenceDirectory = value
             case "--python": python = value
             case "--scaling-orders": scalingOrders = try Self.countList(value, flag, 1...100_000_000, "order counts")
@@ -141,6 +148,14 @@ struct Options {
             throw UsageError("\(flag) takes a positive whole number, not '\(text)'")
         }
         return value
+    }
+
+    /// "0.5" → 500 ms: a whole or decimal number of seconds from 0 to `limit`.
+    static func seconds(_ text: String, _ flag: String, upTo limit: Int) throws(UsageError) -> Duration {
+        guard let value = Double(text), value.isFinite, value >= 0, value <= Double(limit) else {
+            throw UsageError("\(flag) takes seconds from 0 to \(limit), like 1 or 0.5, not '\(text)'")
+        }
+        return .nanoseconds(Int64((value * 1e9).rounded()))
     }
 
     static func workerList(_ text: String) throws(UsageError) -> [Int] {

@@ -56,6 +56,22 @@ struct BenchmarkTargetTests {
         }
     }
 
+    @Test func settleIsAPauseInSeconds() throws {
+        #expect(try Options([]).settle == .seconds(1))
+        #expect(try Options(["--settle", "0"]).settle == .zero)
+        #expect(try Options(["--settle=0.25"]).settle == .milliseconds(250))
+        #expect(try Options(["--settle", "60"]).settle == .seconds(60))
+    }
+
+    @Test(arguments: ["-1", "60.5", "x", "nan", "inf"])
+    func badSettle(value: String) {
+        #expect {
+            _ = try Options(["--settle", value])
+        } throws: { error in
+            (error as? UsageError)?.message == "--settle takes seconds from 0 to 60, like 1 or 0.5, not '\(value)'"
+        }
+    }
+
     @Test func measuredWorkersAddOneAndTen() throws {
         #expect(try Options(["--workers", "4,2"]).measuredWorkers == [1, 2, 4, 10])
     }
