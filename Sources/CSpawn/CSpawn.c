@@ -290,3 +290,45 @@ int cspawn_fork_server(int control, const char *path, char *const argv[], const 
     }
     return 1;
 }
+
+#if defined(__linux__)
+#include <sched.h>
+
+int cspawn_allowed_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++) {
+        if (CPU_ISSET(cpu, &set)) cpus[count++] = cpu;
+    }
+    return count;
+}
+
+int cspawn_run_on_cpus(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) {
+            errno = EINVAL;
+            return -1;
+        }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof set, &set);
+}
+#else
+int cspawn_allowed_cpus(int *cpus, int capacity) {
+    (void)cpus;
+    (void)capacity;
+    errno = ENOSYS;
+    return -1;
+}
+
+int cspawn_run_on_cpus(const int *cpus, int count) {
+    (void)cpus;
+    (void)count;
+    errno = ENOSYS;
+    return -1;
+}
+#endif

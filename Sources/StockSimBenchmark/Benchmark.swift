@@ -47,6 +47,9 @@ struct Benchmark {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         // Before the server starts: it inherits the limit, and needs a descriptor per worker.
         let limits = options.scaling ? Self.raiseDescriptorLimit() : (files: 0, processes: nil)
+        // The server inherits this thread's CPUs when it starts; everything started after it, the contenders' CPUs.
+        let cpus = try options.placement.cpus(allowed: CPUAffinity.allowed())
+        if let cpus { try Placement.runOn(cpus.server) }
         let server: RedisServer
         do {
             server = try RedisServer()
@@ -54,6 +57,7 @@ struct Benchmark {
             throw SetupFailure("cannot start redis-server: \(error.message)")
         }
         defer { server.stop() }
+        if let cpus { try Placement.runOn(cpus.contenders) }
         let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
         defer { for source in signalSources { source.cancel() } }
         guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
@@ -61,6 +65,7 @@ struct Benchmark {
         if options.scaling {
             print("stocksim-benchmark --scaling: how a run's cost grows with orders and with workers")
             print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, flushed before each run")
+            print(Placement.describe(cpus, options.placement))
             print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
             let scaling = try runScaling(
                 stocksim: stocksim, url: server.url, port: port, scratch: scratch, limits: limits)
@@ -77,6 +82,7 @@ struct Benchmark {
                     + "alternating in every round; \(NumberText.count(options.repeats, "round")), "
                     + "each figure the median of the rounds")
             print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, for every run below")
+            print(Placement.describe(cpus, options.placement))
             print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
             print("")
             fflush(nil)
@@ -108,6 +114,7 @@ struct Benchmark {
                     ? "; each run after a \(String(format: "%g", options.settle / .seconds(1))) s pause (--settle)"
                     : ""))
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
+        print(Placement.describe(cpus, options.placement))
         print(
             "StockSim: \(stocksim) run --json, default tracking backoff, 1 unit per order; each run's process tree"
                 + " measured with wait4")

@@ -9,6 +9,8 @@ struct Options {
     /// `--settle`: the pause before each run of the rounds, so that every run starts on a machine at rest from the one
     /// before it.
     var settle: Duration = .seconds(1)
+    /// `--cpus`: where redis-server and the contenders run.
+    var placement = Placement.free
     /// `--reference-dir`; `nil`: `../shared/reference` beside the package root, when it exists.
     var referenceDirectory: String?
     /// `--python`; `nil`: `python3` from `PATH`.
@@ -35,7 +37,8 @@ struct Options {
 
     static let usage = """
         usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS]
-                                  [--reference-dir PATH] [--python PATH] [--stocksim PATH]
+                                  [--cpus free|split|shared] [--reference-dir PATH] [--python PATH]
+                                  [--stocksim PATH]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
                stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
                                   [--callgrind-units N | --no-callgrind]
@@ -53,6 +56,13 @@ struct Options {
           --settle SECONDS      the pause before each run of the rounds, up to 60, decimals allowed (default 1;
                                 0: none). A StockSim run that started at once after the plain C loop at 10
                                 workers sold about half as fast as the others; a 1 s pause removed that
+          --cpus free|split|shared
+                                where the processes run (default free): free, where the scheduler puts them;
+                                split, redis-server on the first CPU this process may use and every contender's
+                                processes on the others (needs two); shared, all on the first CPU. Where idle CPUs
+                                halt (a VM), a wake-up on another CPU costs tens of µs and the scheduler's
+                                placement alone can change a run's rate several times; pinned, every contender
+                                runs in the same place
           --reference-dir PATH  the directory holding c_watch_decr.c and redis_py_reduce_stock.py
                                 (default ../shared/reference beside the package root, when it exists)
           --python PATH         the Python that runs the redis-py snippet; it needs `pip install redis`
@@ -112,8 +122,8 @@ struct Options {
             }
             guard
                 [
-                    "--stock", "--workers", "--repeat", "--settle", "--reference-dir", "--python", "--stocksim",
-                    "--scaling-orders", "--scaling-workers", "--callgrind-units",
+                    "--stock", "--workers", "--repeat", "--settle", "--cpus", "--reference-dir", "--python",
+                    "--stocksim", "--scaling-orders", "--scaling-workers", "--callgrind-units",
                 ].contains(flag)
             else {
                 throw UsageError("unknown option '\(argument)'")
@@ -128,6 +138,11 @@ struct Options {
                 workersGiven = true
             case "--repeat": repeats = try Self.positive(value, flag)
             case "--settle": settle = try Self.seconds(value, flag, upTo: 60)
+            case "--cpus":
+                guard let chosen = Placement(rawValue: value) else {
+                    throw UsageError("--cpus takes free, split or shared, not '\(value)'")
+                }
+                placement = chosen
             case "--reference-dir": referenceDirectory = value
             case "--python": python = value
             case "--scaling-orders": scalingOrders = try Self.countList(value, flag, 1...100_000_000, "order counts")

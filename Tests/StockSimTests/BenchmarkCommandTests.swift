@@ -153,6 +153,54 @@ struct BenchmarkCommandTests {
         }
     }
 
+    /// `--cpus split` pins for real: a contender (the stand-in python) and the benchmark's redis-server (found by
+    /// its INFO's process_id) record the CPUs the kernel lets them use.
+    @Test func splitPinsTheServerAndTheContendersApart() throws {
+        let allowed = CPUAffinity.allowed()
+        let reference = try TemporaryDirectory()
+        try reference.write("redis_py_reduce_stock.py", "# stand-in\n")
+        try reference.write(
+            "python",
+            """
+            #!/bin/sh
+            if [ "$1" = "-c" ]; then echo 9.9.9; exit 0; fi
+            stock=0
+            port=0
+            while [ $# -gt 0 ]; do
+              [ "$1" = "--stock" ] && stock=$2
+              [ "$1" = "--port" ] && port=$2
+              shift
+            done
+            grep Cpus_allowed_list /proc/self/status > \(reference.path)/contender
+            pid=$(redis-cli -p $port info server | tr -d '\\r' | sed -n 's/^process_id://p')
+            grep Cpus_allowed_list /proc/$pid/status > \(reference.path)/server
+            echo "sold=$stock conflicts=0 final=0 seconds=1.000 sales_per_s=1000 oversell_check=ok"
+            """, executable: true)
+        let result = try benchmark([
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--cpus", "split",
+            "--reference-dir", reference.path, "--python", reference.path + "/python",
+        ])
+        guard allowed.count >= 2 else {
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("--cpus split needs two CPUs"), "\(result.stderr)")
+            return
+        }
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let list = { (cpus: ArraySlice<Int>) in cpus.map(String.init).joined(separator: ",") }
+        #expect(
+            result.stdout.contains(
+                "cpus: redis-server on CPU \(allowed[0]), every contender's processes on CPU"), "\(result.stdout)")
+        let contender = TextFile.read(reference.path + "/contender")
+        let server = TextFile.read(reference.path + "/server")
+        #expect(server == "Cpus_allowed_list:\t\(allowed[0])\n", "\(server)")
+        // The kernel writes a range for consecutive CPUs (1-3); with two CPUs the contenders have one.
+        if allowed.count == 2 {
+            #expect(contender == "Cpus_allowed_list:\t\(list(allowed.dropFirst()))\n", "\(contender)")
+        } else {
+            #expect(!contender.isEmpty && contender != server, "\(contender)")
+        }
+    }
+
     @Test func aReferenceRunThatFailsItsCheckStopsTheBenchmark() throws {
         let reference = try TemporaryDirectory()
         try reference.write("redis_py_reduce_stock.py", "# stand-in\n")

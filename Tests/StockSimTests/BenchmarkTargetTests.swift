@@ -72,6 +72,34 @@ struct BenchmarkTargetTests {
         }
     }
 
+    @Test func cpusNameWhereTheProcessesRun() throws {
+        #expect(try Options([]).placement == .free)
+        #expect(try Options(["--cpus", "split"]).placement == .split)
+        #expect(try Options(["--cpus=shared"]).placement == .shared)
+        #expect {
+            _ = try Options(["--cpus", "0,1"])
+        } throws: { error in
+            (error as? UsageError)?.message == "--cpus takes free, split or shared, not '0,1'"
+        }
+    }
+
+    @Test func splitGivesTheServerTheFirstCPUAndTheContendersTheRest() throws {
+        #expect(try Placement.free.cpus(allowed: [0, 1]) == nil)
+        let split = try #require(try Placement.split.cpus(allowed: [2, 5, 7]))
+        #expect(split.server == [2] && split.contenders == [5, 7])
+        let shared = try #require(try Placement.shared.cpus(allowed: [3, 4]))
+        #expect(shared.server == [3] && shared.contenders == [3])
+        #expect {
+            _ = try Placement.split.cpus(allowed: [4])
+        } throws: { error in
+            (error as? SetupFailure)?.message
+                == "--cpus split needs two CPUs and this process may use only CPU 4; run with --cpus free or shared"
+        }
+        #expect(
+            Placement.describe(split, .split)
+                == "cpus: redis-server on CPU 2, every contender's processes on CPUs 5,7 (--cpus split)")
+    }
+
     @Test func measuredWorkersAddOneAndTen() throws {
         #expect(try Options(["--workers", "4,2"]).measuredWorkers == [1, 2, 4, 10])
     }

@@ -58,4 +58,12 @@ int cspawn_read_record(int control, struct cspawn_record *record);
 int cspawn_fork_server(int control, const char *path, char *const argv[], const char *server_name,
                        const char *child_name);
 
+/// The CPUs the calling thread may run on (sched_getaffinity), lowest first, into `cpus`, which has room for
+/// `capacity`. Returns how many, or -1 with errno set (ENOSYS off Linux).
+int cspawn_allowed_cpus(int *cpus, int capacity);
+
+/// Restricts the calling thread, and every process it starts from now on, to the `count` CPUs in `cpus`
+/// (sched_setaffinity). Returns 0, or -1 with errno set (ENOSYS off Linux).
+int cspawn_run_on_cpus(const int *cpus, int count);
+
 #endif
