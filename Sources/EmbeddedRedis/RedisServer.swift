@@ -318,7 +318,9 @@ public final class RedisServer: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         // Log in as the endpoint does: without the password, NOAUTH would come back before a server that is still
-        // loading its data files says so. A server that answers LOADING is not ready yet.
+        // loading its data files says so. A server that answers LOADING is not ready yet. Whoever answers must be
+        // this child: a free port can be taken by another server between the search and redis-server's bind, and
+        // then the other server answers while this one fails with "Address already in use" and exits.
         while clock.now < deadline {
             if let ended = child.poll() {
                 throw StartError(
@@ -327,8 +329,9 @@ public final class RedisServer: Sendable {
             }
             if let connection = try? RedisConnection(
                 endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
-                let replies = try? connection.pipeline([RedisCommand("PING")]),
-                replies.first?.errorReply?.code != "LOADING"
+                let replies = try? connection.pipeline([RedisCommand("PING"), RedisCommand("INFO", "server")]),
+                replies.first?.errorReply?.code != "LOADING",
+                replies.last.flatMap(processID) == child.pid
             {
                 return
             }
@@ -338,6 +341,12 @@ public final class RedisServer: Sendable {
         child.wait()
         throw StartError(
             message: "redis-server did not answer within \(timeout): \(lastLines(log(directory)))", notInstalled: false)
+    }
+
+    /// The `process_id` in the reply to `INFO server`.
+    private static func processID(_ info: RedisReply) -> Int32? {
+        let lines = info.string?.split(whereSeparator: \.isNewline) ?? []
+        return lines.first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count)) }
     }
 
     private static func log(_ directory: String) -> String {

@@ -187,6 +187,56 @@ struct RedisServerTests {
         #expect(try RedisConnection(endpoint: server.endpoint).send("PING") == .status("PONG"))
     }
 
+    /// The port was free when it was chosen, but another redis-server took it before this one could bind it: the
+    /// other answers PING on the port while this one exits with "Address already in use". Adopting it would make
+    /// every caller write to a server nobody here started.
+    @Test("a start whose port another redis-server took fails; it never adopts the server that answers there")
+    func neverAdoptsAnotherServer() throws {
+        let server = try RedisServer(.init(startTimeout: .seconds(5)))
+        defer { server.stop() }
+        let port = try #require(server.port)
+        server.kill()
+
+        // Its dir: the stopped server's, which stays until stop().
+        let other = try ChildProcess.spawn(
+            "redis-server",
+            arguments: [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
+                server.directory, "--dbfilename", "other.rdb",
+            ], stdout: .devNull, stderr: .devNull)
+        defer {
+            other.signal(SIGKILL)
+            other.wait()
+        }
+        let answering = try #require(
+            try waitForServer(port: port), "the other redis-server answers on \(port)")
+        #expect(processID(answering) == other.pid)
+
+        let error = try #require(throws: RedisServer.StartError.self) { try server.restart() }
+        #expect(error.message.contains("Address already in use"), "\(error.message)")
+        #expect(server.pid == nil)
+        let info = try RedisConnection(endpoint: .tcp(host: "127.0.0.1", port: port)).send("INFO", "server")
+        #expect(processID(info) == other.pid, "the other server is untouched")
+    }
+
+    private func processID(_ info: RedisReply) -> Int32? {
+        let lines = info.string?.split(whereSeparator: \.isNewline) ?? []
+        return lines.first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count)) }
+    }
+
+    /// `INFO server` of whatever answers on `port`, within 5 s.
+    private func waitForServer(port: Int) throws -> RedisReply? {
+        for _ in 0..<500 {
+            if let connection = try? RedisConnection(endpoint: .tcp(host: "127.0.0.1", port: port)),
+                let info = try? connection.send("INFO", "server")
+            {
+                return info
+            }
+            usleep(10_000)
+        }
+        return nil
+    }
+
     #if os(Linux)
     @Test("a server inherits none of this process's sockets, so closing a connection really ends it")
     func inheritsNoDescriptors() throws {
