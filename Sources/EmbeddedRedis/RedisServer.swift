@@ -331,8 +331,9 @@ public final class RedisServer: Sendable {
                 endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
                 let replies = try? connection.pipeline([RedisCommand("PING"), RedisCommand("INFO", "server")]),
                 replies.first?.errorReply?.code != "LOADING",
-                replies.last.flatMap(processID) == child.pid
+                let info = replies.last, info.isError || processID(info) == child.pid
             {
+                // An error instead of INFO (renamed or denied by the configuration) cannot tell: the PING stands.
                 return
             }
             usleep(10_000)

@@ -224,6 +224,13 @@ struct RedisServerTests {
         return lines.first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count)) }
     }
 
+    @Test("a configuration that disables INFO still starts: the PING stands when the server cannot say who it is")
+    func startsWithoutInfo() throws {
+        let server = try RedisServer(.init(extraConfiguration: ["rename-command INFO \"\""]))
+        defer { server.stop() }
+        #expect(try RedisConnection(endpoint: server.endpoint).send("PING") == .status("PONG"))
+    }
+
     /// `INFO server` of whatever answers on `port`, within 5 s.
     private func waitForServer(port: Int) throws -> RedisReply? {
         for _ in 0..<500 {
