@@ -331,7 +331,8 @@ public final class RedisServer: Sendable {
                 endpoint: endpoint, options: .init(connectTimeout: .milliseconds(200), commandTimeout: .seconds(1))),
                 let replies = try? connection.pipeline([RedisCommand("PING"), RedisCommand("INFO", "server")]),
                 replies.first?.errorReply?.code != "LOADING",
-                let info = replies.last, info.isError || processID(info) == child.pid
+                let info = replies.last,
+                info.isError || info.infoField("process_id").flatMap({ Int32($0) }) == child.pid
             {
                 // An error instead of INFO (renamed or denied by the configuration) cannot tell: the PING stands.
                 return
@@ -342,12 +343,6 @@ public final class RedisServer: Sendable {
         child.wait()
         throw StartError(
             message: "redis-server did not answer within \(timeout): \(lastLines(log(directory)))", notInstalled: false)
-    }
-
-    /// The `process_id` in the reply to `INFO server`.
-    private static func processID(_ info: RedisReply) -> Int32? {
-        let lines = info.string?.split(whereSeparator: \.isNewline) ?? []
-        return lines.first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count)) }
     }
 
     private static func log(_ directory: String) -> String {

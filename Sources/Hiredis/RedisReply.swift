@@ -54,6 +54,13 @@ public enum RedisReply: Sendable, Hashable {
         if case .error = self { true } else { false }
     }
 
+    /// The value of `field` in a reply to `INFO` (its `field:value` lines), or `nil` when the reply is not text or
+    /// has no such line.
+    public func infoField(_ field: String) -> Substring? {
+        let prefix = field + ":"
+        return string?.split(whereSeparator: \.isNewline).first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count)
+    }
+
     /// Parses the ASCII decimal form Redis uses for integers in bulk strings, without allocating a String.
     static func parseInteger(_ bytes: [UInt8]) -> Int64? {
         guard !bytes.isEmpty, bytes.count <= 20 else { return nil }

@@ -219,10 +219,7 @@ struct RedisServerTests {
         #expect(processID(info) == other.pid, "the other server is untouched")
     }
 
-    private func processID(_ info: RedisReply) -> Int32? {
-        let lines = info.string?.split(whereSeparator: \.isNewline) ?? []
-        return lines.first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count)) }
-    }
+    private func processID(_ info: RedisReply) -> Int32? { info.infoField("process_id").flatMap { Int32($0) } }
 
     @Test("a configuration that disables INFO still starts: the PING stands when the server cannot say who it is")
     func startsWithoutInfo() throws {
