@@ -26,9 +26,20 @@ public struct RetryPolicy: Sendable, Hashable {
         /// again it shrinks by a quarter per commit, closing entirely under half a round trip. A transaction's own
         /// streak of conflicts opens a window of its own, from one round trip doubling per conflict in a row (up to
         /// `cap`), so that two clients that collide step apart at once while the connection's rate is still low.
-        /// After a conflict, sleep a uniform random time below the wider of the two. Without conflicts nothing
-        /// sleeps: as fast as `.none` when contention is low.
+        /// After a conflict, pause a uniform random time below the wider of the two (waited out as the policy's
+        /// `wait` says). Without conflicts nothing pauses: as fast as `.none` when contention is low.
         case tracking(conflictRate: Double, cap: Duration)
+    }
+
+    /// How the loop waits out a backoff's pause.
+    public enum Wait: Sendable, Hashable, CaseIterable {
+        /// `nanosleep`: the CPU is free for other work, and idles when there is none.
+        case sleep
+        /// `sched_yield` until the pause is over: any other runnable process or thread gets the CPU first, but the
+        /// CPU never idles. On a machine whose idle CPUs halt (a VM with `haltpoll`, deep C-states), a reply that
+        /// must wake a halted CPU costs more than a short pause waits; yielding keeps the CPU awake at the price of
+        /// the CPU time a sleep would have given back. For load generators, not for a server's request path.
+        case yield
     }
 
     /// Attempts allowed in all (the first included); `nil` for no limit.
@@ -36,11 +47,14 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Time allowed from the first attempt; no attempt starts (and no sleep runs) past it. `nil` for no limit.
     public var deadline: Duration?
     public var backoff: Backoff
+    /// How a pause is waited out: `.sleep` unless asked.
+    public var wait: Wait
 
-    public init(maxAttempts: Int? = nil, deadline: Duration? = nil, backoff: Backoff = .none) {
+    public init(maxAttempts: Int? = nil, deadline: Duration? = nil, backoff: Backoff = .none, wait: Wait = .sleep) {
         self.maxAttempts = maxAttempts
         self.deadline = deadline
         self.backoff = backoff
+        self.wait = wait
     }
 
     /// Retry at once, without limit: the classic redis-py loop.
@@ -285,6 +299,18 @@ extension RedisConnection: OptimisticTransactionRunner {
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
+
+    /// Waits `duration` the way `wait` says: asleep, or yielding the CPU until it is over.
+    static func pause(_ duration: Duration, _ wait: RetryPolicy.Wait) {
+        switch wait {
+        case .sleep:
+            sleep(duration)
+        case .yield:
+            let clock = ContinuousClock()
+            let end = clock.now + duration
+            repeat { sched_yield() } while clock.now < end
+        }
+    }
 }
 
 /// Where the attempts of an optimistic transaction run. On one server: always on its connection, and no reply turns
@@ -385,7 +411,7 @@ extension OptimisticTransaction {
                     outcome = .exhausted(.deadline)
                     break
                 }
-                if pause > .zero { RedisConnection.sleep(pause) }
+                if pause > .zero { RedisConnection.pause(pause, policy.wait) }
                 outcome = nil
             }
             if let outcome {

@@ -22,9 +22,16 @@ struct SaleOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "watch: backoff after a conflict: tracking (a jittered sleep from one round trip, doubling per conflict in a row; above a 50% conflict rate a window up to 100 ms), adaptive (1-200 ms), exponential, none, tracking:PERCENT,CAP_US or NAME:BASE_US,CAP_US."
+            "watch: backoff after a conflict: tracking (a jittered pause from one round trip, doubling per conflict in a row; above a 50% conflict rate a window up to 100 ms), adaptive (1-200 ms), exponential, none, tracking:PERCENT,CAP_US or NAME:BASE_US,CAP_US."
     )
     var backoff = "tracking"
+
+    @Option(
+        name: .long,
+        help:
+            "watch: how a worker waits out a backoff's pause: yield (gives the CPU to anything runnable until the pause ends, never leaving it idle) or sleep (nanosleep: the CPU may idle)."
+    )
+    var backoffWait = BackoffWait.yield.rawValue
 
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
     var connectTimeout = 2_000
@@ -68,7 +75,10 @@ struct SaleOptions: ParsableArguments {
         initialStock: Int?, orders: Int? = nil, strategy: Strategy = .watch,
         workers: Int = SimulationConfiguration.defaultWorkers, chaos: ChaosPlan = ChaosPlan()
     ) throws -> SimulationConfiguration {
-        SimulationConfiguration(
+        guard let wait = BackoffWait(rawValue: backoffWait) else {
+            throw ConfigurationError("--backoff-wait takes yield or sleep, not '\(backoffWait)'")
+        }
+        var configuration = SimulationConfiguration(
             key: key, initialStock: initialStock, recordsLedger: !noLedger, orders: orders,
             quantity: try Quantity(parsing: quantity), strategy: strategy, workers: workers, maxAttempts: maxAttempts,
             backoff: try BackoffSetting(parsing: backoff), connectTimeoutMilliseconds: connectTimeout,
@@ -76,5 +86,7 @@ struct SaleOptions: ParsableArguments {
             seed: seed ?? UInt64.random(in: 0...UInt64.max),
             chaos: chaos, skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize,
             durationMilliseconds: try duration.map { try DurationText.milliseconds(parsing: $0) })
+        configuration.backoffWait = wait
+        return configuration
     }
 }

@@ -206,3 +206,55 @@ struct TrackingBackoffTests {
         #expect(try connection.send(RedisCommand("GET", key: stock)).int == 1_000 - 30 - 1 - 100)
     }
 }
+
+/// How a pause is waited out: asleep, or yielding the CPU without ever leaving it idle.
+@Suite("backoff waits")
+struct BackoffWaitTests {
+    /// This thread's voluntary context switches so far: each time it blocked (a sleep, a read) rather than being
+    /// preempted or yielding.
+    static func voluntarySwitches() -> Int {
+        var usage = rusage()
+        // RUSAGE_THREAD (1), which Glibc's module leaves out: it is declared under _GNU_SOURCE only.
+        getrusage(1, &usage)
+        return usage.ru_nvcsw
+    }
+
+    @Test("a yielding pause lasts its time and never blocks; a sleeping one blocks")
+    func yieldingNeverBlocks() {
+        let clock = ContinuousClock()
+        let pause = Duration.milliseconds(20)
+        var before = Self.voluntarySwitches()
+        let yielded = clock.measure { RedisConnection.pause(pause, .yield) }
+        let yieldingSwitches = Self.voluntarySwitches() - before
+        #expect(yielded >= pause)
+        #expect(yieldingSwitches == 0, "a yielding pause gives the CPU away only while something else can run")
+        before = Self.voluntarySwitches()
+        let slept = clock.measure { RedisConnection.pause(pause, .sleep) }
+        #expect(slept >= pause)
+        #expect(Self.voluntarySwitches() - before >= 1, "a sleep blocks")
+    }
+
+    @Test("a policy sleeps unless told to yield, and commits through forced conflicts either way")
+    func bothWaitsCommit() throws {
+        #expect(RetryPolicy().wait == .sleep)
+        #expect(RetryPolicy.tracking.wait == .sleep)
+        let server = try RedisServer()
+        defer { server.stop() }
+        let connection = try RedisConnection(endpoint: server.endpoint)
+        let rival = try RedisConnection(endpoint: server.endpoint)
+        let stock = uniqueKey()
+        try connection.send(RedisCommand("SET", key: stock, 100))
+        for wait in RetryPolicy.Wait.allCases {
+            let sale = OptimisticTransaction(
+                watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock),
+                policy: RetryPolicy(backoff: .exponential(base: .milliseconds(1), cap: .milliseconds(4)), wait: wait))
+            let result = try connection.run(sale) { attempt -> TransactionDecision<Void> in
+                if attempt.number <= 3 { try rival.send(RedisCommand("DECR", key: stock)) }
+                return .commit([RedisCommand("DECR", key: stock)])
+            }
+            #expect(result.attempts == 4, "\(wait)")
+            #expect(result.conflicts == 3, "\(wait)")
+        }
+        #expect(try connection.send(RedisCommand("GET", key: stock)).int == 100 - 2 * 4)
+    }
+}

@@ -90,7 +90,9 @@ struct SweepOutputTests {
         #expect(parameters["stock"] as? Int == 20_000)
         #expect(parameters["seed"] as? Int == 7)
         #expect(parameters["tolerance"] as? Double == 0.05)
-        for field in ["key", "ledger", "quantity", "backoff", "connect_timeout_ms", "command_timeout_ms"] {
+        for field in [
+            "key", "ledger", "quantity", "backoff", "backoff_wait", "connect_timeout_ms", "command_timeout_ms",
+        ] {
             #expect(parameters[field] != nil, "missing parameters.\(field)")
         }
         let points = try #require(object["points"] as? [[String: Any]])

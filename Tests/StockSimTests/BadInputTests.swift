@@ -37,6 +37,7 @@ struct BadInputTests {
         (["--strategy", "optimistic"], "optimistic"),
         (["--orders", "0"], "orders must be at least 1"),
         (["--backoff", "sometimes"], "unknown backoff"),
+        (["--backoff-wait", "nap"], "--backoff-wait takes yield or sleep, not 'nap'"),
         (["--workers", "many"], "many"),
     ])
     func badFlagsAreUsageErrors(arguments: [String], message: String) throws {

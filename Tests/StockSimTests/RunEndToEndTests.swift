@@ -67,6 +67,18 @@ struct RunEndToEndTests {
         #expect(left.isEmpty, "left in TMPDIR: \(left)")
     }
 
+    @Test func backoffWaitIsYieldUnlessToldToSleep() throws {
+        for (arguments, wait) in [([], "yield"), (["--backoff-wait", "sleep"], "sleep")] {
+            let result = try StocksimCLI.run(
+                ["run", "--stock", "300", "--workers", "2", "--json", "--quiet"] + arguments)
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            #expect(object["backoff_wait"] as? String == wait)
+            #expect(try result.report().backoffWait == wait)
+        }
+    }
+
     @Test func humanSummaryNamesTheVerdict() throws {
         let result = try StocksimCLI.run(["run", "--stock", "200", "--workers", "2", "--quiet"])
         #expect(result.exitCode == 0, "\(result.stderr)")

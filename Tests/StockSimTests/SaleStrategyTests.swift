@@ -1,4 +1,5 @@
 import EmbeddedRedis
+import Foundation
 import Hiredis
 import Testing
 
@@ -117,6 +118,21 @@ struct SaleStrategyTests {
             for group in 0..<layout.groups {
                 #expect(try connection.send("EXISTS", RedisArgument(layout.ledgerKey(group: group))).int == 0)
             }
+        }
+    }
+
+    /// `--backoff-wait` reaches the worker: the configuration a worker is handed (as JSON) names the wait, and the
+    /// policy its `watch` sales run under waits that way.
+    @Test func theWatchPolicyWaitsAsConfigured() throws {
+        #expect(SimulationConfiguration().backoffWait == .yield, "a load generator keeps its CPUs awake by default")
+        for wait in BackoffWait.allCases {
+            var configuration = SimulationConfiguration(
+                backoff: .exponential(baseMicroseconds: 50, capMicroseconds: 900))
+            configuration.backoffWait = wait
+            let handed = try JSONDecoder().decode(
+                SimulationConfiguration.self, from: try JSONEncoder().encode(configuration))
+            #expect(handed.retryPolicy.wait == (wait == .yield ? .yield : .sleep))
+            #expect(handed.retryPolicy.backoff == .exponential(base: .microseconds(50), cap: .microseconds(900)))
         }
     }
 

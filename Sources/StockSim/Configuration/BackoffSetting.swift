@@ -1,6 +1,22 @@
 import Foundation
 import Hiredis
 
+/// How a `watch` worker waits out a backoff's pause (`--backoff-wait yield|sleep`), as the command line names it: the
+/// Hiredis policy's `RetryPolicy.Wait`.
+public enum BackoffWait: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Yield the CPU until the pause is over, so that it never idles: the default.
+    case yield
+    /// Sleep; the CPU idles when nothing else runs.
+    case sleep
+
+    var policyWait: RetryPolicy.Wait {
+        switch self {
+        case .yield: .yield
+        case .sleep: .sleep
+        }
+    }
+}
+
 /// The retry backoff of the `watch` strategy, as the command line names it.
 public enum BackoffSetting: Sendable, Hashable, Codable, CustomStringConvertible {
     case none

@@ -18,6 +18,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// Attempts per order for `watch` (`nil`: no limit).
     public var maxAttempts: Int?
     public var backoff: BackoffSetting
+    /// How a `watch` worker waits out the backoff's pauses (`--backoff-wait`): yielding the CPU by default, so that a
+    /// pause does not let the CPU idle; asleep with `.sleep`.
+    public var backoffWait: BackoffWait = .yield
     /// Time allowed to connect; also bounds an unreachable server's answer.
     public var connectTimeoutMilliseconds: Int
     /// Time allowed per reply in the workers.
@@ -156,6 +159,6 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     }
 
     var retryPolicy: RetryPolicy {
-        RetryPolicy(maxAttempts: maxAttempts, backoff: backoff.policyBackoff)
+        RetryPolicy(maxAttempts: maxAttempts, backoff: backoff.policyBackoff, wait: backoffWait.policyWait)
     }
 }

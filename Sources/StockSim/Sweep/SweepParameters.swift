@@ -12,6 +12,8 @@ public struct SweepParameters: Sendable, Codable, Hashable {
     public var quantity: String
     public var maxAttempts: Int?
     public var backoff: String
+    /// How `watch` workers waited out the backoff's pauses: `yield` or `sleep`.
+    public var backoffWait: String
     public var connectTimeoutMs: Int
     public var commandTimeoutMs: Int
     /// The seed every run used.
@@ -40,6 +42,7 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         quantity = base.quantity.description
         maxAttempts = base.maxAttempts
         backoff = base.backoff.description
+        backoffWait = base.backoffWait.rawValue
         connectTimeoutMs = base.connectTimeoutMilliseconds
         commandTimeoutMs = base.commandTimeoutMilliseconds
         seed = base.seed
