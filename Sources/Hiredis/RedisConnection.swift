@@ -52,6 +52,9 @@ public final class RedisConnection {
     public let options: Options
 
     private var context: UnsafeMutablePointer<redisContext>?
+    /// Where hiredis builds this connection's replies (see `chiredis_arena` in the shim): kept across contexts, freed in
+    /// `deinit`; `nil` if it could not be allocated, and hiredis then allocates each reply itself.
+    private let arena = chiredis_arena_create()
     /// Commands appended to the context whose replies have not been read yet.
     private var pendingReplies = 0
     /// Replies read since the context opened, and the MULTI, EXEC and DISCARD among the commands appended (by the
@@ -96,6 +99,7 @@ public final class RedisConnection {
 
     deinit {
         if let context { redisFree(context) }
+        chiredis_arena_free(arena)
     }
 
     /// True while the connection has a live hiredis context.
@@ -194,11 +198,11 @@ public final class RedisConnection {
         guard let context else { throw closedError() }
         var raw: UnsafeMutablePointer<redisReply>?
         var savedErrno: Int32 = 0
-        let status = chiredis_get_reply(context, &raw, &savedErrno)
+        let status = chiredis_get_reply(context, arena, &raw, &savedErrno)
         guard status == REDIS_OK, let raw else {
             throw fail(context, errno: savedErrno, during: "reading a reply")
         }
-        defer { freeReplyObject(raw) }
+        defer { chiredis_release_reply(arena, raw) }
         pendingReplies -= 1
         repliesRead += 1
         if let mark = transactionMarks.first, mark.reply == repliesRead {
@@ -321,6 +325,7 @@ public final class RedisConnection {
         if options.keepAlive, case .tcp = endpoint.address {
             _ = redisEnableKeepAlive(context)
         }
+        if let arena { chiredis_use_arena(context, arena) }
         self.context = context
         contextGeneration &+= 1
         closingError = nil
