@@ -44,12 +44,9 @@ struct AdaptiveBackoffTests {
 
     @Test("a connection carries what it learned into its next transaction, and commits through forced conflicts")
     func learnedAcrossTransactions() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 100))
+        let hot = try ContendedStock(units: 100)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
         let sale = OptimisticTransaction(
             watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock),
             policy: RetryPolicy(backoff: .adaptive(base: .microseconds(20), cap: .milliseconds(100))))
@@ -185,12 +182,9 @@ struct TrackingBackoffTests {
 
     @Test("a connection measures its round trip and opens its window under forced conflicts")
     func learnsOnAConnection() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 1_000))
+        let hot = try ContendedStock(units: 1_000)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
         let sale = OptimisticTransaction(
             watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock), policy: .tracking)
         let first = try connection.run(sale) { attempt -> TransactionDecision<Void> in
@@ -238,12 +232,9 @@ struct BackoffWaitTests {
     func bothWaitsCommit() throws {
         #expect(RetryPolicy().wait == .sleep)
         #expect(RetryPolicy.tracking.wait == .sleep)
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 100))
+        let hot = try ContendedStock(units: 100)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
         for wait in RetryPolicy.Wait.allCases {
             let sale = OptimisticTransaction(
                 watching: [RedisArgument(stock)], read: RedisCommand("GET", key: stock),

@@ -1,4 +1,5 @@
 import Dispatch
+import EmbeddedRedis
 import Foundation
 import Hiredis
 
@@ -57,4 +58,29 @@ final class DelayedAction: Sendable {
     }
 
     func wait() { finished.wait() }
+}
+
+/// The set-up of a transaction test: a server of the test's own, a stock key on it holding `units`, the connection
+/// under test and a rival connection that forces the conflicts. ``stop()`` stops the server.
+struct ContendedStock {
+    let server: RedisServer
+    let connection: RedisConnection
+    let rival: RedisConnection
+    let key: String
+
+    init(units: Int64, options: RedisConnection.Options = .init(), label: String = #function) throws {
+        let server = try RedisServer()
+        do {
+            connection = try RedisConnection(endpoint: server.endpoint, options: options)
+            rival = try RedisConnection(endpoint: server.endpoint)
+            key = uniqueKey(label)
+            try connection.send(RedisCommand("SET", key: key, RedisArgument(units)))
+        } catch {
+            server.stop()
+            throw error
+        }
+        self.server = server
+    }
+
+    func stop() { server.stop() }
 }

@@ -33,12 +33,9 @@ struct TransactionTests {
 
     @Test("a write by another connection between WATCH and EXEC is a conflict, and the retry commits")
     func conflictThenRetry() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 10))
+        let hot = try ContendedStock(units: 10)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
 
         var reads: [Int64] = []
         let result = try connection.transaction(
@@ -64,12 +61,9 @@ struct TransactionTests {
 
     @Test("maxAttempts: every attempt conflicts, so the transaction is exhausted after exactly that many")
     func exhaustedByMaxAttempts() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 100))
+        let hot = try ContendedStock(units: 100)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
 
         var bodyRuns = 0
         let result = try connection.transaction(
@@ -93,12 +87,9 @@ struct TransactionTests {
 
     @Test("deadline: every attempt conflicts, so the transaction is exhausted once the deadline has passed")
     func exhaustedByDeadline() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 0))
+        let hot = try ContendedStock(units: 0)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
 
         let deadline = Duration.milliseconds(300)
         var bodyRuns = 0
@@ -129,12 +120,9 @@ struct TransactionTests {
 
     @Test("exponential backoff sleeps between conflicts and the transaction still commits")
     func exponentialBackoff() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 50))
+        let hot = try ContendedStock(units: 50)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
 
         let policy = RetryPolicy(
             maxAttempts: 10, backoff: .exponential(base: .microseconds(100), cap: .milliseconds(2)))
@@ -157,12 +145,9 @@ struct TransactionTests {
 
     @Test("the body aborts: .aborted(value) is returned and the key is no longer watched")
     func abortUnwatches() throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint)
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 0))
+        let hot = try ContendedStock(units: 0)
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
 
         // The check below can tell: a key left watched makes a later EXEC null after a rival's write.
         try connection.send(RedisCommand("WATCH", key: stock))
@@ -330,12 +315,9 @@ struct TransactionTests {
         "with reconnect: .onNextCommand, a connection that broke during the body never commits without its WATCH",
         arguments: [false, true])
     func brokenDuringBodyDoesNotCommitUnwatched(readAgainAfterTheBreak: Bool) throws {
-        let server = try RedisServer()
-        defer { server.stop() }
-        let connection = try RedisConnection(endpoint: server.endpoint, options: .init(reconnect: .onNextCommand))
-        let rival = try RedisConnection(endpoint: server.endpoint)
-        let stock = uniqueKey()
-        try connection.send(RedisCommand("SET", key: stock, 1))
+        let hot = try ContendedStock(units: 1, options: .init(reconnect: .onNextCommand))
+        defer { hot.stop() }
+        let (connection, rival, stock) = (hot.connection, hot.rival, hot.key)
         let id = try #require(try connection.send("CLIENT", "ID").int)
 
         var bodyRuns = 0
