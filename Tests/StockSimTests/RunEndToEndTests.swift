@@ -67,8 +67,8 @@ struct RunEndToEndTests {
         #expect(left.isEmpty, "left in TMPDIR: \(left)")
     }
 
-    @Test func backoffWaitIsYieldUnlessToldToSleep() throws {
-        for (arguments, wait) in [([], "yield"), (["--backoff-wait", "sleep"], "sleep")] {
+    @Test func backoffWaitIsSleepUnlessToldToYield() throws {
+        for (arguments, wait) in [([], "sleep"), (["--backoff-wait", "yield"], "yield")] {
             let result = try StocksimCLI.run(
                 ["run", "--stock", "300", "--workers", "2", "--json", "--quiet"] + arguments)
             #expect(result.exitCode == 0, "\(result.stderr)")

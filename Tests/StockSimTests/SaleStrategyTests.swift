@@ -124,7 +124,7 @@ struct SaleStrategyTests {
     /// `--backoff-wait` reaches the worker: the configuration a worker is handed (as JSON) names the wait, and the
     /// policy its `watch` sales run under waits that way.
     @Test func theWatchPolicyWaitsAsConfigured() throws {
-        #expect(SimulationConfiguration().backoffWait == .yield, "a load generator keeps its CPUs awake by default")
+        #expect(SimulationConfiguration().backoffWait == .sleep, "yielding is asked for, not the default")
         for wait in BackoffWait.allCases {
             var configuration = SimulationConfiguration(
                 backoff: .exponential(baseMicroseconds: 50, capMicroseconds: 900))

@@ -4,9 +4,9 @@ import Hiredis
 /// How a `watch` worker waits out a backoff's pause (`--backoff-wait yield|sleep`), as the command line names it: the
 /// Hiredis policy's `RetryPolicy.Wait`.
 public enum BackoffWait: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Yield the CPU until the pause is over, so that it never idles: the default.
+    /// Yield the CPU until the pause is over, so that it never idles.
     case yield
-    /// Sleep; the CPU idles when nothing else runs.
+    /// Sleep; the CPU idles when nothing else runs: the default.
     case sleep
 
     var policyWait: RetryPolicy.Wait {

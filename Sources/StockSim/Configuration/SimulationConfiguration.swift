@@ -18,9 +18,9 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// Attempts per order for `watch` (`nil`: no limit).
     public var maxAttempts: Int?
     public var backoff: BackoffSetting
-    /// How a `watch` worker waits out the backoff's pauses (`--backoff-wait`): yielding the CPU by default, so that a
-    /// pause does not let the CPU idle; asleep with `.sleep`.
-    public var backoffWait: BackoffWait = .yield
+    /// How a `watch` worker waits out the backoff's pauses (`--backoff-wait`): asleep by default; `.yield` keeps the
+    /// CPU from idling, faster on a machine whose idle CPUs halt, but one worker then takes most of the sales.
+    public var backoffWait: BackoffWait = .sleep
     /// Time allowed to connect; also bounds an unreachable server's answer.
     public var connectTimeoutMilliseconds: Int
     /// Time allowed per reply in the workers.

@@ -62,7 +62,7 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var ordersLimit: Int?
     public var backoff: String
     /// How `watch` workers waited out the backoff's pauses: `yield` or `sleep`.
-    public var backoffWait: String = BackoffWait.yield.rawValue
+    public var backoffWait: String = BackoffWait.sleep.rawValue
     public var maxAttempts: Int?
     public var seed: UInt64
     /// `seed` as a decimal string: a JSON reader that keeps numbers as doubles (JavaScript, `jq`) rounds a seed
