@@ -144,9 +144,11 @@ static inline void chiredis_use_arena(redisContext *c, chiredis_arena *arena) {
 }
 
 /* Write the whole output buffer and keep its memory for the next commands: redisBufferWrite frees the buffer after
-   every complete write and starts an empty one, so each pipeline paid a malloc, a free and a realloc or two. On a
-   failure the context carries REDIS_ERR_IO and errno is left as write(2) set it. */
+   every complete write and starts an empty one, so each pipeline paid a malloc, a free and a realloc or two. A context
+   already in error writes nothing; on a write's failure the context carries REDIS_ERR_IO and errno is left as
+   write(2) set it. */
 static inline int chiredis_write_out(redisContext *c) {
+    if (c->err) return REDIS_ERR;
     size_t length = sdslen(c->obuf), written = 0;
     while (written < length) {
         ssize_t n = write(c->fd, c->obuf + written, length - written);
@@ -172,8 +174,7 @@ static inline int chiredis_get_reply(redisContext *c, chiredis_arena *arena, red
     void *r = NULL;
     if (arena && arena->outstanding == 0) chiredis_arena_reset(arena);
     errno = 0;
-    int rc = c->err ? REDIS_ERR : REDIS_OK;
-    if (rc == REDIS_OK && sdslen(c->obuf) > 0) rc = chiredis_write_out(c);
+    int rc = chiredis_write_out(c);
     if (rc == REDIS_OK) rc = redisGetReply(c, &r);
     *saved_errno = errno;
     *reply = (redisReply *)r;
@@ -194,7 +195,7 @@ static inline void chiredis_release_reply(chiredis_arena *arena, redisReply *rep
    as above. */
 static inline int chiredis_flush(redisContext *c, int *saved_errno) {
     errno = 0;
-    if (c->err || chiredis_write_out(c) != REDIS_OK) {
+    if (chiredis_write_out(c) != REDIS_OK) {
         *saved_errno = errno;
         return REDIS_ERR;
     }

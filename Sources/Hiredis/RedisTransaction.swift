@@ -278,8 +278,8 @@ extension RedisConnection: OptimisticTransactionRunner {
     ///
     /// Pre-specialized for `[Int64]?`, the value StockSim's watch sale hands back: called unspecialized from another
     /// module, every attempt instantiated its generic metadata at run time (the result, its outcome, the decision,
-    /// the attempt's end and their payload tuples): 28% of the instructions of a `watch --no-ledger` sale's code in
-    /// a worker under callgrind (40.7k → 29.5k per sale).
+    /// the attempt's end and their payload tuples): about a quarter of the instructions of a `watch --no-ledger` sale's
+    /// code in a worker under callgrind.
     @_specialize(exported:true,where Value == [Int64]?)
     public func run<Value>(
         _ transaction: OptimisticTransaction, _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
