@@ -60,12 +60,20 @@ struct Benchmark {
         if let cpus { try Placement.runOn(cpus.contenders) }
         let signalSources = Self.stopOnSignal(server: server, scratch: scratch)
         defer { for source in signalSources { source.cancel() } }
+        // After the handlers, so that a signal from here on writes the window back.
+        let haltPollFound = try options.haltPoll.map { nanoseconds throws(SetupFailure) in
+            try HaltPolling.setForRun(nanoseconds)
+        }
+        defer { HaltPolling.restore() }
+        let machine =
+            Placement.describe(cpus, options.placement) + "\n"
+            + HaltPolling.describe(window: HaltPolling.window(), found: haltPollFound, driver: HaltPolling.driver)
         guard let port = server.port else { throw SetupFailure("the embedded redis-server has no TCP port") }
 
         if options.scaling {
             print("stocksim-benchmark --scaling: how a run's cost grows with orders and with workers")
             print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, flushed before each run")
-            print(Placement.describe(cpus, options.placement))
+            print(machine)
             print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
             let scaling = try runScaling(
                 stocksim: stocksim, url: server.url, port: port, scratch: scratch, limits: limits)
@@ -82,7 +90,7 @@ struct Benchmark {
                     + "alternating in every round; \(NumberText.count(options.repeats, "round")), "
                     + "each figure the median of the rounds")
             print("redis: one private redis-server on 127.0.0.1:\(port), no persistence, for every run below")
-            print(Placement.describe(cpus, options.placement))
+            print(machine)
             print("StockSim: \(stocksim) run --json; each run's process tree measured with wait4")
             print("")
             fflush(nil)
@@ -114,7 +122,7 @@ struct Benchmark {
                     ? "; each run after a \(String(format: "%g", options.settle / .seconds(1))) s pause (--settle)"
                     : ""))
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
-        print(Placement.describe(cpus, options.placement))
+        print(machine)
         print(
             "StockSim: \(stocksim) run --json, default tracking backoff, 1 unit per order; each run's process tree"
                 + " measured with wait4")
@@ -145,7 +153,10 @@ struct Benchmark {
                             stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
                         sample = Sample(
                             salesPerSecond: run.report.salesPerSecond, conflictRate: run.report.conflictRate,
-                            sold: Int(run.report.sold), workers: count, usage: run.usage)
+                            sold: Int(run.report.sold), workers: count, usage: run.usage,
+                            shares: WorkerShares(
+                                least: run.report.perWorkerSold.min, most: run.report.perWorkerSold.max,
+                                sold: Int(run.report.sold), workers: count))
                     case .cLoop(let mode):
                         guard let cLoop else { continue }
                         let run = try cLoop.run(
@@ -319,6 +330,7 @@ struct Benchmark {
                 let group = runningReferenceGroup.load(ordering: .sequentiallyConsistent)
                 if group > 0 { kill(-group, SIGKILL) }
                 server.stop()
+                HaltPolling.restore()
                 try? FileManager.default.removeItem(atPath: scratch)
                 let name = number == SIGINT ? "SIGINT" : "SIGTERM"
                 FileHandle.standardError.write(

@@ -46,6 +46,8 @@ struct Sample {
     /// What the run's process tree used, from wait4: the C program and its forked workers, stocksim's driver and its
     /// workers, Python and its pool.
     var usage: ResourceUsage?
+    /// How the units were shared among the workers (StockSim's report has it; the references do not say).
+    var shares: WorkerShares?
 
     /// Voluntary and involuntary context switches of the tree, per worker.
     var contextSwitchesPerWorker: (voluntary: Double, involuntary: Double)? {
@@ -131,6 +133,15 @@ struct Measurements {
         Spread(samples(contender, workers: workers).compactMap(\.cpuMicrosecondsPerSale))
     }
 
+    /// The medians of the rounds' shares: the least worker's over a fair share, the busiest worker's of all.
+    func shares(_ contender: Contender, workers: Int) -> WorkerShares? {
+        let perRun = samples(contender, workers: workers).compactMap(\.shares)
+        guard let least = Spread(perRun.map(\.leastOverFair)), let most = Spread(perRun.map(\.mostOfAll)) else {
+            return nil
+        }
+        return WorkerShares(leastOverFair: least.median, mostOfAll: most.median)
+    }
+
     /// `contender`'s median over `other`'s, with the range of the per-round ratios (each round ran both back to
     /// back), or `nil` when either was not measured.
     func ratio(_ contender: Contender, over other: Contender, workers: Int, otherWorkers: Int? = nil) -> Ratio? {
@@ -165,6 +176,27 @@ struct Measurements {
         return BestRatio(
             ratio: Ratio(mine: best.1, theirs: rival.2, rounds: Spread(rounds)),
             workers: best.0, rival: rival.0, rivalWorkers: rival.1)
+    }
+}
+
+/// How one run's units were shared among its workers. A rate won by one worker selling while the others wait out
+/// their backoff is not the concurrency a run exists to exercise, and no rate says so: these do.
+struct WorkerShares: Equatable {
+    /// The units of the worker that sold least, over a fair share (units ÷ workers): 1 when every worker sold alike.
+    var leastOverFair: Double
+    /// The units of the worker that sold most, over all units: 1 ÷ workers when every worker sold alike.
+    var mostOfAll: Double
+
+    init(leastOverFair: Double, mostOfAll: Double) {
+        self.leastOverFair = leastOverFair
+        self.mostOfAll = mostOfAll
+    }
+
+    /// From a report's least and most units per worker; `nil` when nothing was sold.
+    init?(least: Int, most: Int, sold: Int, workers: Int) {
+        guard sold > 0, workers > 0 else { return nil }
+        leastOverFair = Double(least) * Double(workers) / Double(sold)
+        mostOfAll = Double(most) / Double(sold)
     }
 }
 

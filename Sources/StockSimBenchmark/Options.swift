@@ -11,6 +11,8 @@ struct Options {
     var settle: Duration = .seconds(1)
     /// `--cpus`: where redis-server and the contenders run.
     var placement = Placement.free
+    /// `--halt-poll`: the haltpoll window, in nanoseconds, to set for the run; `nil`: the machine's is left alone.
+    var haltPoll: Int?
     /// `--reference-dir`; `nil`: `../shared/reference` beside the package root, when it exists.
     var referenceDirectory: String?
     /// `--python`; `nil`: `python3` from `PATH`.
@@ -37,8 +39,8 @@ struct Options {
 
     static let usage = """
         usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS]
-                                  [--cpus free|split|shared] [--reference-dir PATH] [--python PATH]
-                                  [--stocksim PATH]
+                                  [--cpus free|split|shared] [--halt-poll NS] [--reference-dir PATH]
+                                  [--python PATH] [--stocksim PATH]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
                stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
                                   [--callgrind-units N | --no-callgrind]
@@ -63,6 +65,12 @@ struct Options {
                                 halt (a VM), a wake-up on another CPU costs tens of µs and the scheduler's
                                 placement alone can change a run's rate several times; pinned, every contender
                                 runs in the same place
+          --halt-poll NS        on a VM whose cpuidle driver is haltpoll: how long an idle vCPU polls before it
+                                halts, in nanoseconds, 0 to 1000000, set for the run and the value found
+                                written back at the end, also on SIGINT and SIGTERM (needs root; default: the
+                                machine's, left alone, and printed). With 0 a round trip that must wake a halted
+                                vCPU costs about 100 µs, so the ratios measure wake-ups; 200000 is the kernel's
+                                default
           --reference-dir PATH  the directory holding c_watch_decr.c and redis_py_reduce_stock.py
                                 (default ../shared/reference beside the package root, when it exists)
           --python PATH         the Python that runs the redis-py snippet; it needs `pip install redis`
@@ -122,8 +130,8 @@ struct Options {
             }
             guard
                 [
-                    "--stock", "--workers", "--repeat", "--settle", "--cpus", "--reference-dir", "--python",
-                    "--stocksim", "--scaling-orders", "--scaling-workers", "--callgrind-units",
+                    "--stock", "--workers", "--repeat", "--settle", "--cpus", "--halt-poll", "--reference-dir",
+                    "--python", "--stocksim", "--scaling-orders", "--scaling-workers", "--callgrind-units",
                 ].contains(flag)
             else {
                 throw UsageError("unknown option '\(argument)'")
@@ -143,6 +151,13 @@ struct Options {
                     throw UsageError("--cpus takes free, split or shared, not '\(value)'")
                 }
                 placement = chosen
+            case "--halt-poll":
+                guard let nanoseconds = Int(value), (0...HaltPolling.limit).contains(nanoseconds) else {
+                    throw UsageError(
+                        "--halt-poll takes nanoseconds from 0 to \(HaltPolling.limit), like \(HaltPolling.kernelDefault), not '\(value)'"
+                    )
+                }
+                haltPoll = nanoseconds
             case "--reference-dir": referenceDirectory = value
             case "--python": python = value
             case "--scaling-orders": scalingOrders = try Self.countList(value, flag, 1...100_000_000, "order counts")

@@ -22,7 +22,9 @@ struct Report {
     var tables: String {
         var text = ""
         let best = bestWatch
-        var watch = TextTable(headers: ["workers", "sales/s median (min–max)", "conflicts", "÷ --no-ledger", "÷ best"])
+        var watch = TextTable(headers: [
+            "workers", "sales/s median (min–max)", "conflicts", Self.sharesHeader, "÷ --no-ledger", "÷ best",
+        ])
         for count in workers {
             let share = best.flatMap { best in
                 measurements.rate(Self.watch, workers: count).map { $0.median / best.median }
@@ -30,14 +32,16 @@ struct Report {
             watch.rows.append([
                 "\(count)", spread(measurements.rate(Self.watch, workers: count)),
                 percent(measurements.conflictRate(Self.watch, workers: count)?.median),
+                Self.sharesText(measurements.shares(Self.watch, workers: count)),
                 times(measurements.ratio(Self.watch, over: Self.watchNoLedger, workers: count)?.value),
                 count <= 64 ? times(share) : "",
             ])
         }
         text += "watch (the default: ledger on, tracking backoff); ÷ best: share of its best median at 1–64 workers\n"
+        text += Self.sharesLegend
         text += watch.rendered + "\n\n"
 
-        var headers = ["workers", "sales/s median (min–max)", "conflicts"]
+        var headers = ["workers", "sales/s median (min–max)", "conflicts", Self.sharesHeader]
         if hasCLoop { headers += ["C watch", "C watch+backoff", "ratio"] }
         if hasRedisPy { headers += ["redis-py", "ratio"] }
         var plain = TextTable(headers: headers)
@@ -45,6 +49,7 @@ struct Report {
             var row = [
                 "\(count)", spread(measurements.rate(Self.watchNoLedger, workers: count)),
                 percent(measurements.conflictRate(Self.watchNoLedger, workers: count)?.median),
+                Self.sharesText(measurements.shares(Self.watchNoLedger, workers: count)),
             ]
             if hasCLoop {
                 row += [
@@ -144,6 +149,19 @@ struct Report {
         text += "CPU per sale, user + system µs (medians; the same process trees ÷ units sold, driver included)\n"
         text += cpu.rendered + "\n"
         return text
+    }
+
+    static let sharesHeader = "least ÷ fair, most"
+
+    static let sharesLegend =
+        "least ÷ fair, most: the units of the worker that sold least over a fair share (1.00 when all sold alike),"
+        + " and the busiest worker's share of all units (medians of the rounds); a rate one worker wins while the"
+        + " others wait shows here\n"
+
+    /// "0.82, 14%"; "—" when not measured.
+    static func sharesText(_ shares: WorkerShares?) -> String {
+        guard let shares else { return "—" }
+        return String(format: "%.2f, %.0f%%", shares.leastOverFair, shares.mostOfAll * 100)
     }
 
     /// The C loop's two watch modes: target 1 and 3 compare with the better of them.

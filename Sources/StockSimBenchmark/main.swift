@@ -5,7 +5,7 @@
 // --scaling it measures how a run's cost grows with orders and workers instead. It reports; it does not gate.
 //
 // usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS] [--cpus free|split|shared]
-//                           [--reference-dir PATH] [--python PATH] [--stocksim PATH]
+//                           [--halt-poll NS] [--reference-dir PATH] [--python PATH] [--stocksim PATH]
 //        stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
 import Foundation
 import Logging

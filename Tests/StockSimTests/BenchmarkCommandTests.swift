@@ -2,6 +2,8 @@ import Foundation
 import Spawn
 import Testing
 
+@testable import StockSimBenchmark
+
 /// `stocksim-benchmark` end to end, on tiny stocks: what it prints, its exit statuses, and that it leaves nothing
 /// running. No figure is asserted: speed depends on the machine, and a benchmark reports, it does not gate.
 @Suite("stocksim-benchmark", .serialized)
@@ -199,6 +201,88 @@ struct BenchmarkCommandTests {
         } else {
             #expect(!contender.isEmpty && contender != server, "\(contender)")
         }
+    }
+
+    /// A stand-in python that records the machine's halt-poll window while the benchmark runs it, then sleeps
+    /// `seconds` (so that a test can signal the benchmark meanwhile) and reports its sales.
+    func haltPollRecordingPython(in reference: TemporaryDirectory, sleeping seconds: Int) throws -> String {
+        try reference.write("redis_py_reduce_stock.py", "# stand-in\n")
+        return try reference.write(
+            "python",
+            """
+            #!/bin/sh
+            if [ "$1" = "-c" ]; then echo 9.9.9; exit 0; fi
+            stock=0
+            while [ $# -gt 0 ]; do [ "$1" = "--stock" ] && stock=$2; shift; done
+            cat \(HaltPolling.parameter) > \(reference.path)/window.tmp && mv \(reference.path)/window.tmp \(reference.path)/window
+            sleep \(seconds)
+            echo "sold=$stock conflicts=0 final=0 seconds=1.000 sales_per_s=1000 oversell_check=ok"
+            """, executable: true)
+    }
+
+    /// `--halt-poll` changes the whole machine's idle polling, so it must hold for the runs and be undone after:
+    /// a contender reads the kernel's parameter during its run, and the parameter is read again once the
+    /// benchmark has ended. Where the machine has no haltpoll parameter, or it cannot be written, the benchmark
+    /// says so and exits 2.
+    @Test func haltPollHoldsForTheRunsAndIsWrittenBack() throws {
+        let reference = try TemporaryDirectory()
+        let python = try haltPollRecordingPython(in: reference, sleeping: 0)
+        let original = HaltPolling.window()
+        defer { if let original { try? HaltPolling.write(original, at: HaltPolling.parameter, what: "test") } }
+        let chosen = original == 123_000 ? 124_000 : 123_000
+        let result = try benchmark([
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--halt-poll", "\(chosen)",
+            "--reference-dir", reference.path, "--python", python,
+        ])
+        guard let original else {
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("--halt-poll: this machine has no"), "\(result.stderr)")
+            return
+        }
+        guard access(HaltPolling.parameter, W_OK) == 0 else {
+            #expect(result.exitCode == 2)
+            #expect(result.stderr.contains("run as root, or without --halt-poll"), "\(result.stderr)")
+            return
+        }
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(TextFile.read(reference.path + "/window") == "\(chosen)\n")
+        #expect(HaltPolling.window() == original)
+        #expect(
+            result.stdout.contains(
+                "cpuidle: haltpoll, guest_halt_poll_ns \(chosen): an idle vCPU polls up to 123 µs before it halts; set by --halt-poll for this run, \(original) restored at the end"
+            ) || chosen != 123_000, "\(result.stdout)")
+    }
+
+    /// Stopped by SIGTERM, the benchmark writes the window back before it exits: here while its main thread waits
+    /// out the pause before the first run (`--settle 30`), so that only the signal's handler can.
+    @Test func haltPollIsWrittenBackWhenTheBenchmarkIsStopped() throws {
+        guard let original = HaltPolling.window(), access(HaltPolling.parameter, W_OK) == 0 else { return }
+        defer { try? HaltPolling.write(original, at: HaltPolling.parameter, what: "test") }
+        let reference = try TemporaryDirectory()
+        let python = try haltPollRecordingPython(in: reference, sleeping: 0)
+        let tmpdir = try TemporaryDirectory(prefix: "benchmark-test")
+        let chosen = original == 123_000 ? 124_000 : 123_000
+        let child = try ChildProcess.spawn(
+            Self.executable,
+            arguments: [
+                "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "30", "--halt-poll", "\(chosen)",
+                "--reference-dir", reference.path, "--python", python,
+            ],
+            environment: ["TMPDIR=\(tmpdir.path)", "PATH=\(ProcessInfo.processInfo.environment["PATH"] ?? "")"],
+            stdout: .file(tmpdir.path + "/stdout"), stderr: .file(tmpdir.path + "/stderr"), processGroup: nil)
+        let set = StocksimCLI.waitUntil(timeout: .seconds(20)) { HaltPolling.window() == chosen }
+        #expect(set, "\(TextFile.read(tmpdir.path + "/stderr"))")
+        // Past the header, into the first pause.
+        let paused = StocksimCLI.waitUntil(timeout: .seconds(20)) {
+            TextFile.read(tmpdir.path + "/stdout").contains("redis-py reference:")
+        }
+        #expect(paused, "\(TextFile.read(tmpdir.path + "/stdout"))")
+        child.signal(SIGTERM)
+        let status = child.wait(timeout: .seconds(60))
+        #expect(status == .exited(143), "\(TextFile.read(tmpdir.path + "/stderr"))")
+        #expect(HaltPolling.window() == original)
+        #expect(!FileManager.default.fileExists(atPath: reference.path + "/window"))
+        #expect(StocksimCLI.leftovers(tmpdir: tmpdir.path).isEmpty)
     }
 
     @Test func aReferenceRunThatFailsItsCheckStopsTheBenchmark() throws {

@@ -1,3 +1,5 @@
+import Foundation
+import Spawn
 import Testing
 
 @testable import StockSimBenchmark
@@ -98,6 +100,84 @@ struct BenchmarkTargetTests {
         #expect(
             Placement.describe(split, .split)
                 == "cpus: redis-server on CPU 2, every contender's processes on CPUs 5,7 (--cpus split)")
+    }
+
+    @Test func haltPollTakesNanosecondsUpToAMillisecond() throws {
+        #expect(try Options([]).haltPoll == nil)
+        #expect(try Options(["--halt-poll", "200000"]).haltPoll == 200_000)
+        #expect(try Options(["--halt-poll=0"]).haltPoll == 0)
+        #expect(try Options(["--halt-poll", "1000000"]).haltPoll == 1_000_000)
+        for value in ["-1", "1000001", "200us", "x"] {
+            #expect {
+                _ = try Options(["--halt-poll", value])
+            } throws: { error in
+                (error as? UsageError)?.message
+                    == "--halt-poll takes nanoseconds from 0 to 1000000, like 200000, not '\(value)'"
+            }
+        }
+    }
+
+    /// The window is read and written as the kernel's module parameter file holds it; here a file of the test's.
+    @Test func haltPollWritesTheWindowAndHandsBackTheOneItReplaced() throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("guest_halt_poll_ns", "0\n")
+        #expect(HaltPolling.window(at: path) == 0)
+        #expect(try HaltPolling.set(150_000, at: path) == 0)
+        #expect(TextFile.read(path) == "150000\n")
+        #expect(HaltPolling.window(at: path) == 150_000)
+        #expect(HaltPolling.window(at: directory.path + "/absent") == nil)
+        #expect {
+            _ = try HaltPolling.set(1, at: directory.path + "/absent")
+        } throws: { error in
+            (error as? SetupFailure)?.message
+                == "--halt-poll: this machine has no \(directory.path)/absent (its idle CPUs are not a haltpoll guest's); run without --halt-poll"
+        }
+    }
+
+    @Test func theHeaderSaysWhatAnIdleCPUDoes() {
+        #expect(
+            HaltPolling.describe(window: 0, found: nil, driver: "haltpoll")
+                == "cpuidle: haltpoll, guest_halt_poll_ns 0: an idle vCPU halts at once, and a round trip that must wake one pays for it (--halt-poll 200000, the kernel's default, to compare programs rather than wake-ups)"
+        )
+        #expect(
+            HaltPolling.describe(window: 200_000, found: 0, driver: "haltpoll")
+                == "cpuidle: haltpoll, guest_halt_poll_ns 200000: an idle vCPU polls up to 200 µs before it halts; set by --halt-poll for this run, 0 restored at the end"
+        )
+        #expect(
+            HaltPolling.describe(window: 1_500, found: 1_500, driver: "haltpoll")
+                == "cpuidle: haltpoll, guest_halt_poll_ns 1500: an idle vCPU polls up to 1.5 µs before it halts")
+        #expect(
+            HaltPolling.describe(window: nil, found: nil, driver: "intel_idle")
+                == "cpuidle: intel_idle; no haltpoll window to set (--halt-poll needs a haltpoll guest)")
+    }
+
+    /// The shares say what a rate cannot: whether every worker sold, or one did while the others waited.
+    @Test func workerSharesShowOneWorkerTakingTheSales() throws {
+        let fair = try #require(WorkerShares(least: 2_500, most: 2_500, sold: 10_000, workers: 4))
+        #expect(fair == WorkerShares(leastOverFair: 1, mostOfAll: 0.25))
+        let hogged = try #require(WorkerShares(least: 3, most: 15_023, sold: 20_000, workers: 4))
+        #expect(abs(hogged.leastOverFair - 0.0006) < 1e-9 && abs(hogged.mostOfAll - 0.75115) < 1e-9)
+        #expect(WorkerShares(least: 0, most: 0, sold: 0, workers: 4) == nil)
+
+        var measurements = Measurements()
+        for (least, most) in [(1_000, 4_000), (2_000, 3_000), (3_000, 9_000)] {
+            for contender in [Self.watch, Self.plain] {
+                measurements.record(
+                    Sample(
+                        salesPerSecond: 10_000, sold: 20_000, workers: 4,
+                        shares: WorkerShares(least: least, most: most, sold: 20_000, workers: 4)),
+                    for: contender, workers: 4)
+            }
+        }
+        #expect(measurements.shares(Self.plain, workers: 4) == WorkerShares(leastOverFair: 0.4, mostOfAll: 0.2))
+        let report = Report(
+            measurements: measurements, workers: [4], hasCLoop: false, hasRedisPy: false, stock: 20_000,
+            redisPyReducedStock: [:])
+        let rows = report.tables.split(separator: "\n").filter {
+            $0.trimmingCharacters(in: .whitespaces).hasPrefix("4 ")
+        }
+        #expect(rows.count >= 2 && rows.prefix(2).allSatisfy { $0.contains("0.40, 20%") }, "\(report.tables)")
+        #expect(report.tables.contains("least ÷ fair, most: the units of the worker that sold least"))
     }
 
     @Test func measuredWorkersAddOneAndTen() throws {
