@@ -121,6 +121,37 @@ struct SaleStrategyTests {
         }
     }
 
+    /// A unit order, the common one (lua's script reads a quantity of `'1'` without `tonumber`): it sells the last
+    /// unit of a single key and of a cart, and the next one is refused with what is left, with the stock left asked
+    /// for and not.
+    @Test(arguments: Strategy.allCases.filter { $0 != .script }, [true, false])
+    func aUnitOrderSellsTheLastUnitAndTheNextIsRefused(strategy: Strategy, reportsLeft: Bool) throws {
+        let single = CatalogLayout(key: "unit:\(strategy):\(reportsLeft)", skus: 1, groups: 1)
+        let cart = CatalogLayout(key: "unitcart:\(strategy):\(reportsLeft)", skus: 3, groups: 1)
+        for (layout, skus) in [(single, [0]), (cart, [1, 2])] {
+            for recordsLedger in [true, false] {
+                for sku in 0..<layout.skus { try connection.send("SET", RedisArgument(layout.stockKey(sku)), 1) }
+                let keys = SaleKeys(layout: layout, cartSize: skus.count, recordsLedger: recordsLedger)
+                let sale = try sale(strategy, keys, reportsLeft: reportsLeft)
+                let first = Order(id: recordsLedger ? "u:0:1" : "", units: 1, skus: skus, group: 0)
+                let sold = SaleOutcome.sold(
+                    attempts: 1, conflicts: 0, left: left(strategy, reportsLeft: reportsLeft, skus.map { _ in 0 }))
+                #expect(try sale.place(first, verify: false, on: connection) == sold, "\(skus) \(recordsLedger)")
+                let next = Order(id: recordsLedger ? "u:0:2" : "", units: 1, skus: skus, group: 0)
+                guard case .outOfStock(let remaining, _, _) = try sale.place(next, verify: false, on: connection)
+                else {
+                    Issue.record("\(strategy) sold a unit of \(skus) that had none left")
+                    continue
+                }
+                if strategy == .lua { #expect(remaining == skus.map { _ in 0 }) }
+                let stock = try skus.map { try connection.send("GET", RedisArgument(layout.stockKey($0))).int }
+                #expect(stock == skus.map { _ in 0 }, "nothing oversold")
+                try connection.send(
+                    "DEL", RedisArgument(layout.ledgerKey(group: 0)), RedisArgument(layout.runKey(group: 0)))
+            }
+        }
+    }
+
     /// `--backoff-wait` reaches the worker: the configuration a worker is handed (as JSON) names the wait, and the
     /// policy its `watch` sales run under waits that way.
     @Test func theWatchPolicyWaitsAsConfigured() throws {
