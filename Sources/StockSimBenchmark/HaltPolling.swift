@@ -12,7 +12,7 @@ import Synchronization
 /// The window is a module parameter of the whole machine: it is written before the first run, and the value found
 /// is written back when the benchmark ends, also on SIGINT and SIGTERM (not on SIGKILL).
 struct HaltPolling {
-    /// The machine's window, in nanoseconds.
+    /// Where the kernel keeps the machine's window, in nanoseconds.
     static let parameter = "/sys/module/haltpoll/parameters/guest_halt_poll_ns"
     /// The kernel's own default for the window (`drivers/cpuidle/governors/haltpoll.c`).
     static let kernelDefault = 200_000
