@@ -37,13 +37,17 @@ struct ScriptStrategyTests {
         return {'refused', c}
         """
 
+    /// A hang guard of 300 s, not the default 120: a run here takes about 1.6 s alone under AddressSanitizer, but
+    /// 40–50 s inside the whole parallel suite on two cores (each sale's round trips wait behind every other test's
+    /// processes), and one such run passed 120 s.
     func run(_ script: String, _ extra: [String] = []) throws -> StocksimCLI.Result {
-        try StocksimCLI.run(
+        try StocksimCLI.start(
             [
                 "run", "--stock", "2000", "--workers", "3", "--strategy", "script", "--script", script, "--json",
                 "--quiet",
             ]
-                + extra)
+                + extra
+        ).finish(timeout: .seconds(300))
     }
 
     @Test(arguments: [[], ["--quantity", "1-3"], ["--skus", "6", "--cart-size", "2"]])
