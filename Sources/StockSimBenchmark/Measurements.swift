@@ -186,17 +186,13 @@ struct WorkerShares: Equatable {
     var leastOverFair: Double
     /// The units of the worker that sold most, over all units: 1 ÷ workers when every worker sold alike.
     var mostOfAll: Double
+}
 
-    init(leastOverFair: Double, mostOfAll: Double) {
-        self.leastOverFair = leastOverFair
-        self.mostOfAll = mostOfAll
-    }
-
+extension WorkerShares {
     /// From a report's least and most units per worker; `nil` when nothing was sold.
     init?(least: Int, most: Int, sold: Int, workers: Int) {
         guard sold > 0, workers > 0 else { return nil }
-        leastOverFair = Double(least) * Double(workers) / Double(sold)
-        mostOfAll = Double(most) / Double(sold)
+        self.init(leastOverFair: Double(least) * Double(workers) / Double(sold), mostOfAll: Double(most) / Double(sold))
     }
 }
 
