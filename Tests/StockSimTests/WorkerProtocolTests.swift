@@ -68,6 +68,42 @@ struct WorkerProtocolTests {
         #expect(try JSONDecoder().decode(WorkerMessage.self, from: body) == .progress(progress))
     }
 
+    @Test(
+        "an interval line is written by hand, as JSONEncoder writes it (the same JSON), and decodes to the message",
+        arguments: [
+            WorkerInterval(second: 0),
+            WorkerInterval(
+                second: 3, orders: 5, units: 7, conflicts: 2, refusals: 1,
+                latency: HistogramCounts(pairs: [[12, 3], [250, 1], [1_000_000, 1]])),
+            WorkerInterval(
+                second: 86_400, orders: Int.max, units: 1, conflicts: -1, refusals: 0,
+                latency: HistogramCounts(pairs: [[UInt64.max, UInt64.max]])),
+        ])
+    func intervalLineIsHandWritten(interval: WorkerInterval) throws {
+        let line = LineChannel.intervalLine(interval)
+        #expect(line.last == UInt8(ascii: "\n"))
+        let body = Data(line.dropLast())
+        let encoded = try JSONEncoder().encode(WorkerMessage.interval(interval))
+        let handWritten = try #require(try JSONSerialization.jsonObject(with: body) as? NSDictionary)
+        let byEncoder = try #require(try JSONSerialization.jsonObject(with: encoded) as? NSDictionary)
+        #expect(handWritten == byEncoder, "\(String(decoding: body, as: UTF8.self))")
+        #expect(try JSONDecoder().decode(WorkerMessage.self, from: body) == .interval(interval))
+    }
+
+    @Test("a second's latencies reach the next second's interval only once: each second's histogram starts empty")
+    func eachSecondStartsItsOwnHistogram() {
+        var recorder = IntervalRecorder(start: 0)
+        let second = UInt64(1_000_000_000)
+        recorder.record(.sold(attempts: 1, conflicts: 0), units: 1, latencyMicroseconds: 100, end: 10)
+        recorder.record(.sold(attempts: 1, conflicts: 0), units: 1, latencyMicroseconds: 200, end: second + 10)
+        recorder.record(.sold(attempts: 2, conflicts: 1), units: 1, latencyMicroseconds: 300, end: second + 20)
+        recorder.record(.sold(attempts: 1, conflicts: 0), units: 1, latencyMicroseconds: 400, end: 3 * second)
+        let seconds = recorder.takeClosed() + recorder.finish()
+        #expect(seconds.map(\.second) == [0, 1, 3])
+        #expect(seconds.map(\.latency.pairs) == [[[100, 1]], [[200, 1], [300, 1]], [[400, 1]]])
+        #expect(seconds.map(\.conflicts) == [0, 1, 0])
+    }
+
     @Test("a line longer than one read arrives whole, and the lines a read holds together come apart, in order")
     func linesAcrossAndWithinReads() throws {
         let pipe = try PipeDescriptors()

@@ -16,7 +16,10 @@ struct HistogramCounts: Codable, Sendable, Equatable {
 
     init(_ histogram: Histogram<UInt64>) {
         flat = []
-        for recorded in histogram.recordedValues() { flat += [recorded.value, recorded.count] }
+        for recorded in histogram.recordedValues() {
+            flat.append(recorded.value)
+            flat.append(recorded.count)
+        }
     }
 
     /// The (value, count) pairs.
@@ -30,6 +33,19 @@ struct HistogramCounts: Codable, Sendable, Equatable {
         }
     }
     func encode(to encoder: any Encoder) throws { try flat.encode(to: encoder) }
+
+    /// How many numbers the flat form holds: twice the pairs.
+    var flatCount: Int { flat.count }
+
+    /// Appends the JSON that `encode(to:)` writes, `[value,count,…]`.
+    func appendJSON(to line: inout [UInt8]) {
+        line.append(UInt8(ascii: "["))
+        for (index, number) in flat.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            line.append(contentsOf: String(number).utf8)
+        }
+        line.append(UInt8(ascii: "]"))
+    }
 
     /// Adds these counts into `histogram`.
     func add(to histogram: inout Histogram<UInt64>) {

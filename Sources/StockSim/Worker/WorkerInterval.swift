@@ -59,15 +59,19 @@ struct IntervalRecorder {
 
     /// The seconds not yet taken, the current one closed: the last to send.
     mutating func finish() -> [WorkerInterval] {
-        close()
+        close(reopening: false)
         return takeClosed()
     }
 
-    private mutating func close() {
+    /// Closes the current second; `reopening` starts the next one's histogram (not after the last second).
+    private mutating func close(reopening: Bool = true) {
         guard touched else { return }
         current.latency = HistogramCounts(latency)
         closed.append(current)
-        latency.reset()
+        // A new histogram rather than `reset()`: the package's `reset()` is not inlinable, so it runs unspecialized,
+        // one value-witness call per count, about 110 instructions for each of the 21,000 counts: 2.4 million
+        // instructions a second in every worker, where zeroing new counts takes a tenth of that.
+        if reopening { latency = Histogram<UInt64>.saleLatency() }
         touched = false
     }
 }

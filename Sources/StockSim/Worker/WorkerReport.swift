@@ -91,8 +91,9 @@ struct OrderTiming {
 
 /// What a worker measures of its sales as it sells; the report carries them as `HistogramCounts` at the end.
 struct SaleHistograms {
-    /// An open loop (`--rate`): latencies are measured from the due time too.
-    var openLoop: Bool { corrected != nil }
+    /// An open loop (`--rate`): latencies are measured from the due time too. Kept rather than read off
+    /// `corrected`: comparing that optional with `nil` copied the histogram out of it on every sale.
+    let openLoop: Bool
     var latency = Histogram<UInt64>.saleLatency()
     /// Open loop only: a closed loop does not allocate it (a latency histogram's counts are about 170 KB, zeroed
     /// page by page in every worker process).
@@ -105,6 +106,7 @@ struct SaleHistograms {
     ///   - intervalsFrom: where the intervals' second 0 starts, in CLOCK_MONOTONIC nanoseconds: the run's start
     ///     barrier.
     init(openLoop: Bool, intervalsFrom start: UInt64) {
+        self.openLoop = openLoop
         corrected = openLoop ? Histogram<UInt64>.saleLatency() : nil
         intervals = IntervalRecorder(start: start)
     }
