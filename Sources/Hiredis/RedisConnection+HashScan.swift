@@ -23,6 +23,7 @@ extension RedisConnection {
         func page(after cursor: [UInt8]) -> RedisCommand {
             RedisCommand("HSCAN", RedisArgument(key), .bytes(cursor), "COUNT", RedisArgument(count))
         }
+        try settleWatchAhead()
         try append(page(after: Array("0".utf8)))
         var more = true
         while more {

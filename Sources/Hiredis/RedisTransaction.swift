@@ -224,6 +224,14 @@ public struct OptimisticTransaction: Sendable {
     let watch: RedisCommand
     let read: RedisCommand?
     public var policy: RetryPolicy
+    /// Send the WATCH and the read again behind each EXEC, in the same round trip, for the next attempt: one round
+    /// trip per attempt instead of two while the transaction runs back to back on one connection (a retry, or the
+    /// next run of the same transaction). The next attempt finds its read already answered, taken just after the
+    /// EXEC; a change between the two is a conflict as ever, since the WATCH came first. Anything else sent on the
+    /// connection first (another command, another transaction) reads those replies and sends UNWATCH, in its own
+    /// round trip or in the next attempt's. Off by default; a cluster's transactions never send ahead. For loops that
+    /// run the same transaction again at once: after a wait, the read it finds is from before the wait.
+    public var watchesAhead = false
 
     /// - Parameters:
     ///   - keys: the keys to WATCH; at least one.
@@ -331,6 +339,9 @@ protocol TransactionPlacement {
     mutating func follow(_ error: RedisErrorReply) throws(RedisError)
     /// Checks the commands the body chose, before MULTI is sent.
     func check(_ commands: [RedisCommand]) throws(RedisError)
+    /// Whether the next attempt's WATCH and read may go behind EXEC (``OptimisticTransaction/watchesAhead``): only on
+    /// one server, where the next attempt runs on the same connection.
+    var watchesAhead: Bool { get }
     /// Hears of the error that ends the transaction, thrown by the attempt on the connection of `nextAttempt()`.
     func failed(_ error: RedisError)
 }
@@ -344,6 +355,7 @@ struct OneServer: TransactionPlacement {
     func follow(_ error: RedisErrorReply) {}
     func check(_ commands: [RedisCommand]) {}
     func failed(_ error: RedisError) {}
+    var watchesAhead: Bool { true }
 }
 
 extension OptimisticTransaction {
@@ -411,7 +423,11 @@ extension OptimisticTransaction {
                     outcome = .exhausted(.deadline)
                     break
                 }
-                if pause > .zero { RedisConnection.pause(pause, policy.wait) }
+                if pause > .zero {
+                    // A WATCH sent ahead would carry a change made during the pause into the next attempt.
+                    connection.watchAhead?.stale = true
+                    RedisConnection.pause(pause, policy.wait)
+                }
                 outcome = nil
             }
             if let outcome {
@@ -427,13 +443,31 @@ extension OptimisticTransaction {
         _ number: Int, on connection: RedisConnection, preamble: [RedisCommand], placement: some TransactionPlacement,
         _ body: (TransactionAttempt) throws -> TransactionDecision<Value>
     ) throws -> AttemptEnd<Value> {
-        // Without a preamble (one server) the WATCH and the read are queued as they are: no array per attempt.
-        for command in preamble { try connection.append(command) }
-        try connection.append(watch)
-        if let read {
-            for command in preamble { try connection.append(command) }
-            try connection.append(read)
+        // A WATCH and read sent behind the last EXEC are this attempt's when they are this transaction's and no pause
+        // came between; any others are read and dropped, with UNWATCH sent before this attempt's WATCH.
+        var sentAhead = false
+        var unwatchFirst = false
+        if preamble.isEmpty, let ahead = connection.watchAhead {
+            connection.watchAhead = nil
+            if !ahead.stale && ahead.watch == watch && ahead.read == read {
+                sentAhead = true
+            } else {
+                _ = try connection.readErrorReply()
+                if ahead.read != nil { _ = try connection.readErrorReply() }
+                try connection.append(Self.unwatch)
+                unwatchFirst = true
+            }
         }
+        if !sentAhead {
+            // Without a preamble (one server) the WATCH and the read are queued as they are: no array per attempt.
+            for command in preamble { try connection.append(command) }
+            try connection.append(watch)
+            if let read {
+                for command in preamble { try connection.append(command) }
+                try connection.append(read)
+            }
+        }
+        if unwatchFirst { _ = try connection.readErrorReply() }
         var refusal: RedisErrorReply?
         for _ in preamble {
             let error = try connection.readErrorReply()
@@ -498,6 +532,11 @@ extension OptimisticTransaction {
         try connection.append(Self.multi)
         for command in commands { try connection.append(command) }
         try connection.append(Self.exec)
+        if watchesAhead && placement.watchesAhead {
+            try connection.append(watch)
+            if let read { try connection.append(read) }
+            connection.watchAhead = RedisConnection.WatchAhead(watch: watch, read: read)
+        }
         // Once the batch is queued, any failure to read the replies leaves EXEC's fate unknown. Of the queued
         // replies (`+QUEUED`, the preamble's `+OK`) only the refusals are kept, with where they were in the batch.
         var refused: [(index: Int, reply: RedisErrorReply)] = []

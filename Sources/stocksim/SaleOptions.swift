@@ -33,6 +33,13 @@ struct SaleOptions: ParsableArguments {
     )
     var backoffWait = BackoffWait.sleep.rawValue
 
+    @Flag(
+        name: .long,
+        help:
+            "watch, one stock key: send each order's WATCH and GET behind the last order's EXEC (one round trip a sale instead of two; the worker that sold last then has its WATCH in first, and sells most)."
+    )
+    var watchAhead = false
+
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
     var connectTimeout = 2_000
 
@@ -87,6 +94,8 @@ struct SaleOptions: ParsableArguments {
             chaos: chaos, skus: skus, groups: groups, skew: try Skew(parsing: skew), cartSize: cartSize,
             durationMilliseconds: try duration.map { try DurationText.milliseconds(parsing: $0) })
         configuration.backoffWait = wait
+        // Like --backoff, a watch option: the other strategies send no WATCH (a sweep may run several strategies).
+        configuration.watchesAhead = watchAhead && strategy == .watch
         return configuration
     }
 }

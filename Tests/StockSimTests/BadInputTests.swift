@@ -38,6 +38,8 @@ struct BadInputTests {
         (["--orders", "0"], "orders must be at least 1"),
         (["--backoff", "sometimes"], "unknown backoff"),
         (["--backoff-wait", "nap"], "--backoff-wait takes yield or sleep, not 'nap'"),
+        (["--watch-ahead", "--skus", "4", "--stock", "10"], "--watch-ahead needs one stock key"),
+        (["--watch-ahead", "--rate", "100", "--orders", "10"], "--watch-ahead is for a closed loop"),
         (["--workers", "many"], "many"),
     ])
     func badFlagsAreUsageErrors(arguments: [String], message: String) throws {

@@ -1,3 +1,4 @@
+import EmbeddedRedis
 import Foundation
 import Hiredis
 import Spawn
@@ -185,6 +186,37 @@ struct RunAgainstServerTests {
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(try result.report().embedded == false)
         #expect(try redis.connection().send("GET", RedisArgument(key)).int == 0)
+    }
+
+    @Test("--watch-ahead: one round trip a sale instead of two, the audit as ever; the report says which")
+    func watchAheadHalvesTheRoundTrips() throws {
+        // A server of this test's own: its read events are this run's alone.
+        let server = try RedisServer()
+        defer { server.stop() }
+        let observer = try RedisConnection(endpoint: server.endpoint)
+        func readsProcessed() throws -> Int {
+            let info = try #require(try observer.send("INFO", "stats").string)
+            let line = try #require(info.split(separator: "\r\n").first { $0.hasPrefix("total_reads_processed:") })
+            return try #require(Int(line.dropFirst("total_reads_processed:".count)))
+        }
+        let units = 600
+        var perSale: [Bool: Double] = [:]
+        for ahead in [false, true] {
+            let before = try readsProcessed()
+            let result = try StocksimCLI.run(
+                [
+                    "run", "--redis", server.url, "--key", SharedRedis.uniqueKey(), "--stock", "\(units)", "--workers",
+                    "1", "--json", "--quiet",
+                ] + (ahead ? ["--watch-ahead"] : []))
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let report = try result.report()
+            #expect(report.audit.passed && report.sold == Int64(units))
+            #expect(report.watchAhead == ahead)
+            perSale[ahead] = Double(try readsProcessed() - before) / Double(units)
+        }
+        // The driver's own commands (preparing, checking, the audit) add a few dozen read events to either run.
+        #expect((perSale[false] ?? 0) >= 2, "\(perSale)")
+        #expect((perSale[true] ?? 9) < 1.2, "\(perSale)")
     }
 
     @Test func libraryRunsASimulationWithoutTheCLI() throws {

@@ -57,6 +57,34 @@ struct SaleStrategyTests {
         }
     }
 
+    @Test("watch, watching ahead: an order finds its read sent behind the last EXEC, and refuses only on its own")
+    func watchingAheadRefusesOnlyOnAReadOfItsOwn() throws {
+        let key = "ahead:refusal"
+        let keys = SaleKeys(layout: CatalogLayout(key: key, skus: 1, groups: 1), cartSize: 1, recordsLedger: true)
+        try connection.send("SET", RedisArgument(key), 1)
+        let seller = try RedisConnection(endpoint: server.endpoint)
+        let sale = Strategy.watch.makeSale(keys: keys, policy: .immediate, scriptSHA: "", watchesAhead: true)
+        let first = Order(id: "a:0:1", units: 1, skus: [0], group: 0)
+        #expect(
+            try sale.place(first, verify: false, on: seller) == .sold(attempts: 1, conflicts: 0, left: StockLeft([0])))
+        // The read sent behind that EXEC said 0; a restock comes before the next order. Refused on that read, the
+        // order would be refused with two units in stock: its own read sells it (the restock touched the WATCH sent
+        // ahead, so the first EXEC conflicts and the retry commits).
+        try connection.send("INCRBY", RedisArgument(key), 2)
+        let second = Order(id: "a:0:2", units: 1, skus: [0], group: 0)
+        #expect(
+            try sale.place(second, verify: false, on: seller) == .sold(attempts: 2, conflicts: 1, left: StockLeft([1])))
+        #expect(try connection.send("GET", RedisArgument(key)).int == 1)
+        #expect(try connection.send("HLEN", RedisArgument("{\(key)}:ledger")).int == 2)
+        // Taken to 0 from outside: the read sent ahead says 1, so the first EXEC conflicts; the retry's read (sent
+        // behind that EXEC, within this order) refuses it, and nothing is taken.
+        try connection.send("SET", RedisArgument(key), 0)
+        let third = Order(id: "a:0:3", units: 1, skus: [0], group: 0)
+        #expect(
+            try sale.place(third, verify: false, on: seller) == .outOfStock(remaining: [0], attempts: 2, conflicts: 1))
+        #expect(try connection.send("GET", RedisArgument(key)).int == 0)
+    }
+
     /// StockSim's own strategies; `script` runs the user's, tested in `ScriptStrategyTests`. Each with the stock left
     /// asked for and not.
     @Test(arguments: Strategy.allCases.filter { $0 != .script }, [true, false])

@@ -93,4 +93,7 @@ struct SlotOwner: TransactionPlacement {
     func failed(_ error: RedisError) {
         if let address { client.forget(address, after: error) }
     }
+
+    /// A redirect or a failover may send the next attempt to another node's connection.
+    var watchesAhead: Bool { false }
 }

@@ -21,6 +21,12 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// How a `watch` worker waits out the backoff's pauses (`--backoff-wait`): asleep by default; `.yield` keeps the
     /// CPU from idling, faster on a machine whose idle CPUs halt, but one worker then takes most of the sales.
     public var backoffWait: BackoffWait = .sleep
+    /// `watch`, one stock key, a closed loop (`--watch-ahead`): each order's WATCH and GET go behind the last order's
+    /// EXEC, one round trip per attempt instead of two (``OptimisticTransaction/watchesAhead``). Off by default: a
+    /// worker that commits has its next WATCH in place before anyone else can answer, so with several workers the one
+    /// that sold last sells again, and the others wait. An open loop never does: its next order waits for its due
+    /// time, and the read sent ahead would be that old.
+    public var watchesAhead = false
     /// Time allowed to connect; also bounds an unreachable server's answer.
     public var connectTimeoutMilliseconds: Int
     /// Time allowed per reply in the workers.
@@ -122,6 +128,18 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
                     ? "cart size \(cartSize) is larger than --skus \(skus); a cart takes distinct SKUs, so raise --skus or lower --cart-size"
                     : "cart size \(cartSize) is larger than the \(NumberText.count(skus / groups, "SKU")) of a group; a cart draws from one group, so lower --groups or --cart-size"
             )
+        }
+        if watchesAhead {
+            if skus > 1 {
+                throw ConfigurationError(
+                    "--watch-ahead needs one stock key: with --skus the next order's SKU is drawn, so the WATCH sent ahead would mostly be for another; drop --skus or --watch-ahead"
+                )
+            }
+            if arrival != nil {
+                throw ConfigurationError(
+                    "--watch-ahead is for a closed loop: with --rate each order waits for its due time and the read sent ahead would be that old; drop --rate or --watch-ahead"
+                )
+            }
         }
         if isCatalog, initialStock == nil {
             throw ConfigurationError(

@@ -87,6 +87,7 @@ extension SimulationReport {
             workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.recordsLedger,
             quantity: configuration.quantity.description, ordersLimit: configuration.orders,
             backoff: configuration.backoff.description, backoffWait: configuration.backoffWait.rawValue,
+            watchAhead: configuration.watchesAhead,
             maxAttempts: configuration.maxAttempts,
             seed: configuration.seed,
             stock: Stock(initial: prepared.initialStock, final: finalStock), sold: sold, orders: orders,

@@ -63,6 +63,8 @@ public struct SimulationReport: Sendable, JSONDocument {
     public var backoff: String
     /// How `watch` workers waited out the backoff's pauses: `yield` or `sleep`.
     public var backoffWait: String = BackoffWait.sleep.rawValue
+    /// Whether `watch` workers sent each order's WATCH and GET behind the last EXEC (`--watch-ahead`).
+    public var watchAhead = false
     public var maxAttempts: Int?
     public var seed: UInt64
     /// `seed` as a decimal string: a JSON reader that keeps numbers as doubles (JavaScript, `jq`) rounds a seed

@@ -29,10 +29,10 @@ extension Strategy {
     ///   - reportsLeft: the worker records its sales: `lua`'s script answers the stock left after each sale.
     func makeSale(
         keys: SaleKeys, policy: RetryPolicy, scriptSHA: String, quantities: ClosedRange<Int> = 1...1,
-        script: UserScript? = nil, program: UserProgram? = nil, reportsLeft: Bool = false
+        script: UserScript? = nil, program: UserProgram? = nil, reportsLeft: Bool = false, watchesAhead: Bool = false
     ) -> any SaleStrategy {
         switch self {
-        case .watch: WatchSale(keys: keys, policy: policy, quantities: quantities)
+        case .watch: WatchSale(keys: keys, policy: policy, quantities: quantities, watchesAhead: watchesAhead)
         case .lua: LuaSale(keys: keys, sha: scriptSHA, quantities: quantities, reportsLeft: reportsLeft)
         case .decr: DecrSale(keys: keys)
         case .unsafe: UnsafeSale(keys: keys)

@@ -12,10 +12,19 @@ struct WatchSale: SaleStrategy {
     private let oneKeyDecrement: [[[RedisCommand]]]
     private let smallest: Int
 
-    init(keys: SaleKeys, policy: RetryPolicy, quantities: ClosedRange<Int> = 1...1) {
+    /// - Parameter watchesAhead: send each order's WATCH and GET behind the last EXEC
+    ///   (``OptimisticTransaction/watchesAhead``), when there is one stock key: the next order's transaction is then
+    ///   the same one (with several SKUs the next order's key is drawn, and the read sent ahead would mostly be for
+    ///   another).
+    init(keys: SaleKeys, policy: RetryPolicy, quantities: ClosedRange<Int> = 1...1, watchesAhead: Bool = false) {
         self.keys = keys
         self.policy = policy
-        oneKey = keys.stock.map { OptimisticTransaction(watching: [$0], read: RedisCommand("GET", $0), policy: policy) }
+        let ahead = watchesAhead && keys.stock.count == 1
+        oneKey = keys.stock.map {
+            var transaction = OptimisticTransaction(watching: [$0], read: RedisCommand("GET", $0), policy: policy)
+            transaction.watchesAhead = ahead
+            return transaction
+        }
         smallest = quantities.lowerBound
         oneKeyDecrement =
             keys.stock.count * quantities.count > 4096
@@ -42,7 +51,12 @@ struct WatchSale: SaleStrategy {
         // Only a retry after a lost reply asks the ledger.
         let check = verify && keys.recordsLedger ? keys.recordedCheck(order) : nil
         let result = try connection.run(transaction) { attempt throws -> TransactionDecision<[Int64]?> in
-            let short = try keys.shortfall(attempt.read, of: order)
+            var short = try keys.shortfall(attempt.read, of: order)
+            // A first read sent ahead was taken behind the last order's EXEC, before this order began: a refusal is
+            // decided on a read of its own (under the same WATCH).
+            if short != nil, transaction.watchesAhead, attempt.number == 1 {
+                short = try keys.shortfall(attempt.connection.send(keys.stockRead(order)), of: order)
+            }
             // Under the same WATCH: every committed order changes its stock keys, so if the lost EXEC were still to
             // commit, this transaction would conflict and the next attempt would find the entry.
             if let check, try attempt.connection.send(check).int == 1 { return .abort(nil) }
