@@ -32,7 +32,17 @@ struct SpawnTests {
             child.signal(SIGKILL)
             child.wait()
         }
-        #expect(descriptors(of: child.pid) == [0, 1, 2], "inherited: \(descriptors(of: child.pid))")
+        // `sleep` opens descriptors of its own while it starts (the dynamic loader opens libc.so.6 as 3, then closes
+        // it); on a loaded machine the listing can catch that. An inherited descriptor stays for the child's life:
+        // look again for up to five seconds, never longer.
+        var open = descriptors(of: child.pid)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while open != [0, 1, 2], clock.now < deadline {
+            usleep(20_000)
+            open = descriptors(of: child.pid)
+        }
+        #expect(open == [0, 1, 2], "inherited: \(open)")
     }
     #endif
 

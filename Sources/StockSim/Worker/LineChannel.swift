@@ -57,14 +57,12 @@ struct LineChannel: Sendable {
     static func progressLine(_ progress: WorkerProgress) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(128)
-        line.append(contentsOf: #"{"progress":{"_0":{"units":"#.utf8)
-        line.append(contentsOf: String(progress.units).utf8)
-        line.append(contentsOf: #","orders":"#.utf8)
-        line.append(contentsOf: String(progress.orders).utf8)
-        line.append(contentsOf: #","attempts":"#.utf8)
-        line.append(contentsOf: String(progress.attempts).utf8)
-        line.append(contentsOf: #","conflicts":"#.utf8)
-        line.append(contentsOf: String(progress.conflicts).utf8)
+        appendOpening(
+            "progress",
+            [
+                "units": progress.units, "orders": progress.orders, "attempts": progress.attempts,
+                "conflicts": progress.conflicts,
+            ], to: &line)
         line.append(contentsOf: "}}}\n".utf8)
         return line
     }
@@ -74,20 +72,30 @@ struct LineChannel: Sendable {
     static func intervalLine(_ interval: WorkerInterval) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(128 + interval.latency.flatCount * 8)
-        line.append(contentsOf: #"{"interval":{"_0":{"second":"#.utf8)
-        line.append(contentsOf: String(interval.second).utf8)
-        line.append(contentsOf: #","orders":"#.utf8)
-        line.append(contentsOf: String(interval.orders).utf8)
-        line.append(contentsOf: #","units":"#.utf8)
-        line.append(contentsOf: String(interval.units).utf8)
-        line.append(contentsOf: #","conflicts":"#.utf8)
-        line.append(contentsOf: String(interval.conflicts).utf8)
-        line.append(contentsOf: #","refusals":"#.utf8)
-        line.append(contentsOf: String(interval.refusals).utf8)
+        appendOpening(
+            "interval",
+            [
+                "second": interval.second, "orders": interval.orders, "units": interval.units,
+                "conflicts": interval.conflicts, "refusals": interval.refusals,
+            ], to: &line)
         line.append(contentsOf: #","latency":"#.utf8)
         interval.latency.appendJSON(to: &line)
         line.append(contentsOf: "}}}\n".utf8)
         return line
+    }
+
+    /// `{"CASE":{"_0":{"KEY":VALUE,…`: how `JSONEncoder` opens an enum case whose payload starts with these integers.
+    private static func appendOpening(_ name: String, _ fields: KeyValuePairs<String, Int>, to line: inout [UInt8]) {
+        line.append(contentsOf: #"{""#.utf8)
+        line.append(contentsOf: name.utf8)
+        line.append(contentsOf: #"":{"_0":{"#.utf8)
+        for (index, field) in fields.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            line.append(UInt8(ascii: "\""))
+            line.append(contentsOf: field.key.utf8)
+            line.append(contentsOf: #"":"#.utf8)
+            line.append(contentsOf: String(field.value).utf8)
+        }
     }
 
     private func write(line bytes: [UInt8]) -> Bool {
