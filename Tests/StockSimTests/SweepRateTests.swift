@@ -74,6 +74,10 @@ struct SweepRateTests {
         (["sweep", "--rate", "500", "--duration", "1s", "--p99-target", "0"], "--p99-target '0' is not a positive"),
         (["sweep", "--rate", "500", "--duration", "1s", "--p99-target", "fast"], "--p99-target 'fast'"),
         (["run", "--rate", "500,1000", "--duration", "1s"], "run takes one rate; compare several with stocksim sweep"),
+        (
+            ["sweep", "--strategy", "lua,watch", "--rate", "500", "--duration", "1s", "--watch-ahead"],
+            "--watch-ahead is for a closed loop"
+        ),
     ])
     func badOpenLoopSweepInputExits64WithOneLine(arguments: [String], message: String) throws {
         let result = try StocksimCLI.run(arguments + ["--redis", redis.url, "--quiet"])

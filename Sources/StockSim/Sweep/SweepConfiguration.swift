@@ -42,6 +42,8 @@ public struct SweepConfiguration: Sendable, Hashable {
         var configuration = base
         configuration.strategy = strategy
         configuration.workers = workers
+        // Like --backoff, for the watch runs only.
+        configuration.watchesAhead = base.watchesAhead && strategy == .watch
         configuration.arrival = rate.map { Arrival(rate: $0, process: arrival) }
         return configuration
     }
@@ -82,6 +84,10 @@ public struct SweepConfiguration: Sendable, Hashable {
             throw ConfigurationError("--p99-target must be a positive number of milliseconds, such as 5 or 0.5")
         }
         try configuration(strategy: strategies[0], workers: workerCounts[0], rate: rates.first).validate()
+        // --watch-ahead applies to the watch runs: check one of them, whichever strategy comes first.
+        if base.watchesAhead, strategies.contains(.watch) {
+            try configuration(strategy: .watch, workers: workerCounts[0], rate: rates.first).validate()
+        }
     }
 
     /// Parses `--rate` for a sweep: a rate (`500`) or a list (`500,1000,2000`), orders per second, each positive.

@@ -14,6 +14,8 @@ public struct SweepParameters: Sendable, Codable, Hashable {
     public var backoff: String
     /// How `watch` workers waited out the backoff's pauses: `yield` or `sleep`.
     public var backoffWait: String
+    /// Whether `watch` runs sent each order's WATCH and GET behind the last EXEC (`--watch-ahead`).
+    public var watchAhead: Bool
     public var connectTimeoutMs: Int
     public var commandTimeoutMs: Int
     /// The seed every run used.
@@ -43,6 +45,7 @@ public struct SweepParameters: Sendable, Codable, Hashable {
         maxAttempts = base.maxAttempts
         backoff = base.backoff.description
         backoffWait = base.backoffWait.rawValue
+        watchAhead = base.watchesAhead
         connectTimeoutMs = base.connectTimeoutMilliseconds
         commandTimeoutMs = base.commandTimeoutMilliseconds
         seed = base.seed
