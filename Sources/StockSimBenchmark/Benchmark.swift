@@ -12,8 +12,8 @@ struct Benchmark {
     /// What each worker count runs in one round. StockSim and the references alternate, so that whatever the
     /// machine does during a round hits the things a ratio compares alike.
     static let contenders: [Contender] = [
-        Report.watch, .cLoop(.plain), Report.watchNoLedger, .cLoop(.backoff), .redisPy, Report.lua, .cLoop(.lua),
-        Report.luaNoLedger,
+        Report.watch, .cLoop(.plain), Report.watchNoLedger, .cLoop(.backoff), Report.watchAhead, .redisPy, Report.lua,
+        .cLoop(.lua), Report.luaNoLedger,
     ]
 
     /// The redis-py snippet sells the full stock up to 10 workers (target 2 compares there) and a tenth of it
@@ -147,9 +147,10 @@ struct Benchmark {
                     Thread.sleep(forTimeInterval: options.settle / .seconds(1))
                     let sample: Sample
                     switch contender {
-                    case .stocksim(let strategy, let ledger):
+                    case .stocksim(let strategy, let ledger, let watchAhead):
                         let run = try StockSimRun(
                             stocksim: stocksim, url: server.url, strategy: strategy, ledger: ledger,
+                            watchAhead: watchAhead,
                             stock: stock(for: contender, workers: count), workers: count, scratch: scratch)
                         sample = Sample(
                             salesPerSecond: run.report.salesPerSecond, conflictRate: run.report.conflictRate,
@@ -219,7 +220,7 @@ struct Benchmark {
     /// The units `contender` sells per run at `workers` workers: the stock, or for the scripted (lua) runs, more.
     func stock(for contender: Contender, workers: Int) -> Int {
         switch contender {
-        case .stocksim(.lua, _), .cLoop(.lua): Self.scriptedStock(stock: options.stock, workers: workers)
+        case .stocksim(.lua, _, _), .cLoop(.lua): Self.scriptedStock(stock: options.stock, workers: workers)
         case .redisPy: Self.redisPyStock(stock: options.stock, workers: workers)
         default: options.stock
         }

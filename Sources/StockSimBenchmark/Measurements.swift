@@ -3,8 +3,9 @@ import StockSim
 
 /// One thing measured at every worker count.
 enum Contender: Hashable, CustomStringConvertible {
-    /// StockSim with a strategy, with or without the ledger (default tracking backoff).
-    case stocksim(Strategy, ledger: Bool)
+    /// StockSim with a strategy, with or without the ledger (default tracking backoff), and for `watch` with or
+    /// without `--watch-ahead`.
+    case stocksim(Strategy, ledger: Bool, watchAhead: Bool = false)
     /// `c_watch_decr.c` in one of its modes.
     case cLoop(CLoopMode)
     /// `redis_py_reduce_stock.py`.
@@ -12,7 +13,8 @@ enum Contender: Hashable, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .stocksim(let strategy, let ledger): ledger ? "\(strategy)" : "\(strategy) --no-ledger"
+        case .stocksim(let strategy, let ledger, let watchAhead):
+            "\(strategy)" + (ledger ? "" : " --no-ledger") + (watchAhead ? " --watch-ahead" : "")
         case .cLoop(.plain): "C watch"
         case .cLoop(.backoff): "C watch+backoff"
         case .cLoop(.lua): "C lua"

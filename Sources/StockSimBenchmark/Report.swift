@@ -15,6 +15,9 @@ struct Report {
 
     static let watch = Contender.stocksim(.watch, ledger: true)
     static let watchNoLedger = Contender.stocksim(.watch, ledger: false)
+    /// One round trip a sale: not the default (the worker that sold last sells next), so in a table of its own,
+    /// without a target.
+    static let watchAhead = Contender.stocksim(.watch, ledger: false, watchAhead: true)
     static let lua = Contender.stocksim(.lua, ledger: true)
     static let luaNoLedger = Contender.stocksim(.lua, ledger: false)
 
@@ -86,6 +89,29 @@ struct Report {
             text += " compared as a rate (sales per second)\n"
         }
         text += "\n"
+
+        var aheadHeaders = ["workers", "sales/s median (min–max)", "conflicts", Self.sharesHeader, "÷ --no-ledger"]
+        if hasCLoop { aheadHeaders += ["ratio"] }
+        var ahead = TextTable(headers: aheadHeaders)
+        for count in workers {
+            var row = [
+                "\(count)", spread(measurements.rate(Self.watchAhead, workers: count)),
+                percent(measurements.conflictRate(Self.watchAhead, workers: count)?.median),
+                Self.sharesText(measurements.shares(Self.watchAhead, workers: count)),
+                times(measurements.ratio(Self.watchAhead, over: Self.watchNoLedger, workers: count)?.value),
+            ]
+            if hasCLoop {
+                row.append(
+                    times(
+                        measurements.bestRatio(Self.watchAhead, overBestOf: Self.cWatchLoops, at: [count])?.ratio
+                            .value))
+            }
+            ahead.rows.append(row)
+        }
+        text += "watch --no-ledger --watch-ahead (each WATCH and GET sent behind the last EXEC: one round trip a sale;"
+        text += " not the default, since the worker that sold last sells next, so no target)"
+        text += hasCLoop ? "; ÷ --no-ledger: over the default; ratio: over the better C watch loop\n" : "\n"
+        text += ahead.rendered + "\n\n"
 
         var luaHeaders = ["workers", "sales/s median (min–max)"]
         if hasCLoop { luaHeaders += ["C lua", "ratio"] }

@@ -13,12 +13,13 @@ struct StockSimRun {
 
     /// The `stocksim run` arguments for one run.
     static func arguments(
-        url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int, witness: Bool = true
+        url: String, strategy: Strategy, ledger: Bool, watchAhead: Bool = false, stock: Int, workers: Int,
+        witness: Bool = true
     ) -> [String] {
         [
             "run", "--redis", url, "--stock", String(stock), "--strategy", strategy.rawValue, "--workers",
             String(workers), "--json", "--quiet",
-        ] + (ledger ? [] : ["--no-ledger"]) + (witness ? [] : ["--no-witness"])
+        ] + (ledger ? [] : ["--no-ledger"]) + (watchAhead ? ["--watch-ahead"] : []) + (witness ? [] : ["--no-witness"])
     }
 
     /// Runs `stocksim` to its end. A run that did not complete or failed its audit is no figure.
@@ -27,13 +28,15 @@ struct StockSimRun {
     ///   counts); empty: `stocksim` itself.
     /// - Throws: `SetupFailure` naming the run and what went wrong.
     init(
-        stocksim: String, url: String, strategy: Strategy, ledger: Bool, stock: Int, workers: Int,
-        witness: Bool = true, launcher: [String] = [], scratch: String
+        stocksim: String, url: String, strategy: Strategy, ledger: Bool, watchAhead: Bool = false, stock: Int,
+        workers: Int, witness: Bool = true, launcher: [String] = [], scratch: String
     ) throws(SetupFailure) {
+        let contender = Contender.stocksim(strategy, ledger: ledger, watchAhead: watchAhead)
         let name =
-            "StockSim \(Contender.stocksim(strategy, ledger: ledger))\(witness ? "" : " --no-witness") at \(NumberText.count(workers, "worker"))"
+            "StockSim \(contender)\(witness ? "" : " --no-witness") at \(NumberText.count(workers, "worker"))"
         let arguments = Self.arguments(
-            url: url, strategy: strategy, ledger: ledger, stock: stock, workers: workers, witness: witness)
+            url: url, strategy: strategy, ledger: ledger, watchAhead: watchAhead, stock: stock, workers: workers,
+            witness: witness)
         let run = try capture(
             launcher.first ?? stocksim, launcher.dropFirst() + (launcher.isEmpty ? [] : [stocksim]) + arguments,
             scratch: scratch)

@@ -92,9 +92,10 @@ struct BenchmarkCommandTests {
         #expect(out.contains("C reference: skipped, \(empty.path)/c_watch_decr.c is absent"))
         #expect(out.contains("redis-py reference: skipped, \(empty.path)/redis_py_reduce_stock.py is absent"))
         #expect(!out.contains("C watch  ratio") && !out.contains("C lua  ratio"), "\(out)")
-        // A row per worker count in each of the four rate tables and the three cost tables.
+        // A row per worker count in each of the five rate tables (--watch-ahead's included) and the three cost tables.
         let rows = out.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("10 ") }
-        #expect(rows.count == 7, "\(out)")
+        #expect(rows.count == 8, "\(out)")
+        #expect(out.contains("watch --no-ledger --watch-ahead (each WATCH and GET sent behind the last EXEC"), "\(out)")
         #expect(out.contains("context switches per worker, voluntary + involuntary"), "\(out)")
         #expect(out.contains("minor page faults per worker"), "\(out)")
         #expect(out.contains("CPU per sale, user + system µs"), "\(out)")

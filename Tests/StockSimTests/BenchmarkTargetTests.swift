@@ -1,5 +1,6 @@
 import Foundation
 import Spawn
+import StockSim
 import Testing
 
 @testable import StockSimBenchmark
@@ -27,6 +28,27 @@ struct BenchmarkTargetTests {
 
     func line(_ targets: [Report.Target], _ prefix: String) -> Report.Target? {
         targets.first { $0.line.hasPrefix(prefix) }
+    }
+
+    @Test("--watch-ahead has a table of its own, over the default and the better C loop, and no target")
+    func watchAheadIsShownWithoutATarget() {
+        let figures: [Contender: [Int: [Double]]] = [
+            Report.watchAhead: [4: [40_000, 44_000, 48_000]], Self.plain: [4: [20_000, 22_000, 24_000]],
+            Self.cWatch: [4: [10_000, 11_000, 12_000]], Self.cBackoff: [4: [15_000, 16_000, 17_000]],
+        ]
+        let report = report(figures, workers: [4])
+        let table = report.tables.components(separatedBy: "\n\n").first {
+            $0.hasPrefix("watch --no-ledger --watch-ahead")
+        }
+        let row = table?.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("4 ") }
+        #expect(row?.contains("44,000") == true, "\(report.tables)")
+        #expect(row?.contains("2.00×") == true, "over the default's 22,000: \(report.tables)")
+        #expect(row?.contains("2.75×") == true, "over the better C loop's 16,000: \(report.tables)")
+        #expect(!report.targets.contains { $0.line.contains("--watch-ahead") })
+        #expect(
+            StockSimRun.arguments(url: "u", strategy: .watch, ledger: false, watchAhead: true, stock: 1, workers: 1)
+                .suffix(2) == ["--no-ledger", "--watch-ahead"])
+        #expect(Report.watchAhead.description == "watch --no-ledger --watch-ahead")
     }
 
     // MARK: options
