@@ -21,7 +21,7 @@ struct Report {
     static let lua = Contender.stocksim(.lua, ledger: true)
     static let luaNoLedger = Contender.stocksim(.lua, ledger: false)
 
-    /// The four rate tables and the two cost tables.
+    /// The five rate tables and the three cost tables.
     var tables: String {
         var text = ""
         let best = bestWatch
@@ -32,13 +32,11 @@ struct Report {
             let share = best.flatMap { best in
                 measurements.rate(Self.watch, workers: count).map { $0.median / best.median }
             }
-            watch.rows.append([
-                "\(count)", spread(measurements.rate(Self.watch, workers: count)),
-                percent(measurements.conflictRate(Self.watch, workers: count)?.median),
-                Self.sharesText(measurements.shares(Self.watch, workers: count)),
-                times(measurements.ratio(Self.watch, over: Self.watchNoLedger, workers: count)?.value),
-                count <= 64 ? times(share) : "",
-            ])
+            watch.rows.append(
+                rateColumns(Self.watch, workers: count) + [
+                    times(measurements.ratio(Self.watch, over: Self.watchNoLedger, workers: count)?.value),
+                    count <= 64 ? times(share) : "",
+                ])
         }
         text += "watch (the default: ledger on, tracking backoff); ÷ best: share of its best median at 1–64 workers\n"
         text += Self.sharesLegend
@@ -49,11 +47,7 @@ struct Report {
         if hasRedisPy { headers += ["redis-py", "ratio"] }
         var plain = TextTable(headers: headers)
         for count in workers {
-            var row = [
-                "\(count)", spread(measurements.rate(Self.watchNoLedger, workers: count)),
-                percent(measurements.conflictRate(Self.watchNoLedger, workers: count)?.median),
-                Self.sharesText(measurements.shares(Self.watchNoLedger, workers: count)),
-            ]
+            var row = rateColumns(Self.watchNoLedger, workers: count)
             if hasCLoop {
                 row += [
                     spread(measurements.rate(.cLoop(.plain), workers: count)),
@@ -94,12 +88,8 @@ struct Report {
         if hasCLoop { aheadHeaders += ["ratio"] }
         var ahead = TextTable(headers: aheadHeaders)
         for count in workers {
-            var row = [
-                "\(count)", spread(measurements.rate(Self.watchAhead, workers: count)),
-                percent(measurements.conflictRate(Self.watchAhead, workers: count)?.median),
-                Self.sharesText(measurements.shares(Self.watchAhead, workers: count)),
-                times(measurements.ratio(Self.watchAhead, over: Self.watchNoLedger, workers: count)?.value),
-            ]
+            var row = rateColumns(Self.watchAhead, workers: count)
+            row.append(times(measurements.ratio(Self.watchAhead, over: Self.watchNoLedger, workers: count)?.value))
             if hasCLoop {
                 row.append(
                     times(
@@ -185,6 +175,15 @@ struct Report {
         + " others wait shows here\n"
 
     /// "0.82, 14%"; "—" when not measured.
+    /// The first columns of a `watch` table's row: the worker count, the rate, the conflicts and the shares.
+    func rateColumns(_ contender: Contender, workers count: Int) -> [String] {
+        [
+            "\(count)", spread(measurements.rate(contender, workers: count)),
+            percent(measurements.conflictRate(contender, workers: count)?.median),
+            Self.sharesText(measurements.shares(contender, workers: count)),
+        ]
+    }
+
     static func sharesText(_ shares: WorkerShares?) -> String {
         guard let shares else { return "—" }
         return String(format: "%.2f, %.0f%%", shares.leastOverFair, shares.mostOfAll * 100)
