@@ -190,12 +190,18 @@ public final class RedisConnection {
     /// Before any command but the attempt a WATCH was sent ahead for: reads the replies sent ahead and drops that
     /// WATCH, so that replies stay in step and no later EXEC is guarded by it.
     func settleWatchAhead() throws(RedisError) {
-        guard let ahead = watchAhead else { return }
+        if try dropWatchAhead() { _ = try readErrorReply() }
+    }
+
+    /// Reads the replies of a WATCH and read sent ahead, if any, and queues UNWATCH, whose reply the caller reads
+    /// after whatever it queues with it. Returns whether it queued UNWATCH.
+    func dropWatchAhead() throws(RedisError) -> Bool {
+        guard let ahead = watchAhead else { return false }
         watchAhead = nil
         _ = try readErrorReply()
         if ahead.read != nil { _ = try readErrorReply() }
         try append(OptimisticTransaction.unwatch)
-        _ = try readErrorReply()
+        return true
     }
 
     /// Queues a command in hiredis's output buffer without writing it.

@@ -446,18 +446,11 @@ extension OptimisticTransaction {
         // A WATCH and read sent behind the last EXEC are this attempt's when they are this transaction's and no pause
         // came between; any others are read and dropped, with UNWATCH sent before this attempt's WATCH.
         var sentAhead = false
-        var unwatchFirst = false
-        if preamble.isEmpty, let ahead = connection.watchAhead {
+        if preamble.isEmpty, let ahead = connection.watchAhead, !ahead.stale, ahead.watch == watch, ahead.read == read {
             connection.watchAhead = nil
-            if !ahead.stale && ahead.watch == watch && ahead.read == read {
-                sentAhead = true
-            } else {
-                _ = try connection.readErrorReply()
-                if ahead.read != nil { _ = try connection.readErrorReply() }
-                try connection.append(Self.unwatch)
-                unwatchFirst = true
-            }
+            sentAhead = true
         }
+        let unwatchFirst = try !sentAhead && connection.dropWatchAhead()
         if !sentAhead {
             // Without a preamble (one server) the WATCH and the read are queued as they are: no array per attempt.
             for command in preamble { try connection.append(command) }
