@@ -332,3 +332,21 @@ int cspawn_run_on_cpus(const int *cpus, int count) {
     return -1;
 }
 #endif
+
+#if defined(__linux__)
+
+int cspawn_set_timer_slack(unsigned long nanoseconds) { return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0); }
+
+long cspawn_timer_slack(void) { return (long)prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0); }
+#else
+int cspawn_set_timer_slack(unsigned long nanoseconds) {
+    (void)nanoseconds;
+    errno = ENOSYS;
+    return -1;
+}
+
+long cspawn_timer_slack(void) {
+    errno = ENOSYS;
+    return -1;
+}
+#endif

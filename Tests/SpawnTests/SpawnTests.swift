@@ -102,3 +102,38 @@ struct ResourceUsageTests {
         #expect(usage == ResourceUsage())
     }
 }
+
+#if os(Linux)
+@Suite("Spawn: timer slack")
+struct TimerSlackTests {
+    /// What a thread saw, handed over after its semaphore is signalled.
+    final class Seen: @unchecked Sendable {
+        var values: [Int?] = []
+    }
+
+    /// On a thread of its own, so that the test's thread keeps what it had.
+    @Test("wakeOnTime leaves the thread 1 ns of timer slack, and a thread it starts inherits it")
+    func wakeOnTimeSetsTheLeastSlack() {
+        let seen = Seen()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let before = TimerSlack.current
+            let set = TimerSlack.wakeOnTime()
+            let after = TimerSlack.current
+            let child = Seen()
+            let childDone = DispatchSemaphore(value: 0)
+            Thread {
+                child.values = [TimerSlack.current]
+                childDone.signal()
+            }.start()
+            childDone.wait()
+            seen.values = [before, set ? 1 : 0, after] + child.values
+            done.signal()
+        }.start()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(seen.values.count == 4, "\(seen.values)")
+        #expect((seen.values.first ?? nil).map { $0 > 1 } == true, "a thread starts with the default: \(seen.values)")
+        #expect(Array(seen.values.dropFirst()) == [1, 1, 1], "\(seen.values)")
+    }
+}
+#endif

@@ -66,4 +66,13 @@ int cspawn_allowed_cpus(int *cpus, int capacity);
 /// (sched_setaffinity). Returns 0, or -1 with errno set (ENOSYS off Linux).
 int cspawn_run_on_cpus(const int *cpus, int count);
 
+/// Sets the calling thread's timer slack (prctl PR_SET_TIMERSLACK): how late the kernel may end its timed sleeps, to
+/// serve several timers with one wake-up. 0 restores the thread's default. Returns 0, or -1 with errno set (ENOSYS
+/// off Linux).
+int cspawn_set_timer_slack(unsigned long nanoseconds);
+
+/// The calling thread's timer slack in nanoseconds (prctl PR_GET_TIMERSLACK), or -1 with errno set (ENOSYS off
+/// Linux).
+long cspawn_timer_slack(void);
+
 #endif

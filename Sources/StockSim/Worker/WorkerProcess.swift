@@ -1,6 +1,7 @@
 import Foundation
 import Hiredis
 import Histogram
+import Spawn
 import Synchronization
 
 #if canImport(Glibc)
@@ -131,6 +132,9 @@ public enum WorkerProcess {
             ArrivalSchedule(
                 $0, worker: assignment.index, of: configuration.workers, seed: configuration.seed, start: start)
         }
+        // Its corrected latency runs from each due time, so a late wake-up would be charged to the server: with the
+        // kernel's default slack the sleeps ended up to 50 µs late (corrected p50 88 µs against 20 µs from the send).
+        if schedule != nil { TimerSlack.wakeOnTime() }
         // Progress is timed on the clock each order's end is read from: one clock read per order, not two.
         let progressEvery = UInt64(assignment.progressInterval / .nanoseconds(1))
         var nextProgress = start
