@@ -124,7 +124,8 @@ struct Benchmark {
         print("redis: one private \(redisVersion) on 127.0.0.1:\(port), no persistence, for every run below")
         print(machine)
         print(
-            "StockSim: \(stocksim) run --json, default tracking backoff, 1 unit per order; each run's process tree"
+            "StockSim: \(stocksim) run --json, its defaults (tracking backoff; a watch run of one worker watches ahead:"
+                + " one round trip a sale, where the C loop makes two), 1 unit per order; each run's process tree"
                 + " measured with wait4")
         let (cLoop, redisPy) = findReferences(in: referenceDirectory, scratch: scratch)
         print("")

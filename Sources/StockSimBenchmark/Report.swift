@@ -38,7 +38,8 @@ struct Report {
                     count <= 64 ? times(share) : "",
                 ])
         }
-        text += "watch (the default: ledger on, tracking backoff); ÷ best: share of its best median at 1–64 workers\n"
+        text += "watch (the default: ledger on, tracking backoff; one worker watches ahead);"
+        text += " ÷ best: share of its best median at 1–64 workers\n"
         text += Self.sharesLegend
         text += watch.rendered + "\n\n"
 
@@ -66,7 +67,7 @@ struct Report {
             }
             plain.rows.append(row)
         }
-        text += "watch --no-ledger (tracking backoff)"
+        text += "watch --no-ledger (tracking backoff; one worker watches ahead)"
         text +=
             hasCLoop || hasRedisPy
             ? " vs the C watch loop (plain, and with full-jitter backoff) and the redis-py snippet, same stock and"
@@ -99,7 +100,7 @@ struct Report {
             ahead.rows.append(row)
         }
         text += "watch --no-ledger --watch-ahead (each WATCH and GET sent behind the last EXEC: one round trip a sale;"
-        text += " not the default, since the worker that sold last sells next, so no target)"
+        text += " the default only for one worker: from two the worker that sold last sells next, so no target)"
         text += hasCLoop ? "; ÷ --no-ledger: over the default; ratio: over the better C watch loop\n" : "\n"
         text += ahead.rendered + "\n\n"
 

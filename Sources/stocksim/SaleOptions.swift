@@ -34,11 +34,11 @@ struct SaleOptions: ParsableArguments {
     var backoffWait = BackoffWait.sleep.rawValue
 
     @Flag(
-        name: .long,
+        name: .long, inversion: .prefixedNo,
         help:
-            "watch, one stock key: send each order's WATCH and GET behind the last order's EXEC (one round trip a sale instead of two; the worker that sold last then has its WATCH in first, and sells most)."
+            "watch, one stock key: send each order's WATCH and GET behind the last order's EXEC (one round trip a sale instead of two; the worker that sold last then has its WATCH in first, and sells most). Default: on for a closed-loop run of one worker on one host, which races nobody of its own; off otherwise."
     )
-    var watchAhead = false
+    var watchAhead: Bool?
 
     @Option(name: .long, parsing: .unconditional, help: "Milliseconds allowed to connect to Redis.")
     var connectTimeout = 2_000
@@ -95,7 +95,9 @@ struct SaleOptions: ParsableArguments {
             durationMilliseconds: try duration.map { try DurationText.milliseconds(parsing: $0) })
         configuration.backoffWait = wait
         // Like --backoff, a watch option: the other strategies send no WATCH (a sweep may run several strategies).
-        configuration.watchesAhead = watchAhead && strategy == .watch
+        configuration.watchesAhead = watchAhead == true && strategy == .watch
+        // Neither --watch-ahead nor --no-watch-ahead: a run that races nobody of its own watches ahead.
+        configuration.watchesAheadAlone = watchAhead == nil
         return configuration
     }
 }

@@ -106,6 +106,22 @@ struct ClusterRunTests {
         for sku in report.skus ?? [] { #expect(try redisCLI(port: port, ["GET", sku.key]) == "0") }
     }
 
+    /// One worker on one key would watch ahead on a single node; a cluster's transactions never send ahead, and the
+    /// report says what the workers did.
+    @Test func oneWorkerOnAClusterDoesNotWatchAhead() throws {
+        let key = SharedRedis.uniqueKey()
+        let port = try SharedCluster.cluster().nodes[0].port
+        let result = try StocksimCLI.run([
+            "run", "--redis", "redis://127.0.0.1:\(port)", "--key", key, "--stock", "50", "--workers", "1", "--json",
+            "--quiet",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed && report.sold == 50)
+        #expect(report.clusterNote != nil)
+        #expect(report.watchAhead == false)
+    }
+
     /// `--strategy script` on three masters: every owner loads the user's script, and after a SCRIPT FLUSH on every
     /// master each worker's first EVALSHA meets NOSCRIPT on its group's owner, loads the script there and goes on.
     @Test(arguments: [false, true])

@@ -188,7 +188,18 @@ struct RunAgainstServerTests {
         #expect(try redis.connection().send("GET", RedisArgument(key)).int == 0)
     }
 
-    @Test("--watch-ahead: one round trip a sale instead of two, the audit as ever; the report says which")
+    /// A run's choice, as `stocksim run` makes it: `--watch-ahead`, `--no-watch-ahead`, or neither (watching ahead
+    /// only when one worker races nobody of its own).
+    enum AheadChoice: String, CaseIterable {
+        case asked = "--watch-ahead"
+        case refused = "--no-watch-ahead"
+        case unsaid = ""
+        var arguments: [String] { self == .unsaid ? [] : [rawValue] }
+    }
+
+    @Test(
+        "--watch-ahead: one round trip a sale instead of two, the audit as ever; the report says which; one worker watches ahead unless told not to"
+    )
     func watchAheadHalvesTheRoundTrips() throws {
         // A server of this test's own: its read events are this run's alone.
         let server = try RedisServer()
@@ -200,23 +211,40 @@ struct RunAgainstServerTests {
             return try #require(Int(line.dropFirst("total_reads_processed:".count)))
         }
         let units = 600
-        var perSale: [Bool: Double] = [:]
-        for ahead in [false, true] {
+        var perSale: [AheadChoice: Double] = [:]
+        for choice in AheadChoice.allCases {
             let before = try readsProcessed()
             let result = try StocksimCLI.run(
                 [
                     "run", "--redis", server.url, "--key", SharedRedis.uniqueKey(), "--stock", "\(units)", "--workers",
                     "1", "--json", "--quiet",
-                ] + (ahead ? ["--watch-ahead"] : []))
+                ] + choice.arguments)
             #expect(result.exitCode == 0, "\(result.stderr)")
             let report = try result.report()
             #expect(report.audit.passed && report.sold == Int64(units))
-            #expect(report.watchAhead == ahead)
-            perSale[ahead] = Double(try readsProcessed() - before) / Double(units)
+            #expect(report.watchAhead == (choice != .refused), "\(choice)")
+            perSale[choice] = Double(try readsProcessed() - before) / Double(units)
         }
-        // The driver's own commands (preparing, checking, the audit) add a few dozen read events to either run.
-        #expect((perSale[false] ?? 0) >= 2, "\(perSale)")
-        #expect((perSale[true] ?? 9) < 1.2, "\(perSale)")
+        // The driver's own commands (preparing, checking, the audit) add a few dozen read events to any run.
+        #expect((perSale[.refused] ?? 0) >= 2, "\(perSale)")
+        #expect((perSale[.asked] ?? 9) < 1.2, "\(perSale)")
+        #expect((perSale[.unsaid] ?? 9) < 1.2, "\(perSale)")
+    }
+
+    /// Unsaid, watching ahead is for a run that races nobody of its own: with two workers, a catalog, an open loop or
+    /// another host's workers the one that sold last would sell most, so the workers make two round trips a sale.
+    @Test(arguments: [
+        ["--workers", "2"], ["--workers", "1", "--skus", "2"],
+        ["--workers", "1", "--rate", "2000", "--orders", "100"], ["--workers", "1", "--strategy", "lua"],
+    ])
+    func watchAheadUnsaidIsForOneWorkerAlone(arguments: [String]) throws {
+        let result = try StocksimCLI.run(
+            ["run", "--redis", redis.url, "--key", SharedRedis.uniqueKey(), "--stock", "100", "--json", "--quiet"]
+                + arguments)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let report = try result.report()
+        #expect(report.audit.passed)
+        #expect(report.watchAhead == false)
     }
 
     @Test func libraryRunsASimulationWithoutTheCLI() throws {

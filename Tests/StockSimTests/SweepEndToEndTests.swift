@@ -67,6 +67,8 @@ struct SweepEndToEndTests {
         var servers = Set<String>()
         for point in document.points {
             #expect(point.runs.map(\.repetition) == [1, 2])
+            // Unsaid, a watch run of one worker watches ahead (it races nobody of its own); two workers do not.
+            #expect(point.runs.allSatisfy { $0.report.watchAhead == (point.strategy == .watch && point.workers == 1) })
             #expect(point.aggregate?.runs == 2)
             for run in point.runs {
                 #expect(run.report.strategy == point.strategy)

@@ -27,6 +27,10 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     /// that sold last sells again, and the others wait. An open loop never does: its next order waits for its due
     /// time, and the read sent ahead would be that old.
     public var watchesAhead = false
+    /// Watch ahead when the run has no rival of its own to take the sales from (``racesNobody``), though
+    /// ``watchesAhead`` is off: what `stocksim run` and `sweep` do unless told `--no-watch-ahead` (and never with
+    /// `--hosts`, whose workers on other hosts are rivals). Off for a configuration built in Swift.
+    public var watchesAheadAlone = false
     /// Time allowed to connect; also bounds an unreachable server's answer.
     public var connectTimeoutMilliseconds: Int
     /// Time allowed per reply in the workers.
@@ -179,4 +183,14 @@ public struct SimulationConfiguration: Sendable, Hashable, Codable {
     var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, backoff: backoff.policyBackoff, wait: backoffWait.policyWait)
     }
+}
+
+extension SimulationConfiguration {
+    /// A `watch` run of one worker on one stock key in a closed loop: no worker of its own races it, so watching ahead
+    /// takes the sales from nobody (with two or more, the worker that sold last would sell most).
+    public var racesNobody: Bool { strategy == .watch && workers == 1 && skus == 1 && arrival == nil }
+
+    /// Whether the workers send each order's WATCH and GET behind the last EXEC: asked for (``watchesAhead``, a
+    /// `watch` run), or ``watchesAheadAlone`` and the run ``racesNobody``.
+    public var watchesAheadInEffect: Bool { strategy == .watch && (watchesAhead || (watchesAheadAlone && racesNobody)) }
 }

@@ -142,6 +142,8 @@ public struct Simulation: Sendable {
         session?.annotate(&report, own: ownSale, tally: tally)
         if topology.isCluster {
             report.clusterNote = target.note
+            // A cluster's transactions never send a WATCH ahead (``TransactionPlacement/watchesAhead``).
+            report.watchAhead = false
             if case .success(let state) = readBack, !state.unreachableGroups.isEmpty {
                 report.unreachableGroups = state.unreachableGroups
                 let named = state.unreachableGroups.map(String.init).joined(separator: ", ")
@@ -244,6 +246,9 @@ public struct Simulation: Sendable {
         var workerConfiguration = configuration
         if let hosts = session?.control.roster.count, hosts > 1 {
             workerConfiguration.arrival?.rate /= Double(hosts)
+            // The other hosts' workers race these: watching ahead alone is for a run of one host (`stocksim run
+            // --hosts` turns it off for the report too).
+            workerConfiguration.watchesAheadAlone = false
         }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(

@@ -87,7 +87,7 @@ extension SimulationReport {
             workers: configuration.workers, strategy: configuration.strategy, ledger: configuration.recordsLedger,
             quantity: configuration.quantity.description, ordersLimit: configuration.orders,
             backoff: configuration.backoff.description, backoffWait: configuration.backoffWait.rawValue,
-            watchAhead: configuration.watchesAhead,
+            watchAhead: configuration.watchesAheadInEffect,
             maxAttempts: configuration.maxAttempts,
             seed: configuration.seed,
             stock: Stock(initial: prepared.initialStock, final: finalStock), sold: sold, orders: orders,

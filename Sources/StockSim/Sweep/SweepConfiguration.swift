@@ -42,7 +42,8 @@ public struct SweepConfiguration: Sendable, Hashable {
         var configuration = base
         configuration.strategy = strategy
         configuration.workers = workers
-        // Like --backoff, for the watch runs only.
+        // Like --backoff, for the watch runs only (and watching ahead alone only where a run of one worker races
+        // nobody: ``SimulationConfiguration/watchesAheadInEffect`` decides per run).
         configuration.watchesAhead = base.watchesAhead && strategy == .watch
         configuration.arrival = rate.map { Arrival(rate: $0, process: arrival) }
         return configuration

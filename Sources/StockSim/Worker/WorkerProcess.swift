@@ -121,7 +121,7 @@ public enum WorkerProcess {
         let sale = configuration.strategy.makeSale(
             keys: keys, policy: configuration.retryPolicy, scriptSHA: assignment.scriptSHA,
             quantities: configuration.quantity.range, script: configuration.script, program: program,
-            reportsLeft: recorder != nil, watchesAhead: configuration.watchesAhead)
+            reportsLeft: recorder != nil, watchesAhead: configuration.watchesAheadInEffect)
         var demand = Demand(
             layout: layout, cartSize: configuration.cartSize, skew: configuration.skew,
             sizes: configuration.quantity.range)
