@@ -126,8 +126,6 @@ extension Stocksim {
             configuration.workerCommand = workerCommand
             configuration.checksWitness = !noWitness
             configuration.arrival = try openLoop()
-            // Another host's workers race this one's.
-            if hostOptions.hosts != nil { configuration.watchesAheadAlone = false }
             try configuration.validate()
             return configuration
         }

@@ -188,6 +188,39 @@ struct MultiHostTests {
         for result in results { #expect(StocksimCLI.leftovers(of: result).isEmpty) }
     }
 
+    /// One worker on each of two hosts: each host's run has one worker, but the other host's worker races it, so
+    /// neither watches ahead (a sale makes two round trips, counted by the server) and the report says so.
+    @Test("one worker a host: the other host's worker is a rival, so no host watches ahead")
+    func oneWorkerAHostDoesNotWatchAhead() throws {
+        let network = try HostNetwork(hosts: 2)
+        print("MultiHostTests: \(network.note)")
+        let connection = try network.connection()
+        func readsProcessed() throws -> Int {
+            let info = try #require(try connection.send("INFO", "stats").string)
+            let line = try #require(info.split(separator: "\r\n").first { $0.hasPrefix("total_reads_processed:") })
+            return try #require(Int(line.dropFirst("total_reads_processed:".count)))
+        }
+        let before = try readsProcessed()
+        let coordinator = try network.start(
+            host: 0,
+            [
+                "run", "--redis", network.url(host: 0), "--hosts", "2", "--host-name", "h0", "--workers", "1",
+                "--stock", "4000", "--no-ledger", "--join-timeout", "60s", "--json", "--quiet",
+            ])
+        let joiner = try network.start(
+            host: 1,
+            ["join", "--redis", network.url(host: 1), "--host-name", "h1", "--workers", "1", "--quiet"])
+        let results = finish([coordinator, joiner])
+        for result in results { #expect(result.exitCode == 0, "\(result.stderr)") }
+        let report = try results[0].report()
+        #expect(report.audit.passed, "\(report.audit.violations)")
+        #expect(report.sold == 4000 && report.workers == 2)
+        #expect(report.watchAhead == false)
+        // Two read events a sale (WATCH and GET, then MULTI … EXEC); one had either host watched ahead.
+        let perSale = Double(try readsProcessed() - before) / 4000
+        #expect(perSale >= 1.8, "\(perSale) read events a sale")
+    }
+
     @Test("SIGINT on the coordinator stops every host; the partial run is audited with every host's row")
     func interruptStopsEveryHost() throws {
         let network = try HostNetwork(hosts: 2)

@@ -89,6 +89,9 @@ public struct Simulation: Sendable {
         // On a cluster of several masters the groups' tags carry the salts that spread them; workers get them too.
         var simulation = self
         simulation.configuration.groupSalts = topology.salts
+        // The other hosts' workers race this one's: watching ahead alone is for a run of one host. The configuration
+        // the other hosts take from this one's session says so too.
+        if hosts != nil { simulation.configuration.watchesAheadAlone = false }
         return try simulation.run(
             on: target, topology: topology, history: history, progress: progress, shouldStop: shouldStop)
     }
@@ -246,9 +249,6 @@ public struct Simulation: Sendable {
         var workerConfiguration = configuration
         if let hosts = session?.control.roster.count, hosts > 1 {
             workerConfiguration.arrival?.rate /= Double(hosts)
-            // The other hosts' workers race these: watching ahead alone is for a run of one host (`stocksim run
-            // --hosts` turns it off for the report too).
-            workerConfiguration.watchesAheadAlone = false
         }
         let assignments = (0..<configuration.workers).map { index in
             WorkerAssignment(
