@@ -15,8 +15,8 @@ struct Report {
 
     static let watch = Contender.stocksim(.watch, ledger: true)
     static let watchNoLedger = Contender.stocksim(.watch, ledger: false)
-    /// One round trip a sale: not the default (the worker that sold last sells next), so in a table of its own,
-    /// without a target.
+    /// One round trip a sale: the default only at one worker (from two, the worker that sold last sells next), so in
+    /// a table of its own, without a target.
     static let watchAhead = Contender.stocksim(.watch, ledger: false, watchAhead: true)
     static let lua = Contender.stocksim(.lua, ledger: true)
     static let luaNoLedger = Contender.stocksim(.lua, ledger: false)
@@ -175,7 +175,6 @@ struct Report {
         + " and the busiest worker's share of all units (medians of the rounds); a rate one worker wins while the"
         + " others wait shows here\n"
 
-    /// "0.82, 14%"; "—" when not measured.
     /// The first columns of a `watch` table's row: the worker count, the rate, the conflicts and the shares.
     func rateColumns(_ contender: Contender, workers count: Int) -> [String] {
         [
@@ -185,6 +184,7 @@ struct Report {
         ]
     }
 
+    /// "0.82, 14%"; "—" when not measured.
     static func sharesText(_ shares: WorkerShares?) -> String {
         guard let shares else { return "—" }
         return String(format: "%.2f, %.0f%%", shares.leastOverFair, shares.mostOfAll * 100)
