@@ -3,11 +3,13 @@
 # with the `redis` package is at hand for the redis-py reference (a venv in .venv-benchmark/, or `pip install --user`
 # when venvs are unavailable), builds stocksim and stocksim-benchmark in release mode the way scripts/stocksim.sh does,
 # and runs the benchmark with your arguments.
-#   scripts/benchmark.sh                                   # the default: stock 20000, workers 1,2,4,8,16,32,64, 3 rounds
+#   scripts/benchmark.sh                                   # the default: stock 20000, workers 1,2,4,8,16,32,64, 3 rounds,
+#                                                          # then the scaling runs; one list of every target
 #   scripts/benchmark.sh --workers 1,10 --repeat 5
 #   scripts/benchmark.sh --halt-poll 200000                # a VM whose idle vCPUs halt at once: poll 200 µs first,
 #                                                          # for this run only (root; the old value is written back)
-#   scripts/benchmark.sh --scaling                         # how cost grows with orders and workers (~2 min)
+#   scripts/benchmark.sh --no-scaling                      # the rounds alone, without the scaling runs that follow
+#   scripts/benchmark.sh --scaling                         # only how cost grows with orders and workers (~4-5 min)
 #   scripts/benchmark.sh --scaling --scaling-orders 10000,100000 --scaling-workers 10,100
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -46,7 +46,7 @@ struct Benchmark {
         let scratch = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         // Before the server starts: it inherits the limit, and needs a descriptor per worker.
-        let limits = options.scaling ? Self.raiseDescriptorLimit() : (files: 0, processes: nil)
+        let limits = options.runsScaling ? Self.raiseDescriptorLimit() : (files: 0, processes: nil)
         // The server inherits this thread's CPUs when it starts; everything started after it, the contenders' CPUs.
         let cpus = try options.placement.cpus(allowed: CPUAffinity.allowed())
         if let cpus { try Placement.runOn(cpus.server) }
@@ -199,8 +199,19 @@ struct Benchmark {
         print("sales per second; ratio = StockSim's median ÷ the other's median, both measured in the same rounds")
         print("")
         print(report.tables)
+        var targets = report.targets
+        if options.runsScaling {
+            // After the rounds, on the same server: its ledger entries would otherwise be counted as theirs.
+            print("how a run's cost grows with orders and with workers (issue 13, section 3): the same redis-server,")
+            print("flushed before each run; --no-scaling leaves this out")
+            fflush(nil)
+            let scaling = try runScaling(
+                stocksim: stocksim, url: server.url, port: port, scratch: scratch, limits: limits)
+            print(scaling.tables)
+            targets += scaling.targets
+        }
         print("targets (each from runs of this invocation against this redis-server):")
-        printTargets(report.targets, since: start)
+        printTargets(targets, since: start)
     }
 
     /// A line per target, then the tally and how long the benchmark took.

@@ -20,10 +20,13 @@ struct Options {
     /// `--stocksim`; `nil`: the `stocksim` binary beside this program.
     var stocksim: String?
     var help = false
-    /// `--scaling`: measure how a run's cost grows with the work instead of the sales-rate rounds.
+    /// `--scaling`: measure only how a run's cost grows with the work, without the sales-rate rounds.
     var scaling = false
-    /// `--scaling-orders`: the order counts of the scaling runs (lua with the ledger, one unit per order).
-    var scalingOrders = [10_000, 100_000, 1_000_000]
+    /// `--no-scaling`: the sales-rate rounds without the scaling runs that follow them by default.
+    var skipsScaling = false
+    /// `--scaling-orders`: the order counts of the scaling runs (lua with the ledger, one unit per order); the
+    /// default has the two the memory target compares, 10,000 and 5,000,000.
+    var scalingOrders = [10_000, 1_000_000, 5_000_000]
     /// `--scaling-workers`: the worker counts of the scaling runs that time spawning.
     var scalingWorkers = [10, 100, 500, 1000]
     /// `--witness-cost`: measure watch and lua with and without the per-sale witness instead of the rounds.
@@ -33,6 +36,10 @@ struct Options {
     /// `--callgrind-units`: units each of `--witness-cost`'s callgrind runs sells; 0 (`--no-callgrind`): none run.
     var callgrindUnits = WitnessInstructions.defaultUnits
 
+    /// Whether the scaling runs run: after the rounds by default, so that one invocation prints every target; alone
+    /// with `--scaling`; not with `--no-scaling` or `--witness-cost`.
+    var runsScaling: Bool { scaling || (!skipsScaling && !witnessCost) }
+
     /// Worker counts the targets need whatever `--workers` says: 1 and 10 (the ledger cost, target 5; 10 for the
     /// redis-py snippet, target 6).
     static let requiredWorkers = [1, 10]
@@ -41,14 +48,16 @@ struct Options {
         usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS]
                                   [--cpus free|split|shared] [--halt-poll NS] [--reference-dir PATH]
                                   [--python PATH] [--stocksim PATH]
+                                  [--scaling-orders LIST] [--scaling-workers LIST | --no-scaling]
                stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
                stocksim-benchmark --witness-cost [--stock N] [--workers LIST] [--repeat R] [--stocksim PATH]
                                   [--callgrind-units N | --no-callgrind]
 
         Runs StockSim at several worker counts and strategies, and the reference programs in ../shared/reference
         (the raw-hiredis C loop, plain and lua, and the redis-py snippet) with the same stock and workers, all
-        against one private redis-server, round by round so that drift on a shared machine hits both alike. Prints
-        medians with their min–max, ratios, and a PASS/FAIL line per performance target.
+        against one private redis-server, round by round so that drift on a shared machine hits both alike; then
+        the scaling runs (below). Prints medians with their min–max, ratios, and one PASS/FAIL line per target of
+        both, every target from this one invocation.
 
           --stock N             units sold per run (default 20000); lua runs, StockSim's and the C loop's, sell
                                 N × min(workers, 5) so that they last about a second
@@ -77,11 +86,14 @@ struct Options {
                                 (default python3)
           --stocksim PATH       the stocksim binary the workers run (default: the one beside this program)
 
-          --scaling             instead of the rounds above: how a run's cost grows with the work. Orders → set-up
-                                + audit seconds, peak RSS, Redis memory per ledger entry (lua with the ledger, 4
-                                workers); workers → spawn seconds and worker RSS (lua, 10 units per worker); then a
-                                PASS/FAIL line per target. About 2 minutes on 2 cores at the defaults
-          --scaling-orders LIST order counts, comma-separated (default 10000,100000,1000000)
+          --scaling             only the scaling runs, which otherwise follow the rounds above: how a run's cost
+                                grows with the work. Orders → set-up + audit seconds, peak RSS, Redis memory per
+                                ledger entry (lua with the ledger, 4 workers); workers → spawn seconds and worker
+                                RSS (lua, 10 units per worker); then a PASS/FAIL line per target. About 4 to 5
+                                minutes on 2 cores at the defaults, most of it the 5,000,000 orders
+          --no-scaling          the rounds without the scaling runs
+          --scaling-orders LIST order counts, comma-separated (default 10000,1000000,5000000: the issue's memory
+                                target compares 5,000,000 with 10,000)
           --scaling-workers LIST
                                 worker counts, comma-separated, up to 1024 (default 10,100,500,1000); a count that
                                 does not fit the open-files or process limit is skipped with a note
@@ -112,6 +124,10 @@ struct Options {
             }
             if argument == "--scaling" {
                 scaling = true
+                continue
+            }
+            if argument == "--no-scaling" {
+                skipsScaling = true
                 continue
             }
             if argument == "--witness-cost" {
@@ -165,6 +181,9 @@ struct Options {
             case "--callgrind-units": callgrindUnits = try Self.positive(value, flag)
             default: stocksim = value
             }
+        }
+        if scaling && skipsScaling {
+            throw UsageError("--scaling runs only the scaling runs and --no-scaling leaves them out; give one of them")
         }
     }
 

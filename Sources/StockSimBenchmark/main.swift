@@ -1,11 +1,13 @@
 // stocksim-benchmark: StockSim at several worker counts and strategies next to the reference programs in
 // ../shared/reference — the raw-hiredis C loop (plain, backoff and lua modes) and the redis-py snippet — with the same
 // stock and workers, all against one private redis-server, interleaved round by round. Prints medians with their
-// min–max, ratios, context switches per worker and CPU per sale, and a PASS/FAIL line per performance target. With
-// --scaling it measures how a run's cost grows with orders and workers instead. It reports; it does not gate.
+// min–max, ratios, context switches per worker and CPU per sale; then how a run's cost grows with orders and workers
+// (only that with --scaling, left out with --no-scaling); and a PASS/FAIL line per target of both. It reports; it
+// does not gate.
 //
 // usage: stocksim-benchmark [--stock N] [--workers LIST] [--repeat R] [--settle SECONDS] [--cpus free|split|shared]
 //                           [--halt-poll NS] [--reference-dir PATH] [--python PATH] [--stocksim PATH]
+//                           [--scaling-orders LIST] [--scaling-workers LIST | --no-scaling]
 //        stocksim-benchmark --scaling [--scaling-orders LIST] [--scaling-workers LIST] [--stocksim PATH]
 import Foundation
 import Logging

@@ -85,7 +85,11 @@ struct BenchmarkCommandTests {
 
     @Test func withoutReferencesItSaysSoAndPrintsStockSimsOwnFigures() throws {
         let empty = try TemporaryDirectory()
-        let result = try benchmark(["--stock", "300", "--workers", "2", "--repeat", "2", "--reference-dir", empty.path])
+        // The scaling runs follow the rounds by default (here on tiny counts), so one invocation prints every target.
+        let result = try benchmark([
+            "--stock", "300", "--workers", "2", "--repeat", "2", "--reference-dir", empty.path, "--scaling-orders",
+            "100,200", "--scaling-workers", "2",
+        ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let out = result.stdout
         #expect(out.contains("workers 1, 2, 10 (1 and 10 added: the targets use them); 2 rounds"), "\(out)")
@@ -110,8 +114,39 @@ struct BenchmarkCommandTests {
         let ledger = out.split(separator: "\n").filter { $0.contains("5. ledger cost: watch ÷ watch --no-ledger") }
         #expect(ledger.count == 2)
         #expect(ledger.allSatisfy { $0.contains("PASS") || $0.contains("FAIL") }, "\(ledger)")
-        // Progress goes to stderr: a line per round and worker count.
+        // Progress goes to stderr: a line per round and worker count, then one per scaling run.
         #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("round ") }.count == 6, "\(result.stderr)")
+        #expect(result.stderr.contains("scaling: 200 orders in "), "\(result.stderr)")
+        // The scaling tables after the rate tables, and one list of targets after both: the rounds' and the
+        // scaling's, in one tally.
+        let scalingAt = out.range(of: "scaling: orders 100, 200; workers 2; open-files limit ")
+        let targetsAt = out.range(of: "targets (each from runs of this invocation against this redis-server):")
+        let ratesAt = out.range(of: "sales per second; ratio")
+        #expect(ratesAt != nil && scalingAt != nil && targetsAt != nil, "\(out)")
+        if let ratesAt, let scalingAt, let targetsAt {
+            #expect(ratesAt.upperBound < scalingAt.lowerBound && scalingAt.upperBound < targetsAt.lowerBound)
+            let targets = out[targetsAt.upperBound...].split(separator: "\n")
+            #expect(targets.contains { $0.contains("5. ledger cost") }, "\(out)")
+            for target in ["S1. driver peak RSS", "S2. set-up + audit at 200 orders", "S4. worker peak RSS"] {
+                let line = targets.first { $0.contains(target) }
+                #expect(line.map { $0.contains("PASS") || $0.contains("FAIL") } == true, "\(target) in \(out)")
+            }
+            #expect(targets.contains { $0.contains("SKIP  S3. 1,000 workers spawned and connected: not measured") })
+            #expect(out.components(separatedBy: "passed, ").count == 2, "one tally: \(out)")
+        }
+    }
+
+    /// `--no-scaling`: the rounds alone, with no scaling run or target.
+    @Test func noScalingRunsTheRoundsAlone() throws {
+        let empty = try TemporaryDirectory()
+        let result = try benchmark([
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--reference-dir", empty.path,
+            "--no-scaling",
+        ])
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("sales per second; ratio"), "\(result.stdout)")
+        #expect(!result.stdout.contains("scaling: orders") && !result.stdout.contains("S1."), "\(result.stdout)")
+        #expect(!result.stderr.contains("scaling: "), "\(result.stderr)")
     }
 
     @Test func comparesWithTheCLoopAndTheRedisPySnippet() throws {
@@ -126,7 +161,8 @@ struct BenchmarkCommandTests {
             in: reference,
             printing: "sold=STOCK conflicts=7 final=0 seconds=1.000 sales_per_s=1000 oversell_check=ok")
         let result = try benchmark([
-            "--stock", "200", "--workers", "12", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+            "--stock", "200", "--workers", "12", "--repeat", "1", "--no-scaling", "--reference-dir", reference.path,
+            "--python", python,
         ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         let out = result.stdout
@@ -180,7 +216,7 @@ struct BenchmarkCommandTests {
             echo "sold=$stock conflicts=0 final=0 seconds=1.000 sales_per_s=1000 oversell_check=ok"
             """, executable: true)
         let result = try benchmark([
-            "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--cpus", "split",
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--cpus", "split", "--no-scaling",
             "--reference-dir", reference.path, "--python", reference.path + "/python",
         ])
         guard allowed.count >= 2 else {
@@ -232,7 +268,7 @@ struct BenchmarkCommandTests {
         let chosen = original == 123_000 ? 124_000 : 123_000
         let result = try benchmark([
             "--stock", "100", "--workers", "1", "--repeat", "1", "--settle", "0", "--halt-poll", "\(chosen)",
-            "--reference-dir", reference.path, "--python", python,
+            "--no-scaling", "--reference-dir", reference.path, "--python", python,
         ])
         guard let original else {
             #expect(result.exitCode == 2)
@@ -293,7 +329,8 @@ struct BenchmarkCommandTests {
             printing: "sold=STOCK conflicts=0 final=-3 seconds=1.000 sales_per_s=1000 oversell_check=FAIL",
             status: 1)
         let result = try benchmark([
-            "--stock", "100", "--workers", "1", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--no-scaling", "--reference-dir", reference.path,
+            "--python", python,
         ])
         #expect(result.exitCode == 2)
         let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("round ") }
@@ -311,7 +348,8 @@ struct BenchmarkCommandTests {
             "python", "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'redis'\" >&2\nexit 1\n", executable: true
         )
         let result = try benchmark([
-            "--stock", "100", "--workers", "1", "--repeat", "1", "--reference-dir", reference.path, "--python", python,
+            "--stock", "100", "--workers", "1", "--repeat", "1", "--no-scaling", "--reference-dir", reference.path,
+            "--python", python,
         ])
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(

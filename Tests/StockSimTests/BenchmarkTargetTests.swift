@@ -56,7 +56,11 @@ struct BenchmarkTargetTests {
     @Test func scalingOptions() throws {
         let defaults = try Options([])
         #expect(!defaults.scaling)
-        #expect(defaults.scalingOrders == [10_000, 100_000, 1_000_000])
+        #expect(defaults.runsScaling, "after the rounds, so that one invocation prints every target")
+        #expect(defaults.scalingOrders == [10_000, 1_000_000, 5_000_000], "the issue's memory target's two counts")
+        #expect(try !Options(["--no-scaling"]).runsScaling)
+        #expect(try !Options(["--witness-cost"]).runsScaling)
+        #expect(try Options(["--scaling"]).runsScaling)
         #expect(defaults.scalingWorkers == [10, 100, 500, 1000])
         let given = try Options(["--scaling", "--scaling-orders=1000,10,1000", "--scaling-workers", "64, 8"])
         #expect(given.scaling)
@@ -71,6 +75,7 @@ struct BenchmarkTargetTests {
         (["--scaling-workers", "1025"], "--scaling-workers takes worker counts from 1 to 1024"),
         (["--scaling-workers"], "--scaling-workers needs a value"),
         (["--scaling=1"], "unknown option '--scaling=1'"),
+        (["--scaling", "--no-scaling"], "--scaling runs only the scaling runs and --no-scaling leaves them out"),
     ])
     func badScalingOptions(arguments: [String], message: String) {
         #expect {
