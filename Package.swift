@@ -98,6 +98,13 @@ let package = Package(
             path: "Tests/RedisTestSupport",
             swiftSettings: swiftSettings
         ),
+        // What the sweep's test targets share: fixed sweep figures, and the SVG chart read back as XML.
+        .target(
+            name: "StockSimTestSupport",
+            dependencies: ["StockSim"],
+            path: "Tests/StockSimTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HiredisTests",
             dependencies: ["Hiredis", "EmbeddedRedis", "Spawn", "RedisTestSupport"],
@@ -110,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StockSimRenderingTests",
-            dependencies: ["StockSimRendering", "StockSim"],
+            dependencies: ["StockSimRendering", "StockSim", "StockSimTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -118,7 +125,7 @@ let package = Package(
             dependencies: [
                 // StockSimBenchmark: the benchmark's option parsing and target verdicts, tested with @testable.
                 "StockSim", "StockSimRendering", "Hiredis", "EmbeddedRedis", "Spawn", "StockSimBenchmark",
-                "RedisTestSupport",
+                "RedisTestSupport", "StockSimTestSupport",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

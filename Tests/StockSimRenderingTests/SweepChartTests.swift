@@ -1,5 +1,6 @@
 import Foundation
 import StockSim
+import StockSimTestSupport
 import Testing
 
 @testable import StockSimRendering

@@ -1,12 +1,9 @@
 import Foundation
 import StockSim
+import StockSimTestSupport
 import Testing
 
 @testable import StockSimRendering
-
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// The table, the CSV, the JSON document and the SVG chart, from fixed figures.
 @Suite("sweep output")
@@ -192,80 +189,5 @@ struct SweepOutputTests {
         #expect(SweepChart.rateLabel(12_500) == "12.5k")
         #expect(SweepChart.rateLabel(1_250) == "1.25k")
         #expect(SweepChart.rateLabel(2_000_000) == "2M")
-    }
-}
-
-/// An SVG document parsed with Foundation's XMLParser: every element with its attributes, and every text.
-struct SVGDocument {
-    struct Element {
-        var name: String
-        var attributes: [String: String]
-        /// The characters of a `text` element.
-        var text: String?
-    }
-
-    var elements: [Element] = []
-    var texts: [String] = []
-    var root: String? { elements.first?.name }
-
-    struct ParseError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    init(_ text: String) throws {
-        let collector = Collector()
-        let parser = XMLParser(data: Data(text.utf8))
-        parser.delegate = collector
-        guard parser.parse() else {
-            throw ParseError(
-                description: "not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")")
-        }
-        // libxml2 behind XMLParser on Linux lets a mismatched end tag pass: check the nesting here.
-        if let mismatch = collector.mismatch { throw ParseError(description: "not well-formed XML: \(mismatch)") }
-        guard collector.open.isEmpty else {
-            throw ParseError(
-                description: "not well-formed XML: <\(collector.open.joined(separator: "> <"))> never closed")
-        }
-        elements = collector.elements
-        texts = collector.texts
-    }
-
-    private final class Collector: NSObject, XMLParserDelegate {
-        var elements: [Element] = []
-        var texts: [String] = []
-        var open: [String] = []
-        private var openIndices: [Int] = []
-        var mismatch: String?
-        private var text = ""
-
-        func parser(
-            _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-            attributes: [String: String] = [:]
-        ) {
-            openIndices.append(elements.count)
-            elements.append(Element(name: elementName, attributes: attributes))
-            open.append(elementName)
-            text = ""
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            text += string
-        }
-
-        func parser(
-            _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?
-        ) {
-            if elementName == "text" {
-                texts.append(text)
-                if open.last == elementName, let index = openIndices.last { elements[index].text = text }
-            }
-            if open.last == elementName {
-                open.removeLast()
-                openIndices.removeLast()
-            } else if mismatch == nil {
-                mismatch = "</\(elementName)> closes <\(open.last ?? "nothing")>"
-            }
-            text = ""
-        }
     }
 }

@@ -3,6 +3,7 @@ import Hiredis
 import Spawn
 import StockSim
 import StockSimRendering
+import StockSimTestSupport
 import Testing
 
 /// `stocksim sweep` end to end, and `Sweep` from the library: real redis-server, real worker processes.

@@ -1,27 +1,8 @@
 import Foundation
+import StockSimTestSupport
 import Testing
 
 @testable import StockSim
-
-/// Fixed figures, as a sweep would have measured them, for checks that need no Redis (the renderings' tests have
-/// the whole sweep).
-enum SweepFixture {
-    static func point(
-        _ strategy: Strategy, _ workers: Int, _ median: Double, conflicts: Double = 0, auditFailures: Int = 0
-    ) -> SweepPoint {
-        SweepPoint(
-            strategy: strategy, workers: workers,
-            aggregate: SweepAggregate(
-                runs: 3, salesPerSecond: SweepSpread(min: median * 0.97, median: median, max: median * 1.02),
-                conflictRate: conflicts, latencyP99Us: 350, retriesPerSaleP99: conflicts > 0 ? 4 : 0,
-                redisCpuPercent: 87.5),
-            auditFailures: auditFailures)
-    }
-
-    static let lua: [(Int, Double)] = [
-        (1, 10_000), (2, 19_000), (4, 35_000), (8, 41_200), (16, 41_900), (32, 42_000), (64, 40_000),
-    ]
-}
 
 /// The recommendation: the smallest worker count whose median is within 5% of the best median.
 @Suite("sweep recommendation")

@@ -3,6 +3,7 @@ import Hiredis
 import Spawn
 import StockSim
 import StockSimRendering
+import StockSimTestSupport
 import Testing
 
 /// `stocksim sweep --rate LIST --p99-target MS`: rates as a sweep dimension, the corrected p99 per point, and per

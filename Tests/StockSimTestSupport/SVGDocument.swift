@@ -5,21 +5,23 @@ import FoundationXML
 #endif
 
 /// An SVG document parsed with Foundation's XMLParser: every element with its attributes, and every text.
-struct SVGDocument {
-    struct Element {
-        var name: String
-        var attributes: [String: String]
+public struct SVGDocument {
+    public struct Element {
+        public var name: String
+        public var attributes: [String: String]
+        /// The characters of a `text` element.
+        public var text: String?
     }
 
-    var elements: [Element] = []
-    var texts: [String] = []
-    var root: String? { elements.first?.name }
+    public var elements: [Element] = []
+    public var texts: [String] = []
+    public var root: String? { elements.first?.name }
 
-    struct ParseError: Error, CustomStringConvertible {
-        var description: String
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    init(_ text: String) throws {
+    public init(_ text: String) throws {
         let collector = Collector()
         let parser = XMLParser(data: Data(text.utf8))
         parser.delegate = collector
@@ -41,6 +43,7 @@ struct SVGDocument {
         var elements: [Element] = []
         var texts: [String] = []
         var open: [String] = []
+        private var openIndices: [Int] = []
         var mismatch: String?
         private var text = ""
 
@@ -48,6 +51,7 @@ struct SVGDocument {
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
+            openIndices.append(elements.count)
             elements.append(Element(name: elementName, attributes: attributes))
             open.append(elementName)
             text = ""
@@ -60,9 +64,13 @@ struct SVGDocument {
         func parser(
             _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?
         ) {
-            if elementName == "text" { texts.append(text) }
+            if elementName == "text" {
+                texts.append(text)
+                if open.last == elementName, let index = openIndices.last { elements[index].text = text }
+            }
             if open.last == elementName {
                 open.removeLast()
+                openIndices.removeLast()
             } else if mismatch == nil {
                 mismatch = "</\(elementName)> closes <\(open.last ?? "nothing")>"
             }
