@@ -32,8 +32,8 @@ public struct SVGDocument {
         // libxml2 behind XMLParser on Linux lets a mismatched end tag pass: check the nesting here.
         if let mismatch = collector.mismatch { throw ParseError(description: "not well-formed XML: \(mismatch)") }
         guard collector.open.isEmpty else {
-            throw ParseError(
-                description: "not well-formed XML: <\(collector.open.joined(separator: "> <"))> never closed")
+            let names = collector.open.map { collector.elements[$0].name }
+            throw ParseError(description: "not well-formed XML: <\(names.joined(separator: "> <"))> never closed")
         }
         elements = collector.elements
         texts = collector.texts
@@ -42,8 +42,8 @@ public struct SVGDocument {
     private final class Collector: NSObject, XMLParserDelegate {
         var elements: [Element] = []
         var texts: [String] = []
-        var open: [String] = []
-        private var openIndices: [Int] = []
+        /// The elements not closed yet, as indices into `elements`, innermost last.
+        private(set) var open: [Int] = []
         var mismatch: String?
         private var text = ""
 
@@ -51,9 +51,8 @@ public struct SVGDocument {
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
             attributes: [String: String] = [:]
         ) {
-            openIndices.append(elements.count)
+            open.append(elements.count)
             elements.append(Element(name: elementName, attributes: attributes))
-            open.append(elementName)
             text = ""
         }
 
@@ -64,15 +63,15 @@ public struct SVGDocument {
         func parser(
             _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?
         ) {
+            let innermost = open.last.map { elements[$0].name }
             if elementName == "text" {
                 texts.append(text)
-                if open.last == elementName, let index = openIndices.last { elements[index].text = text }
+                if innermost == elementName, let index = open.last { elements[index].text = text }
             }
-            if open.last == elementName {
+            if innermost == elementName {
                 open.removeLast()
-                openIndices.removeLast()
             } else if mismatch == nil {
-                mismatch = "</\(elementName)> closes <\(open.last ?? "nothing")>"
+                mismatch = "</\(elementName)> closes <\(innermost ?? "nothing")>"
             }
             text = ""
         }
